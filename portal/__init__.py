@@ -1,0 +1,131 @@
+"""The booking portal: `create_app()` builds the Flask application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, redirect, url_for
+from flask_htmx import HTMX
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from portal import config as config_module
+from portal import db
+
+csrf = CSRFProtect()
+htmx = HTMX()
+login_manager = LoginManager()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with `config` overriding (tests pass one)."""
+    settings = config_module.from_environment(config)
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(config_module.ROOT / "templates"),
+        static_folder=str(config_module.ROOT / "static"),
+    )
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        ORG_TIME_ZONE="Europe/London",
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_LOCK_MINUTES=15,
+        WINDOWS_REFRESH_SECONDS=15,
+        MAIL_FROM="Portal <no-reply@portal.test>",
+    )
+    app.config.update(settings)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    _init_login(app)
+    _register_blueprints(app)
+    _register_security_headers(app)
+    _register_template_helpers(app)
+
+    from portal.errors import register_handlers
+
+    register_handlers(app)
+
+    from portal.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from portal.accounts.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        return db.get_session().get(User, int(user_id))
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.accounts import bp as accounts_bp
+    from portal.booking import bp as booking_bp
+    from portal.health import bp as health_bp
+    from portal.staff import bp as staff_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(booking_bp)
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+
+    @app.get("/")
+    def index():
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login"))
+        if current_user.is_staff:
+            return redirect(url_for("staff.home"))
+        return redirect(url_for("booking.home"))
+
+
+# Only our own origin; htmx needs no inline script or eval. Inline styles are not
+# allowed either: htmx's indicator styles are switched off in base.html's htmx-config.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "object-src 'none'"
+)
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+        )
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        if current_user and getattr(current_user, "is_authenticated", False):
+            # Pages with personal data are never stored by shared caches or the back button.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from portal import formatting
+
+    app.jinja_env.filters.update(formatting.FILTERS)
+    app.jinja_env.globals.update(formatting.GLOBALS)

@@ -1,0 +1,129 @@
+"""People and the customers they belong to: users, accounts, contacts, locations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+
+from portal.db import Base, UTCDateTime
+from portal.timeutil import now_utc
+
+ROLES = ("customer", "agent", "scheduler", "manager", "admin")
+STAFF_ROLES = frozenset({"agent", "scheduler", "manager", "admin"})
+# Which roles include which: an admin may do all a manager may, and so on.
+ROLE_RANK = {"agent": 1, "scheduler": 2, "manager": 3, "admin": 4}
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
+        sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    full_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    role: so.Mapped[str] = so.mapped_column(sa.String(20))
+    time_zone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Europe/London")
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+
+    contact: so.Mapped[Contact | None] = so.relationship(back_populates="user", uselist=False)
+
+    @property
+    def is_active(self) -> bool:  # flask-login refuses inactive users
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    def has_role(self, *roles: str) -> bool:
+        """True when the user's role is one of `roles`, or outranks the lowest staff one."""
+        if self.role in roles:
+            return True
+        wanted = [ROLE_RANK[r] for r in roles if r in ROLE_RANK]
+        return bool(wanted) and self.role in ROLE_RANK and ROLE_RANK[self.role] >= min(wanted)
+
+    @property
+    def account_id(self) -> int | None:
+        return self.contact.account_id if self.contact else None
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class CustomerAccount(Base):
+    __tablename__ = "customer_accounts"
+    __table_args__ = (sa.CheckConstraint("kind IN ('business', 'consumer')", name="kind_known"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(160))
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20), default="business")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+
+    contacts: so.Mapped[list[Contact]] = so.relationship(back_populates="account")
+    locations: so.Mapped[list[ServiceLocation]] = so.relationship(
+        back_populates="account", order_by="ServiceLocation.id"
+    )
+
+
+class Contact(Base):
+    """A person at a customer account; a customer user logs in as one contact."""
+
+    __tablename__ = "contacts"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("customer_accounts.id", ondelete="CASCADE"), index=True
+    )
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"), unique=True)
+    full_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
+
+    account: so.Mapped[CustomerAccount] = so.relationship(back_populates="contacts")
+    user: so.Mapped[User | None] = so.relationship(back_populates="contact")
+
+
+class ServiceLocation(Base):
+    """An address where work is done; its territory decides who may go there."""
+
+    __tablename__ = "service_locations"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("customer_accounts.id", ondelete="CASCADE"), index=True
+    )
+    label: so.Mapped[str] = so.mapped_column(sa.String(80))
+    street: so.Mapped[str] = so.mapped_column(sa.String(160))
+    city: so.Mapped[str] = so.mapped_column(sa.String(80))
+    postal_code: so.Mapped[str] = so.mapped_column(sa.String(16))
+    country: so.Mapped[str] = so.mapped_column(sa.String(2), default="GB")
+    territory_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("territories.id"), index=True
+    )
+
+    account: so.Mapped[CustomerAccount] = so.relationship(back_populates="locations")
+    territory: so.Mapped[Territory | None] = so.relationship()
+
+    @property
+    def one_line(self) -> str:
+        return f"{self.street}, {self.city} {self.postal_code}"
+
+
+class LoginAttempt(Base):
+    """A failed log-in, kept briefly so log-in can be rate-limited across workers."""
+
+    __tablename__ = "login_attempts"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), index=True)
+    remote_addr: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc, index=True)
+

@@ -1,0 +1,159 @@
+"""Accounts: password hashing, log-in with rate limiting, users and customers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from portal.accounts.models import ROLES, Contact, CustomerAccount, LoginAttempt, User
+from portal.errors import Invalid, PortalError
+from portal.staff.models import PostalPrefix, Territory
+from portal.timeutil import is_valid_zone, now_utc
+
+# argon2id with the library's defaults (t=3, m=64 MiB, p=4) meets OWASP ASVS 5.0.
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so both answers take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-password")
+MIN_PASSWORD_LENGTH = 8
+
+
+class LoginRefused(PortalError):
+    """Wrong e-mail or password (one message for both), or too many attempts."""
+
+    status = 401
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def authenticate(
+    session: so.Session,
+    email: str,
+    password: str,
+    *,
+    remote_addr: str,
+    max_failures: int = 5,
+    lock_minutes: int = 15,
+) -> User:
+    """Return the user for these credentials, or raise LoginRefused.
+
+    Failures are counted per e-mail and per address over `lock_minutes`; past
+    `max_failures` every attempt is refused, right or wrong, until the window passes.
+    Unknown e-mails are counted too, so the answer never tells whether one exists.
+    """
+    email = normalise_email(email)
+    since = now_utc() - timedelta(minutes=lock_minutes)
+    recent = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.at >= since)
+        .where(sa.or_(LoginAttempt.email == email, LoginAttempt.remote_addr == remote_addr))
+    )
+    if recent >= max_failures * 4 or _failures_for(session, email, since) >= max_failures:
+        raise LoginRefused(
+            f"Too many failed attempts. Please wait {lock_minutes} minutes and try again."
+        )
+    user = session.scalar(sa.select(User).where(User.email == email))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        session.add(LoginAttempt(email=email, remote_addr=remote_addr[:64]))
+        session.flush()
+        raise LoginRefused("That e-mail and password do not match an active account.")
+    session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email))
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def _failures_for(session: so.Session, email: str, since) -> int:
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.email == email, LoginAttempt.at >= since)
+    )
+
+
+def create_user(
+    session: so.Session,
+    *,
+    email: str,
+    full_name: str,
+    role: str,
+    password: str | None,
+    time_zone: str = "Europe/London",
+) -> User:
+    """Create a user with a hashed password; refuses a taken e-mail or unknown role."""
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise Invalid(f"Role must be one of {', '.join(ROLES)}.", field="role")
+    if "@" not in email:
+        raise Invalid("Enter a valid e-mail address.", field="email")
+    if not full_name.strip():
+        raise Invalid("Enter a name.", field="full_name")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH and password != "demo":
+        raise Invalid(
+            f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
+    if not is_valid_zone(time_zone):
+        raise Invalid("Choose a time zone from the list.", field="time_zone")
+    if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
+        raise Invalid("A user with that e-mail already exists.", field="email")
+    user = User(
+        email=email,
+        full_name=full_name.strip(),
+        role=role,
+        time_zone=time_zone,
+        password_hash=hash_password(password) if password else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_customer_account(session: so.Session, *, name: str, kind: str = "business"):
+    account = CustomerAccount(name=name.strip(), kind=kind)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def add_contact(
+    session: so.Session, account: CustomerAccount, *, full_name: str, email: str,
+    phone: str = "", user: User | None = None,
+) -> Contact:
+    contact = Contact(
+        account=account, full_name=full_name, email=normalise_email(email), phone=phone, user=user
+    )
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def territory_for_postal_code(session: so.Session, postal_code: str) -> Territory | None:
+    """The territory whose longest postal prefix starts the code, if any."""
+    code = postal_code.replace(" ", "").upper()
+    if not code:
+        return None
+    prefixes = session.scalars(
+        sa.select(PostalPrefix)
+        .where(sa.literal(code).startswith(PostalPrefix.prefix))
+        .order_by(sa.func.length(PostalPrefix.prefix).desc())
+        .limit(1)
+    ).first()
+    return prefixes.territory if prefixes else None

@@ -1,0 +1,85 @@
+"""Command-line interface: `portal <command>` (or `flask --app portal <command>`)."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from portal import migrate as migrations
+
+
+def main() -> None:
+    from portal import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(), help="The field service booking portal.")
+    cli()
+
+
+def register_commands(app) -> None:
+    @app.cli.command("migrate")
+    def migrate_command():
+        """Upgrade the database to the newest schema."""
+        migrations.upgrade(current_app.config["DATABASE_URL"])
+        click.echo("Database is at the newest schema.")
+
+    @app.cli.command("make-migration")
+    @click.option("-m", "--message", required=True)
+    def make_migration_command(message: str):
+        """Autogenerate a migration from the models (read and fix it before committing)."""
+        migrations.revision(current_app.config["DATABASE_URL"], message)
+
+    @app.cli.command("create-user")
+    @click.option("--email", required=True)
+    @click.option("--name", "full_name", required=True)
+    @click.option(
+        "--role",
+        type=click.Choice(["customer", "agent", "scheduler", "manager", "admin"]),
+        required=True,
+    )
+    @click.option("--time-zone", default=None)
+    @click.password_option()
+    def create_user_command(email, full_name, role, time_zone, password):
+        """Create a staff user (customers sign up or are invited)."""
+        from portal.accounts.services import create_user
+        from portal.db import get_session
+        from portal.errors import PortalError
+
+        session = get_session()
+        try:
+            user = create_user(
+                session,
+                email=email,
+                full_name=full_name,
+                role=role,
+                password=password,
+                time_zone=time_zone or current_app.config["ORG_TIME_ZONE"],
+            )
+        except PortalError as err:
+            raise click.ClickException(err.message) from None
+        session.commit()
+        click.echo(f"Created {user.role} {user.email}.")
+
+    @app.cli.command("demo")
+    @click.option("--force", is_flag=True, help="Load even when demo data is already there.")
+    def demo_command(force: bool):
+        """Load the demo data once: accounts, agents, services and a month of bookings."""
+        from portal.db import get_session
+        from portal.demo import load_demo
+
+        session = get_session()
+        created = load_demo(session, force=force)
+        session.commit()
+        if created:
+            click.echo("Demo data loaded.")
+        else:
+            click.echo("Demo data is already loaded.")
+        click.echo("Demo log-ins (password 'demo'):")
+        for email in (
+            "customer@demo.test",
+            "agent@demo.test",
+            "scheduler@demo.test",
+            "manager@demo.test",
+            "admin@demo.test",
+        ):
+            click.echo(f"  {email}")

@@ -1,0 +1,92 @@
+"""Settings from environment variables, checked once at start-up.
+
+Every setting has a default that suits a developer's machine; production sets the
+variables listed in README.md. A bad value stops the app at start with a message that
+names the variable, rather than failing on the first request that needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting from the environment is missing or malformed."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, not {raw!r}")
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _zone(name: str, default: str) -> str:
+    value = os.environ.get(name) or default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name} must be an IANA time zone such as Europe/London") from None
+    return value
+
+
+def _secret_key(instance: Path) -> str:
+    """Use PORTAL_SECRET_KEY, or a random key generated once and kept in instance/."""
+    key = os.environ.get("PORTAL_SECRET_KEY")
+    if key:
+        return key
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def from_environment(overrides: dict | None = None) -> dict:
+    """Build the Flask config from the process environment; `overrides` win (tests)."""
+    overrides = overrides or {}
+    instance = Path(
+        overrides.get("INSTANCE_PATH") or os.environ.get("PORTAL_INSTANCE_PATH") or ROOT / "instance"
+    )
+    database_url = os.environ.get("PORTAL_DATABASE_URL") or f"sqlite:///{instance / 'portal.db'}"
+    settings = {
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(instance),
+        "ORG_TIME_ZONE": _zone("PORTAL_TIME_ZONE", "Europe/London"),
+        "SMTP_HOST": os.environ.get("PORTAL_SMTP_HOST", ""),
+        "SMTP_PORT": _int("PORTAL_SMTP_PORT", 25),
+        "SMTP_USER": os.environ.get("PORTAL_SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("PORTAL_SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool("PORTAL_SMTP_STARTTLS", False),
+        "MAIL_FROM": os.environ.get("PORTAL_MAIL_FROM", "Portal <no-reply@portal.test>"),
+        "SESSION_COOKIE_SECURE": _bool("PORTAL_SECURE_COOKIES", True),
+        "REMEMBER_COOKIE_SECURE": _bool("PORTAL_SECURE_COOKIES", True),
+        "LOGIN_MAX_FAILURES": _int("PORTAL_LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCK_MINUTES": _int("PORTAL_LOGIN_LOCK_MINUTES", 15),
+        "WINDOWS_REFRESH_SECONDS": _int("PORTAL_WINDOWS_REFRESH_SECONDS", 15),
+    }
+    settings.update(overrides)
+    return settings

@@ -1,0 +1,59 @@
+"""Template filters: every instant is shown in a zone that is named on the page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import current_user
+
+from portal.timeutil import to_local
+
+
+def viewer_zone() -> str:
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return current_user.time_zone
+    from flask import current_app
+
+    return current_app.config["ORG_TIME_ZONE"]
+
+
+def local(moment: datetime | None, tz: str | None = None) -> datetime | None:
+    return None if moment is None else to_local(moment, tz or viewer_zone())
+
+
+def fmt_datetime(moment: datetime | None, tz: str | None = None) -> str:
+    if moment is None:
+        return ""
+    m = local(moment, tz)
+    return f"{m:%a %-d %b %Y, %H:%M} {m:%Z}"
+
+
+def fmt_date(moment, tz: str | None = None) -> str:
+    if isinstance(moment, datetime):
+        moment = local(moment, tz)
+    return f"{moment:%A %-d %B %Y}"
+
+
+def fmt_time(moment: datetime, tz: str | None = None) -> str:
+    return f"{local(moment, tz):%H:%M}"
+
+
+def fmt_window(start: datetime, end: datetime, tz: str) -> str:
+    """'Tue 3 Mar, 08:00–10:00 GMT' for an arrival window in the location's zone."""
+    s, e = local(start, tz), local(end, tz)
+    if s == e:
+        return f"{s:%a %-d %b, %H:%M} {s:%Z}"
+    return f"{s:%a %-d %b, %H:%M}–{e:%H:%M} {e:%Z}"
+
+
+def status_label(status: str) -> str:
+    return status.replace("_", " ").capitalize()
+
+
+FILTERS = {
+    "datetime": fmt_datetime,
+    "date": fmt_date,
+    "time": fmt_time,
+    "status": status_label,
+}
+GLOBALS = {"fmt_window": fmt_window, "viewer_zone": viewer_zone}

@@ -1,0 +1,41 @@
+"""Imports every model so the mapper registry and Alembic see the whole schema."""
+
+from portal.accounts.models import Contact, CustomerAccount, LoginAttempt, ServiceLocation, User
+from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service
+from portal.db import Base
+from portal.notifications.models import Notification, OutboxMessage
+from portal.staff.models import (
+    Agent,
+    Holiday,
+    PostalPrefix,
+    Skill,
+    Territory,
+    TimeOff,
+    WorkingHours,
+)
+from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
+
+__all__ = [
+    "Agent",
+    "Appointment",
+    "AppointmentHold",
+    "Base",
+    "BookingPolicy",
+    "Contact",
+    "CustomerAccount",
+    "Holiday",
+    "LoginAttempt",
+    "Notification",
+    "OutboxMessage",
+    "PostalPrefix",
+    "Service",
+    "ServiceLocation",
+    "Skill",
+    "Territory",
+    "TimeOff",
+    "TimelineEntry",
+    "User",
+    "WorkOrder",
+    "WorkOrderTask",
+    "WorkingHours",
+]

@@ -1,0 +1,110 @@
+"""The spine: work orders, their tasks, and the activity timeline of any record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from portal.db import Base, UTCDateTime
+from portal.timeutil import now_utc
+
+WORK_ORDER_STATES = ("new", "scheduled", "in_progress", "completed", "closed", "cancelled")
+TASK_STATES = ("open", "assigned", "accepted", "in_progress", "done", "declined")
+VISIBILITIES = ("internal", "customer")
+
+
+class WorkOrder(Base):
+    __tablename__ = "work_orders"
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {WORK_ORDER_STATES!r}", name="status_known"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("customer_accounts.id"), index=True
+    )
+    contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contacts.id"))
+    location_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("service_locations.id"))
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="new", index=True)
+    summary: so.Mapped[str] = so.mapped_column(sa.String(200))
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    updated_at: so.Mapped[datetime] = so.mapped_column(
+        UTCDateTime, default=now_utc, onupdate=now_utc
+    )
+
+    account: so.Mapped[CustomerAccount] = so.relationship()
+    contact: so.Mapped[Contact | None] = so.relationship()
+    location: so.Mapped[ServiceLocation | None] = so.relationship()
+    tasks: so.Mapped[list[WorkOrderTask]] = so.relationship(
+        back_populates="work_order", cascade="all, delete-orphan", order_by="WorkOrderTask.id"
+    )
+    appointments: so.Mapped[list[Appointment]] = so.relationship(
+        back_populates="work_order", order_by="Appointment.id"
+    )
+
+    @property
+    def number(self) -> str:
+        return f"WO-{self.id:06d}"
+
+
+class WorkOrderTask(Base):
+    """A piece of a work order, for one agent or waiting in a queue."""
+
+    __tablename__ = "work_order_tasks"
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {TASK_STATES!r}", name="status_known"),
+        sa.CheckConstraint("agent_id IS NOT NULL OR queue IS NOT NULL", name="has_owner"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    work_order_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    appointment_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("appointments.id", ondelete="SET NULL"), index=True
+    )
+    agent_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("agents.id"), index=True)
+    queue: so.Mapped[str | None] = so.mapped_column(sa.String(40), index=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="open", index=True)
+    due_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+
+    work_order: so.Mapped[WorkOrder] = so.relationship(back_populates="tasks")
+    appointment: so.Mapped[Appointment | None] = so.relationship()
+    agent: so.Mapped[Agent | None] = so.relationship()
+
+
+class TimelineEntry(Base):
+    """Who changed what on which record, when, from which value to which.
+
+    Attached to any record by (subject_type, subject_id); entries that concern a work
+    order also carry its id, so the work order's timeline is one indexed query.
+    """
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (
+        sa.CheckConstraint(f"visibility IN {VISIBILITIES!r}", name="visibility_known"),
+        sa.Index("ix_timeline_subject", "subject_type", "subject_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    subject_type: so.Mapped[str] = so.mapped_column(sa.String(40))
+    subject_id: so.Mapped[int]
+    work_order_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    on_behalf_of_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    action: so.Mapped[str] = so.mapped_column(sa.String(40))
+    field: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    old_value: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    new_value: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    visibility: so.Mapped[str] = so.mapped_column(sa.String(10), default="internal")
+
+    actor: so.Mapped[User | None] = so.relationship(foreign_keys=[actor_id])
