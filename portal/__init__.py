@@ -75,10 +75,10 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.accounts import bp as accounts_bp
-    from portal.booking import bp as booking_bp
+    from portal.accounts.routes import bp as accounts_bp
+    from portal.booking.routes import bp as booking_bp
     from portal.health import bp as health_bp
-    from portal.staff import bp as staff_bp
+    from portal.staff.routes import bp as staff_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(accounts_bp)

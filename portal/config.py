@@ -68,7 +68,9 @@ def from_environment(overrides: dict | None = None) -> dict:
     """Build the Flask config from the process environment; `overrides` win (tests)."""
     overrides = overrides or {}
     instance = Path(
-        overrides.get("INSTANCE_PATH") or os.environ.get("PORTAL_INSTANCE_PATH") or ROOT / "instance"
+        overrides.get("INSTANCE_PATH")
+        or os.environ.get("PORTAL_INSTANCE_PATH")
+        or ROOT / "instance"
     )
     database_url = os.environ.get("PORTAL_DATABASE_URL") or f"sqlite:///{instance / 'portal.db'}"
     settings = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_login import current_user
 
@@ -34,6 +34,11 @@ def fmt_date(moment, tz: str | None = None) -> str:
     return f"{moment:%A %-d %B %Y}"
 
 
+def fmt_day(day) -> str:
+    """'Tue 24 Nov': short enough for a column of days on a phone."""
+    return f"{day:%a %-d %b}"
+
+
 def fmt_time(moment: datetime, tz: str | None = None) -> str:
     return f"{local(moment, tz):%H:%M}"
 
@@ -50,10 +55,16 @@ def status_label(status: str) -> str:
     return status.replace("_", " ").capitalize()
 
 
+def local_date_iso(moment: datetime, tz: str) -> str:
+    return to_local(moment, tz).date().isoformat()
+
+
 FILTERS = {
+    "localdate": local_date_iso,
+    "day": fmt_day,
     "datetime": fmt_datetime,
     "date": fmt_date,
     "time": fmt_time,
     "status": status_label,
 }
-GLOBALS = {"fmt_window": fmt_window, "viewer_zone": viewer_zone}
+GLOBALS = {"fmt_window": fmt_window, "viewer_zone": viewer_zone, "timedelta": timedelta}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -10,6 +11,9 @@ from flask_login import UserMixin
 
 from portal.db import Base, UTCDateTime
 from portal.timeutil import now_utc
+
+if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
+    from portal.staff.models import Territory
 
 ROLES = ("customer", "agent", "scheduler", "manager", "admin")
 STAFF_ROLES = frozenset({"agent", "scheduler", "manager", "admin"})
@@ -126,4 +130,3 @@ class LoginAttempt(Base):
     email: so.Mapped[str] = so.mapped_column(sa.String(254), index=True)
     remote_addr: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc, index=True)
-

@@ -9,7 +9,14 @@ import sqlalchemy.orm as so
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from portal.accounts.models import ROLES, Contact, CustomerAccount, LoginAttempt, User
+from portal.accounts.models import (
+    ROLES,
+    Contact,
+    CustomerAccount,
+    LoginAttempt,
+    ServiceLocation,
+    User,
+)
 from portal.errors import Invalid, PortalError
 from portal.staff.models import PostalPrefix, Territory
 from portal.timeutil import is_valid_zone, now_utc
@@ -134,8 +141,13 @@ def create_customer_account(session: so.Session, *, name: str, kind: str = "busi
 
 
 def add_contact(
-    session: so.Session, account: CustomerAccount, *, full_name: str, email: str,
-    phone: str = "", user: User | None = None,
+    session: so.Session,
+    account: CustomerAccount,
+    *,
+    full_name: str,
+    email: str,
+    phone: str = "",
+    user: User | None = None,
 ) -> Contact:
     contact = Contact(
         account=account, full_name=full_name, email=normalise_email(email), phone=phone, user=user
@@ -157,3 +169,39 @@ def territory_for_postal_code(session: so.Session, postal_code: str) -> Territor
         .limit(1)
     ).first()
     return prefixes.territory if prefixes else None
+
+
+def add_service_location(
+    session: so.Session,
+    account: CustomerAccount,
+    *,
+    label: str,
+    street: str,
+    city: str,
+    postal_code: str,
+    country: str = "GB",
+) -> ServiceLocation:
+    """Save a new address to the account; refuses an address no territory serves."""
+    fields = {"label": label, "street": street, "city": city, "postal_code": postal_code}
+    for name, value in fields.items():
+        if not value.strip():
+            raise Invalid("Fill in every line of the address.", field=name)
+    territory = territory_for_postal_code(session, postal_code)
+    if territory is None:
+        raise Invalid(
+            f"We do not serve postcode {postal_code.strip().upper()} yet, so we cannot book "
+            "work there.",
+            field="postal_code",
+        )
+    location = ServiceLocation(
+        account=account,
+        label=label.strip(),
+        street=street.strip(),
+        city=city.strip(),
+        postal_code=postal_code.strip().upper(),
+        country=country.strip().upper()[:2] or "GB",
+        territory=territory,
+    )
+    session.add(location)
+    session.flush()
+    return location

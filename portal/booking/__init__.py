@@ -1,5 +1,6 @@
+"""The booking blueprint; its views live in routes.py, imported by the app factory so that
+importing a model or a service never drags the web layer (and its import cycles) in."""
+
 from flask import Blueprint
 
 bp = Blueprint("booking", __name__)
-
-from portal.booking import routes  # noqa: E402,F401

@@ -11,6 +11,7 @@ releasing an appointment deletes its holds.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -18,6 +19,11 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 
 from portal.db import Base, UTCDateTime
 from portal.timeutil import now_utc
+
+if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
+    from portal.accounts.models import Contact, CustomerAccount, ServiceLocation
+    from portal.staff.models import Agent, Skill
+    from portal.workorders.models import WorkOrder
 
 APPOINTMENT_STATES = (
     "requested",
@@ -97,9 +103,7 @@ class Appointment(Base):
         sa.ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
     )
     service_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("services.id"))
-    account_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("customer_accounts.id"), index=True
-    )
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customer_accounts.id"), index=True)
     contact_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("contacts.id"))
     location_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("service_locations.id"))
     status: so.Mapped[str] = so.mapped_column(sa.String(24), default="requested", index=True)

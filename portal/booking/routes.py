@@ -1,13 +1,30 @@
 from __future__ import annotations
 
-from flask import abort, render_template
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.accounts.access import customer_required
+from portal.accounts.models import CustomerAccount, ServiceLocation
+from portal.accounts.services import add_service_location
+from portal.availability.services import get_policy, location_zone
 from portal.booking import bp
-from portal.booking.queries import list_account_appointments
-from portal.db import get_session
-from portal.timeutil import now_utc
+from portal.booking.forms import ConfirmBookingForm, NewLocationForm
+from portal.booking.models import Service
+from portal.booking.queries import list_account_appointments, parse_week, week_view
+from portal.booking.services import (
+    BookingRequest,
+    WindowTaken,
+    book_window,
+    get_customer_appointment,
+)
+from portal.db import commit, get_session
+from portal.errors import Invalid
+from portal.timeutil import now_utc, to_local
+from portal.workorders.services import timeline_for_work_order
 
 
 def _account_id() -> int:
@@ -16,8 +33,179 @@ def _account_id() -> int:
     return current_user.account_id
 
 
+def _services() -> list[Service]:
+    return list(
+        get_session().scalars(sa.select(Service).where(Service.active).order_by(Service.name))
+    )
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.values.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _chosen(services: list[Service]) -> tuple[Service | None, ServiceLocation | None]:
+    """The service and location named in the request; 404 for another account's address."""
+    service_id, location_id = _int_arg("service"), _int_arg("location")
+    service = next((s for s in services if s.id == service_id), None)
+    location = None
+    if location_id is not None:
+        location = get_session().get(ServiceLocation, location_id)
+        if location is None or location.account_id != _account_id():
+            abort(404)
+    return service, location
+
+
+def _org_zone() -> str:
+    return current_app.config["ORG_TIME_ZONE"]
+
+
 @bp.get("/appointments")
 @customer_required
 def home():
     appointments = list_account_appointments(get_session(), _account_id(), now_utc())
     return render_template("booking/home.html", appointments=appointments)
+
+
+@bp.get("/appointments/<int:appointment_id>")
+@customer_required
+def appointment(appointment_id: int):
+    session = get_session()
+    appt = get_customer_appointment(session, current_user, appointment_id)
+    timeline = timeline_for_work_order(session, appt.work_order, include_internal=False)
+    zone = location_zone(appt.location, _org_zone())
+    return render_template("booking/appointment.html", appt=appt, timeline=timeline, zone=zone)
+
+
+@bp.get("/book")
+@customer_required
+def book():
+    services = _services()
+    service, location = _chosen(services)
+    account = get_session().get(CustomerAccount, _account_id())
+    week = None
+    if service and location:
+        week = _week(service, location)
+    return render_template(
+        "booking/book.html",
+        services=services,
+        service=service,
+        location=location,
+        locations=account.locations,
+        week=week,
+        location_form=NewLocationForm(),
+    )
+
+
+@bp.get("/book/windows")
+@customer_required
+def windows():
+    """The live list alone: htmx polls this, and it replaces itself."""
+    service, location = _chosen(_services())
+    if not (service and location):
+        abort(404)
+    week = _week(service, location)
+    return render_template("booking/_windows.html", service=service, location=location, week=week)
+
+
+def _week(service: Service, location: ServiceLocation):
+    now = now_utc()
+    zone = location_zone(location, _org_zone())
+    week = parse_week(request.args.get("week"), to_local(now, zone).date())
+    return week_view(get_session(), service, location, week, now, org_zone=_org_zone())
+
+
+@bp.post("/locations")
+@customer_required
+def add_location():
+    form = NewLocationForm()
+    session = get_session()
+    account = get_session().get(CustomerAccount, _account_id())
+    service_id = _int_arg("service")
+    if form.validate_on_submit():
+        try:
+            location = add_service_location(
+                session,
+                account,
+                label=form.label.data,
+                street=form.street.data,
+                city=form.city.data,
+                postal_code=form.postal_code.data,
+                country=form.country.data,
+            )
+        except Invalid as err:
+            form[err.field or "postal_code"].errors.append(err.message)
+        else:
+            commit()
+            flash(f"Saved {location.label} to your account.", "success")
+            return redirect(url_for("booking.book", service=service_id, location=location.id))
+    services = _services()
+    return render_template(
+        "booking/book.html",
+        services=services,
+        service=next((s for s in services if s.id == service_id), None),
+        location=None,
+        locations=account.locations,
+        week=None,
+        location_form=form,
+        show_new_location=True,
+    ), 422
+
+
+@bp.route("/book/confirm", methods=["GET", "POST"])
+@customer_required
+def confirm():
+    services = _services()
+    service, location = _chosen(services)
+    start = _parse_start(request.values.get("start"))
+    if not (service and location and start):
+        flash("Choose a service, an address and a window first.", "error")
+        return redirect(url_for("booking.book"))
+    form = ConfirmBookingForm()
+    if request.method == "GET":
+        form.idempotency_key.data = uuid.uuid4().hex
+    taken: WindowTaken | None = None
+    if form.validate_on_submit():
+        booking = BookingRequest(
+            customer=current_user,
+            service=service,
+            location=location,
+            window_start=start,
+            note=form.note.data or "",
+            idempotency_key=form.idempotency_key.data,
+        )
+        try:
+            appt = book_window(get_session(), booking, org_zone=_org_zone())
+        except WindowTaken as err:
+            taken = err
+        else:
+            commit()
+            flash(f"Booked: {service.name}, appointment {appt.number}.", "success")
+            return redirect(url_for("booking.appointment", appointment_id=appt.id))
+    zone = location_zone(location, _org_zone())
+    status = 409 if taken else (422 if form.errors else 200)
+    return render_template(
+        "booking/confirm.html",
+        form=form,
+        service=service,
+        location=location,
+        start=start,
+        zone=zone,
+        window_minutes=_window_minutes(),
+        taken=taken,
+    ), status
+
+
+def _window_minutes() -> int:
+    return get_policy(get_session()).window_minutes
+
+
+def _parse_start(raw: str | None) -> datetime | None:
+    """An ISO instant with an offset; anything else is treated as missing."""
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None

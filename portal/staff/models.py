@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.db import Base, UTCDateTime
+
+if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
+    from portal.accounts.models import User
 
 agent_skills = sa.Table(
     "agent_skills",
@@ -133,4 +137,3 @@ class Holiday(Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     day: so.Mapped[date] = so.mapped_column(sa.Date, unique=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(80))
-

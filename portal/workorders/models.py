@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.db import Base, UTCDateTime
 from portal.timeutil import now_utc
+
+if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
+    from portal.accounts.models import Contact, CustomerAccount, ServiceLocation, User
+    from portal.booking.models import Appointment
+    from portal.staff.models import Agent
 
 WORK_ORDER_STATES = ("new", "scheduled", "in_progress", "completed", "closed", "cancelled")
 TASK_STATES = ("open", "assigned", "accepted", "in_progress", "done", "declined")
@@ -17,14 +23,10 @@ VISIBILITIES = ("internal", "customer")
 
 class WorkOrder(Base):
     __tablename__ = "work_orders"
-    __table_args__ = (
-        sa.CheckConstraint(f"status IN {WORK_ORDER_STATES!r}", name="status_known"),
-    )
+    __table_args__ = (sa.CheckConstraint(f"status IN {WORK_ORDER_STATES!r}", name="status_known"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    account_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("customer_accounts.id"), index=True
-    )
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customer_accounts.id"), index=True)
     contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contacts.id"))
     location_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("service_locations.id"))
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="new", index=True)

@@ -1,0 +1,222 @@
+"""Feed the availability engine from the database.
+
+Loads only what can matter for the asked range: the qualified agents, their hours,
+the time off and holds that touch the range. The cost of a query therefore grows
+with the bookings inside the horizon, never with the whole history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from portal.accounts.models import ServiceLocation
+from portal.availability import engine
+from portal.booking.models import AppointmentHold, BookingPolicy, Service
+from portal.staff.models import (
+    Agent,
+    Holiday,
+    TimeOff,
+    WorkingHours,
+    agent_skills,
+    agent_territories,
+)
+
+# No single hold or stretch of time off that matters is looked up further back than
+# this before the range: a job longer than a day does not exist here.
+LOOKBACK = timedelta(days=1)
+# Time off can be long (a month's leave), so it is matched on overlap, not start.
+
+
+@dataclass(frozen=True)
+class Availability:
+    windows: list[engine.Window]
+    reasons: dict[date, str]
+    zone: str
+
+
+def get_policy(session: so.Session) -> BookingPolicy:
+    """The booking policy row; the defaults when nobody has configured one yet."""
+    return session.get(BookingPolicy, 1) or BookingPolicy(
+        id=1,
+        window_minutes=120,
+        step_minutes=0,
+        min_notice_minutes=24 * 60,
+        horizon_days=28,
+        reschedule_cutoff_hours=24,
+        max_self_reschedules=2,
+    )
+
+
+def service_spec(service: Service) -> engine.ServiceSpec:
+    return engine.ServiceSpec(
+        duration_minutes=service.duration_minutes,
+        buffer_minutes=service.buffer_minutes,
+        agents_needed=service.agents_needed,
+        required_skill=service.required_skill.code if service.required_skill else None,
+    )
+
+
+def grid_for(policy: BookingPolicy) -> engine.Grid:
+    return engine.Grid(window_minutes=policy.window_minutes, step_minutes=policy.step_minutes)
+
+
+def load_agents(
+    session: so.Session,
+    service: Service,
+    territory_id: int | None,
+    start: datetime,
+    end: datetime,
+    *,
+    only: set[int] | None = None,
+) -> list[engine.AgentInput]:
+    """The active agents qualified for `service` in the territory, with what keeps them busy."""
+    query = sa.select(Agent.id, Agent.time_zone).where(Agent.active.is_(True))
+    if service.required_skill_id is not None:
+        query = query.where(
+            Agent.id.in_(
+                sa.select(agent_skills.c.agent_id).where(
+                    agent_skills.c.skill_id == service.required_skill_id
+                )
+            )
+        )
+    if territory_id is not None:
+        query = query.where(
+            Agent.id.in_(
+                sa.select(agent_territories.c.agent_id).where(
+                    agent_territories.c.territory_id == territory_id
+                )
+            )
+        )
+    if only is not None:
+        query = query.where(Agent.id.in_(only))
+    agents = session.execute(query.order_by(Agent.id)).all()
+    if not agents:
+        return []
+    ids = [a.id for a in agents]
+    hours: dict[int, list[engine.WorkingHours]] = defaultdict(list)
+    for row in session.execute(
+        sa.select(
+            WorkingHours.agent_id,
+            WorkingHours.weekday,
+            WorkingHours.start_time,
+            WorkingHours.end_time,
+        ).where(WorkingHours.agent_id.in_(ids))
+    ):
+        hours[row.agent_id].append(engine.WorkingHours(row.weekday, row.start_time, row.end_time))
+    # Widen by a day each side: an agent's local working day can start before the
+    # range's first UTC instant when zones differ.
+    lo, hi = start - LOOKBACK, end + LOOKBACK
+    off: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for row in session.execute(
+        sa.select(TimeOff.agent_id, TimeOff.starts_at, TimeOff.ends_at).where(
+            TimeOff.agent_id.in_(ids), TimeOff.starts_at < hi, TimeOff.ends_at > lo
+        )
+    ):
+        off[row.agent_id].append((row.starts_at, row.ends_at))
+    busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for row in session.execute(
+        sa.select(
+            AppointmentHold.agent_id, AppointmentHold.starts_at, AppointmentHold.ends_at
+        ).where(
+            AppointmentHold.agent_id.in_(ids),
+            # Bounded on both sides of starts_at so the index does the work.
+            AppointmentHold.starts_at >= lo - LOOKBACK,
+            AppointmentHold.starts_at < hi,
+            AppointmentHold.ends_at > lo,
+        )
+    ):
+        busy[row.agent_id].append((row.starts_at, row.ends_at))
+    skill = frozenset({service.required_skill.code}) if service.required_skill else frozenset()
+    territories = frozenset({territory_id}) if territory_id is not None else frozenset()
+    return [
+        engine.AgentInput(
+            id=a.id,
+            tz=a.time_zone,
+            hours=tuple(hours[a.id]),
+            skills=skill,
+            territories=territories,
+            time_off=tuple(off[a.id]),
+            busy=tuple(busy[a.id]),
+        )
+        for a in agents
+    ]
+
+
+def holidays_between(session: so.Session, first: date, last: date) -> frozenset[date]:
+    return frozenset(
+        session.scalars(sa.select(Holiday.day).where(Holiday.day.between(first, last)))
+    )
+
+
+def location_zone(location: ServiceLocation, default: str) -> str:
+    return location.territory.time_zone if location.territory else default
+
+
+def get_availability(
+    session: so.Session,
+    service: Service,
+    location: ServiceLocation,
+    *,
+    range_start: datetime,
+    range_end: datetime,
+    now: datetime,
+    org_zone: str = "Europe/London",
+    explain: bool = True,
+) -> Availability:
+    """Bookable windows for `service` at `location` in [range_start, range_end)."""
+    policy = get_policy(session)
+    zone = location_zone(location, org_zone)
+    agents = load_agents(session, service, location.territory_id, range_start, range_end)
+    query = engine.Query(
+        location_tz=zone,
+        territory_id=location.territory_id,
+        range_start=range_start,
+        range_end=range_end,
+        now=now,
+        min_notice_minutes=policy.min_notice_minutes,
+        horizon_days=policy.horizon_days,
+        holidays=holidays_between(
+            session, (range_start - LOOKBACK).date(), (range_end + LOOKBACK).date()
+        ),
+    )
+    spec, grid = service_spec(service), grid_for(policy)
+    windows = engine.find_windows(spec, agents, grid, query)
+    reasons = engine.explain_days(spec, agents, grid, query) if explain else {}
+    return Availability(windows=windows, reasons=reasons, zone=zone)
+
+
+def next_free_window(
+    session: so.Session,
+    service: Service,
+    location: ServiceLocation,
+    *,
+    after: datetime,
+    now: datetime,
+    org_zone: str = "Europe/London",
+) -> engine.Window | None:
+    """The first bookable window at or after `after`, within the horizon."""
+    policy = get_policy(session)
+    horizon_end = now + timedelta(days=policy.horizon_days)
+    start = max(after, now)
+    # Look a week at a time: most answers are close, and each step stays cheap.
+    while start < horizon_end:
+        end = min(start + timedelta(days=7), horizon_end)
+        found = get_availability(
+            session,
+            service,
+            location,
+            range_start=start,
+            range_end=end,
+            now=now,
+            org_zone=org_zone,
+            explain=False,
+        ).windows
+        if found:
+            return found[0]
+        start = end
+    return None

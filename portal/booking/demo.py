@@ -1,0 +1,85 @@
+"""A month of demo bookings, made through the booking service.
+
+The clock is set back for the past fortnight so those bookings pass the same checks
+(minimum notice, horizon) as any customer's; everything is deterministic.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from portal.accounts.models import Contact, User
+from portal.availability.services import get_availability, location_zone
+from portal.booking.models import Service
+from portal.booking.services import BookingRequest, WindowTaken, book_window
+from portal.timeutil import freeze, local_day_bounds, now_utc, to_local
+
+
+def book_demo_month(
+    session: so.Session, *, per_day: int = 3, org_zone: str = "Europe/London"
+) -> int:
+    """Book `per_day` appointments on each of the 14 days before and after today."""
+    real_now = now_utc()
+    customers = list(
+        session.scalars(sa.select(User).join(Contact, Contact.user_id == User.id).order_by(User.id))
+    )
+    services = list(session.scalars(sa.select(Service).order_by(Service.id)))
+    today = real_now.date()
+    booked = 0
+    try:
+        for offset in range(-14, 15):
+            day = today + timedelta(days=offset)
+            # Book each day as if two days before it, so the minimum notice holds.
+            freeze(min(real_now, datetime.combine(day - timedelta(days=2), time(6), tzinfo=UTC)))
+            for i in range(per_day):
+                n = (offset + 14) * per_day + i
+                customer = customers[n % len(customers)]
+                locations = customer.contact.account.locations
+                location = locations[n % len(locations)]
+                service = services[(n // len(customers) + i) % len(services)]
+                zone = location_zone(location, org_zone)
+                start, end = local_day_bounds(
+                    to_local(datetime.combine(day, time(12), tzinfo=UTC), zone).date(), zone
+                )
+                windows = get_availability(
+                    session,
+                    service,
+                    location,
+                    range_start=start,
+                    range_end=end,
+                    now=now_utc(),
+                    org_zone=org_zone,
+                    explain=False,
+                ).windows
+                if not windows:
+                    continue
+                window = windows[(i * 2) % len(windows)]
+                request = BookingRequest(
+                    customer=customer,
+                    service=service,
+                    location=location,
+                    window_start=window.starts_at,
+                    note=DEMO_NOTES[n % len(DEMO_NOTES)],
+                    idempotency_key=f"demo-{day.isoformat()}-{i}",
+                )
+                try:
+                    book_window(session, request, org_zone=org_zone)
+                except WindowTaken:
+                    continue
+                booked += 1
+    finally:
+        freeze(None)
+    return booked
+
+
+DEMO_NOTES = [
+    "Side entrance is on the left; please ring the bell twice.",
+    "The boiler makes a knocking noise when the heating starts.",
+    "Parking is available in bay 4 behind the building.",
+    "Please call 15 minutes before arriving.",
+    "Reception will have the key to the plant room.",
+    "",
+]

@@ -1,0 +1,305 @@
+"""Booking: turn a chosen window into an appointment, a work order and its tasks.
+
+`book_window` is the one way an appointment comes into being. It re-checks the window
+against live availability, picks the agents fairly, and writes everything in one
+transaction. The database has the last word on overlaps: if another booking took the
+same agent a moment earlier, the insert of the hold fails, and the service looks again
+(another agent may still be free) before it tells the customer the window is gone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from portal.accounts.models import ServiceLocation, User
+from portal.availability import engine
+from portal.availability.services import get_availability, get_policy
+from portal.booking.models import OVERLAP_CONSTRAINT, Appointment, AppointmentHold, Service
+from portal.errors import Conflict, Invalid, NotFound
+from portal.timeutil import now_utc, week_start
+from portal.workorders.models import WorkOrder, WorkOrderTask
+from portal.workorders.services import record
+
+MAX_NOTE_LENGTH = 2000
+# Each failed attempt means some other booking committed a hold on one of our agents;
+# a window offers few places, so a handful of attempts settles every race.
+MAX_ATTEMPTS = 6
+
+
+class WindowTaken(Conflict):
+    """The window is no longer bookable; `alternatives` are the nearest that are."""
+
+    def __init__(self, message: str, alternatives: list[engine.Window]):
+        super().__init__(message)
+        self.alternatives = alternatives
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    customer: User
+    service: Service
+    location: ServiceLocation
+    window_start: datetime
+    note: str = ""
+    idempotency_key: str | None = None
+
+
+def book_window(
+    session: so.Session,
+    request: BookingRequest,
+    *,
+    actor: User | None = None,
+    org_zone: str = "Europe/London",
+) -> Appointment:
+    """Book the window for the customer; the same idempotency key books only once."""
+    customer = request.customer
+    account_id = customer.account_id
+    if account_id is None or customer.contact is None:
+        raise Invalid("Only a customer contact can book an appointment.")
+    existing = _existing(session, account_id, request.idempotency_key)
+    if existing is not None:
+        return existing
+    _validate(request, account_id)
+
+    for _attempt in range(MAX_ATTEMPTS):
+        window = _live_window(session, request, org_zone)
+        if window is None:
+            raise WindowTaken(
+                "Sorry, this window was just taken. Here are the nearest free ones.",
+                nearest_windows(session, request, org_zone=org_zone),
+            )
+        agent_ids = choose_agents(session, window, request.service.agents_needed, org_zone)
+        try:
+            with session.begin_nested():
+                appointment = _write_booking(session, request, window, agent_ids, actor)
+            return appointment
+        except IntegrityError as err:
+            if OVERLAP_CONSTRAINT in str(err.orig):
+                continue  # someone took one of these agents first: look again
+            if "idempotency" in str(err.orig):
+                found = _existing(session, account_id, request.idempotency_key)
+                if found is not None:
+                    return found
+            raise
+        except OperationalError as err:
+            if getattr(err.orig, "sqlstate", None) == "40P01":  # deadlock: look again
+                continue
+            raise
+    raise WindowTaken(
+        "Sorry, this window was just taken. Here are the nearest free ones.",
+        nearest_windows(session, request, org_zone=org_zone),
+    )
+
+
+def _existing(session: so.Session, account_id: int, key: str | None) -> Appointment | None:
+    if not key:
+        return None
+    return session.scalar(
+        sa.select(Appointment).where(
+            Appointment.account_id == account_id, Appointment.idempotency_key == key
+        )
+    )
+
+
+def _validate(request: BookingRequest, account_id: int) -> None:
+    if not request.service.active:
+        raise Invalid("That service cannot be booked at the moment.", field="service")
+    if request.location.account_id != account_id:
+        raise NotFound("That address is not one of your account's addresses.")
+    if request.location.territory_id is None:
+        raise Invalid(
+            f"We do not serve postcode {request.location.postal_code} yet.", field="location"
+        )
+    if len(request.note) > MAX_NOTE_LENGTH:
+        raise Invalid(f"Keep the note under {MAX_NOTE_LENGTH} characters.", field="note")
+    if request.idempotency_key is not None and len(request.idempotency_key) > 64:
+        raise Invalid("The form was malformed; please reload the page.")
+
+
+def _live_window(
+    session: so.Session, request: BookingRequest, org_zone: str
+) -> engine.Window | None:
+    """The window as live availability sees it now, or None when it cannot be booked."""
+    start = request.window_start
+    found = get_availability(
+        session,
+        request.service,
+        request.location,
+        range_start=start,
+        range_end=start + timedelta(minutes=1),
+        now=now_utc(),
+        org_zone=org_zone,
+        explain=False,
+    ).windows
+    return next((w for w in found if w.starts_at == start), None)
+
+
+def nearest_windows(
+    session: so.Session,
+    request: BookingRequest,
+    *,
+    count: int = 3,
+    org_zone: str = "Europe/London",
+) -> list[engine.Window]:
+    """The bookable windows closest in time to the one asked for (before or after)."""
+    start = request.window_start
+    found = get_availability(
+        session,
+        request.service,
+        request.location,
+        range_start=start - timedelta(days=3),
+        range_end=start + timedelta(days=4),
+        now=now_utc(),
+        org_zone=org_zone,
+        explain=False,
+    ).windows
+    found.sort(key=lambda w: (abs((w.starts_at - start).total_seconds()), w.starts_at))
+    return sorted(found[:count], key=lambda w: w.starts_at)
+
+
+def choose_agents(
+    session: so.Session, window: engine.Window, needed: int, org_zone: str
+) -> list[int]:
+    """Fair choice among the free agents: fewest booked hours that week, then the one
+    assigned least recently (round robin), then the lowest id."""
+    candidates = list(window.agent_ids)
+    if len(candidates) <= needed:
+        return sorted(candidates)
+    week_first = week_start(window.planned_start.date())
+    lo = datetime.combine(week_first, datetime.min.time(), tzinfo=window.planned_start.tzinfo)
+    hi = lo + timedelta(days=7)
+    booked: dict[int, float] = defaultdict(float)
+    for agent_id, starts_at, ends_at in session.execute(
+        sa.select(
+            AppointmentHold.agent_id, AppointmentHold.starts_at, AppointmentHold.ends_at
+        ).where(
+            AppointmentHold.agent_id.in_(candidates),
+            AppointmentHold.starts_at >= lo,
+            AppointmentHold.starts_at < hi,
+        )
+    ):
+        booked[agent_id] += (ends_at - starts_at).total_seconds()
+    last_assigned = dict(
+        session.execute(
+            sa.select(WorkOrderTask.agent_id, sa.func.max(WorkOrderTask.id))
+            .where(WorkOrderTask.agent_id.in_(candidates))
+            .group_by(WorkOrderTask.agent_id)
+        ).all()
+    )
+    candidates.sort(key=lambda a: (booked[a], last_assigned.get(a, 0), a))
+    return sorted(candidates[:needed])
+
+
+def _write_booking(
+    session: so.Session,
+    request: BookingRequest,
+    window: engine.Window,
+    agent_ids: list[int],
+    actor: User | None,
+) -> Appointment:
+    service, location, customer = request.service, request.location, request.customer
+    actor = actor or customer
+    on_behalf = customer if actor.id != customer.id else None
+    planned_end = window.planned_start + timedelta(minutes=service.duration_minutes)
+    hold_end = planned_end + timedelta(minutes=service.buffer_minutes)
+    work_order = WorkOrder(
+        account_id=location.account_id,
+        contact_id=customer.contact.id,
+        location_id=location.id,
+        status="scheduled",
+        summary=f"{service.name} at {location.label}",
+        description=request.note.strip(),
+    )
+    appointment = Appointment(
+        work_order=work_order,
+        service_id=service.id,
+        account_id=location.account_id,
+        contact_id=customer.contact.id,
+        location_id=location.id,
+        status="requested",
+        window_start=window.starts_at,
+        window_end=window.ends_at,
+        planned_start=window.planned_start,
+        planned_end=planned_end,
+        note=request.note.strip(),
+        idempotency_key=request.idempotency_key or None,
+        created_by_id=actor.id,
+    )
+    session.add_all([work_order, appointment])
+    session.flush()
+    # Holds go in agent order so concurrent multi-agent bookings lock in one order.
+    for agent_id in sorted(agent_ids):
+        session.add(
+            AppointmentHold(
+                appointment_id=appointment.id,
+                agent_id=agent_id,
+                starts_at=window.planned_start,
+                ends_at=hold_end,
+            )
+        )
+        session.flush()
+        task = WorkOrderTask(
+            work_order_id=work_order.id,
+            appointment_id=appointment.id,
+            agent_id=agent_id,
+            title=service.name,
+            status="assigned",
+            due_at=window.planned_start,
+        )
+        session.add(task)
+        session.flush()
+        record(
+            session,
+            task,
+            "assigned",
+            actor=actor,
+            work_order_id=work_order.id,
+            field="agent",
+            new=agent_id,
+        )
+    record(
+        session,
+        work_order,
+        "created",
+        actor=actor,
+        work_order_id=work_order.id,
+        on_behalf_of=on_behalf,
+        new=work_order.summary,
+        visibility="customer",
+    )
+    record(
+        session,
+        appointment,
+        "booked",
+        actor=actor,
+        work_order_id=work_order.id,
+        on_behalf_of=on_behalf,
+        field="window",
+        new=f"{window.starts_at.isoformat()}/{window.ends_at.isoformat()}",
+        note=request.note.strip(),
+        visibility="customer",
+    )
+    session.flush()
+    return appointment
+
+
+def get_policy_summary(session: so.Session) -> dict[str, int]:
+    policy = get_policy(session)
+    return {
+        "min_notice_hours": policy.min_notice_minutes // 60,
+        "horizon_days": policy.horizon_days,
+    }
+
+
+def get_customer_appointment(session: so.Session, user: User, appointment_id: int) -> Appointment:
+    """The appointment if it belongs to the user's account; otherwise NotFound (404)."""
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None or user.account_id is None or appointment.account_id != user.account_id:
+        raise NotFound("There is no such appointment on your account.")
+    return appointment
