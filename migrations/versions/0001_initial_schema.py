@@ -25,6 +25,7 @@ SQLITE_OVERLAP_TRIGGERS = (
     FOR EACH ROW WHEN EXISTS (
         SELECT 1 FROM appointment_holds AS h
         WHERE h.agent_id = NEW.agent_id
+          AND h.starts_at >= strftime('%Y-%m-%d %H:%M:%f', NEW.starts_at, '-1 day')
           AND h.starts_at < NEW.ends_at AND NEW.starts_at < h.ends_at
     )
     BEGIN SELECT RAISE(ABORT, 'appointment_holds_no_overlap'); END
@@ -35,9 +36,22 @@ SQLITE_OVERLAP_TRIGGERS = (
     FOR EACH ROW WHEN EXISTS (
         SELECT 1 FROM appointment_holds AS h
         WHERE h.agent_id = NEW.agent_id AND h.id <> NEW.id
+          AND h.starts_at >= strftime('%Y-%m-%d %H:%M:%f', NEW.starts_at, '-1 day')
           AND h.starts_at < NEW.ends_at AND NEW.starts_at < h.ends_at
     )
     BEGIN SELECT RAISE(ABORT, 'appointment_holds_no_overlap'); END
+    """,
+    """
+    CREATE TRIGGER appointment_holds_at_most_a_day_insert
+    BEFORE INSERT ON appointment_holds
+    FOR EACH ROW WHEN julianday(NEW.ends_at) - julianday(NEW.starts_at) > 1
+    BEGIN SELECT RAISE(ABORT, 'appointment_holds_at_most_a_day'); END
+    """,
+    """
+    CREATE TRIGGER appointment_holds_at_most_a_day_update
+    BEFORE UPDATE OF starts_at, ends_at ON appointment_holds
+    FOR EACH ROW WHEN julianday(NEW.ends_at) - julianday(NEW.starts_at) > 1
+    BEGIN SELECT RAISE(ABORT, 'appointment_holds_at_most_a_day'); END
     """,
 )
 import portal.db
@@ -369,6 +383,10 @@ def upgrade() -> None:
 
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+        op.execute(
+            "ALTER TABLE appointment_holds ADD CONSTRAINT ck_appointment_holds_at_most_a_day "
+            "CHECK (ends_at - starts_at <= interval '1 day')"
+        )
         op.execute(
             f"ALTER TABLE appointment_holds ADD CONSTRAINT {OVERLAP_CONSTRAINT} "
             "EXCLUDE USING gist (agent_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&)"

@@ -145,6 +145,10 @@ class AppointmentHold(Base):
         sa.UniqueConstraint("appointment_id", "agent_id", name="uq_appointment_holds_agent"),
         sa.Index("ix_appointment_holds_agent_time", "agent_id", "starts_at"),
         sa.Index("ix_appointment_holds_starts_at", "starts_at"),
+        # The availability loader and the SQLite triggers rely on this bound.
+        sa.CheckConstraint("ends_at - starts_at <= interval '1 day'", name="at_most_a_day").ddl_if(
+            dialect="postgresql"
+        ),
         ExcludeConstraint(
             ("agent_id", "="),
             (sa.func.tstzrange(sa.text("starts_at"), sa.text("ends_at"), "[)"), "&&"),
@@ -168,6 +172,8 @@ class AppointmentHold(Base):
 
 # SQLite has no exclusion constraints. Its single writer (every transaction here starts
 # with BEGIN IMMEDIATE) makes a trigger that looks for an overlapping hold race-free.
+# A hold lasts at most a day, so the lookup only scans the agent's holds that start in
+# the day before: the cost of a booking does not grow with the agent's history.
 # The migration creates the same triggers; these serve metadata.create_all.
 SQLITE_OVERLAP_TRIGGERS = (
     """
@@ -176,6 +182,7 @@ SQLITE_OVERLAP_TRIGGERS = (
     FOR EACH ROW WHEN EXISTS (
         SELECT 1 FROM appointment_holds AS h
         WHERE h.agent_id = NEW.agent_id
+          AND h.starts_at >= strftime('%Y-%m-%d %H:%M:%f', NEW.starts_at, '-1 day')
           AND h.starts_at < NEW.ends_at AND NEW.starts_at < h.ends_at
     )
     BEGIN SELECT RAISE(ABORT, 'appointment_holds_no_overlap'); END
@@ -186,9 +193,22 @@ SQLITE_OVERLAP_TRIGGERS = (
     FOR EACH ROW WHEN EXISTS (
         SELECT 1 FROM appointment_holds AS h
         WHERE h.agent_id = NEW.agent_id AND h.id <> NEW.id
+          AND h.starts_at >= strftime('%Y-%m-%d %H:%M:%f', NEW.starts_at, '-1 day')
           AND h.starts_at < NEW.ends_at AND NEW.starts_at < h.ends_at
     )
     BEGIN SELECT RAISE(ABORT, 'appointment_holds_no_overlap'); END
+    """,
+    """
+    CREATE TRIGGER appointment_holds_at_most_a_day_insert
+    BEFORE INSERT ON appointment_holds
+    FOR EACH ROW WHEN julianday(NEW.ends_at) - julianday(NEW.starts_at) > 1
+    BEGIN SELECT RAISE(ABORT, 'appointment_holds_at_most_a_day'); END
+    """,
+    """
+    CREATE TRIGGER appointment_holds_at_most_a_day_update
+    BEFORE UPDATE OF starts_at, ends_at ON appointment_holds
+    FOR EACH ROW WHEN julianday(NEW.ends_at) - julianday(NEW.starts_at) > 1
+    BEGIN SELECT RAISE(ABORT, 'appointment_holds_at_most_a_day'); END
     """,
 )
 OVERLAP_CONSTRAINT = "appointment_holds_no_overlap"

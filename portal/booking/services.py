@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.accounts.models import ServiceLocation, User
 from portal.availability import engine
-from portal.availability.services import get_availability, get_policy
+from portal.availability.services import get_availability
 from portal.booking.models import OVERLAP_CONSTRAINT, Appointment, AppointmentHold, Service
 from portal.errors import Conflict, Invalid, NotFound
 from portal.timeutil import now_utc, week_start
@@ -231,29 +231,26 @@ def _write_booking(
         idempotency_key=request.idempotency_key or None,
         created_by_id=actor.id,
     )
-    session.add_all([work_order, appointment])
-    session.flush()
-    # Holds go in agent order so concurrent multi-agent bookings lock in one order.
+    # Holds go in agent order so concurrent multi-agent bookings lock in one order. One
+    # flush writes work order, appointment, holds and tasks (a batched INSERT per table).
+    tasks = []
     for agent_id in sorted(agent_ids):
-        session.add(
-            AppointmentHold(
-                appointment_id=appointment.id,
+        appointment.holds.append(
+            AppointmentHold(agent_id=agent_id, starts_at=window.planned_start, ends_at=hold_end)
+        )
+        tasks.append(
+            WorkOrderTask(
+                work_order=work_order,
+                appointment=appointment,
                 agent_id=agent_id,
-                starts_at=window.planned_start,
-                ends_at=hold_end,
+                title=service.name,
+                status="assigned",
+                due_at=window.planned_start,
             )
         )
-        session.flush()
-        task = WorkOrderTask(
-            work_order_id=work_order.id,
-            appointment_id=appointment.id,
-            agent_id=agent_id,
-            title=service.name,
-            status="assigned",
-            due_at=window.planned_start,
-        )
-        session.add(task)
-        session.flush()
+    session.add_all([work_order, appointment, *tasks])
+    session.flush()
+    for task in tasks:
         record(
             session,
             task,
@@ -261,7 +258,7 @@ def _write_booking(
             actor=actor,
             work_order_id=work_order.id,
             field="agent",
-            new=agent_id,
+            new=task.agent_id,
         )
     record(
         session,
@@ -287,14 +284,6 @@ def _write_booking(
     )
     session.flush()
     return appointment
-
-
-def get_policy_summary(session: so.Session) -> dict[str, int]:
-    policy = get_policy(session)
-    return {
-        "min_notice_hours": policy.min_notice_minutes // 60,
-        "horizon_days": policy.horizon_days,
-    }
 
 
 def get_customer_appointment(session: so.Session, user: User, appointment_id: int) -> Appointment:

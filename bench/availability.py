@@ -1,0 +1,429 @@
+"""Availability and booking benchmark: prints name=value lines.
+
+Scenario (issue #3): 50 agents, 4 services, 20,000 appointments of history and 2,000 in
+the next four weeks. Measured side by side in one run so the ratios hold on a noisy box:
+
+  engine_p50_ms / engine_p95_ms   the 4-week window query (database load + engine), SQLite
+  page_p50_ms / page_p95_ms       the customer's windows page over HTTP (one week)
+  floor_p95_ms / page_over_floor  a trivial page (/healthz) of the same app, same server
+  engine_p95_ms_200k              the same 4-week query with 200,000 appointments of history
+  book_per_s / raw_insert_per_s   8 concurrent clients on PostgreSQL: bookings through the
+  book_over_insert                booking service vs single-row transactional inserts
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import multiprocessing as mp
+import os
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from datetime import time as wall
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from portal import create_app  # noqa: E402
+from portal.accounts.models import ServiceLocation, User  # noqa: E402
+from portal.accounts.services import add_contact, create_customer_account, create_user  # noqa: E402
+from portal.availability.services import get_availability  # noqa: E402
+from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service  # noqa: E402
+from portal.booking.services import BookingRequest, WindowTaken, book_window  # noqa: E402
+from portal.db import get_engine, get_session  # noqa: E402
+from portal.migrate import upgrade  # noqa: E402
+from portal.staff.services import create_agent, create_territory, get_or_create_skill  # noqa: E402
+from portal.workorders.models import WorkOrder  # noqa: E402
+
+AGENTS = 50
+SKILLS = ["gas", "electrical", "network", "plumbing"]
+PG_SERVER = os.environ.get(
+    "PORTAL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/"
+)
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def make_app(url: str, instance: str):
+    return create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench",
+            "INSTANCE_PATH": instance,
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+        }
+    )
+
+
+def seed_world(session, customers: int = 1) -> dict:
+    """Territory, skills, 50 agents (weekdays 08:00-18:00), 4 services, customers."""
+    session.merge(BookingPolicy(id=1, min_notice_minutes=60, horizon_days=28))
+    territory = create_territory(session, name="London", time_zone="Europe/London", prefixes=["SW"])
+    skills = [get_or_create_skill(session, code) for code in SKILLS]
+    hours = [(d, wall(8), wall(18)) for d in range(5)]
+    for i in range(AGENTS):
+        user = create_user(
+            session,
+            email=f"agent{i}@bench.test",
+            full_name=f"Agent {i}",
+            role="agent",
+            password=None,
+        )
+        create_agent(
+            session,
+            user,
+            time_zone="Europe/London",
+            territories=[territory],
+            skills=[skills[i % 4], skills[(i + 1) % 4]],
+            hours=hours,
+        )
+    for i, skill in enumerate(skills):
+        session.add(
+            Service(
+                code=f"svc{i}",
+                name=f"Service {i}",
+                duration_minutes=60 + 30 * i,
+                buffer_minutes=15,
+                agents_needed=1,
+                required_skill=skill,
+            )
+        )
+    customer_ids, location_ids = [], []
+    for c in range(customers):
+        account = create_customer_account(session, name=f"Customer {c}")
+        user = create_user(
+            session,
+            email=f"customer{c}@bench.test",
+            full_name=f"Customer {c}",
+            role="customer",
+            password="bench-password",
+        )
+        add_contact(session, account, full_name=user.full_name, email=user.email, user=user)
+        location = ServiceLocation(
+            account=account,
+            label="Office",
+            street="1 Bench Road",
+            city="London",
+            postal_code="SW1A 1AA",
+            territory=territory,
+        )
+        session.add(location)
+        session.flush()
+        customer_ids.append(user.id)
+        location_ids.append(location.id)
+    session.commit()
+    return {"customers": customer_ids, "locations": location_ids}
+
+
+def bulk_appointments(session, days: list[datetime], per_day_hours: list[int]) -> int:
+    """Insert booked appointments directly (work order, appointment, hold), fast."""
+    conn = session.connection()
+    location = session.scalar(sa.select(ServiceLocation).limit(1))
+    contact_id = location.account.contacts[0].id
+    agent_ids = [a for a in session.scalars(sa.text("SELECT id FROM agents ORDER BY id"))]
+    next_wo = (session.scalar(sa.select(sa.func.max(WorkOrder.id))) or 0) + 1
+    next_ap = (session.scalar(sa.select(sa.func.max(Appointment.id))) or 0) + 1
+    count = 0
+    batch_wo, batch_ap, batch_hold = [], [], []
+
+    def flush():
+        if batch_wo:
+            conn.execute(sa.insert(WorkOrder), batch_wo)
+            conn.execute(sa.insert(Appointment), batch_ap)
+            conn.execute(sa.insert(AppointmentHold), batch_hold)
+            batch_wo.clear(), batch_ap.clear(), batch_hold.clear()
+
+    for day in days:
+        for hour in per_day_hours:
+            for agent_id in agent_ids:
+                start = day.replace(hour=hour)
+                end = start + timedelta(minutes=90)
+                batch_wo.append(
+                    {
+                        "id": next_wo,
+                        "account_id": location.account_id,
+                        "contact_id": contact_id,
+                        "location_id": location.id,
+                        "status": "closed",
+                        "summary": "Bench job",
+                    }
+                )
+                batch_ap.append(
+                    {
+                        "id": next_ap,
+                        "work_order_id": next_wo,
+                        "service_id": 1,
+                        "account_id": location.account_id,
+                        "contact_id": contact_id,
+                        "location_id": location.id,
+                        "status": "signed_off",
+                        "window_start": start,
+                        "window_end": start + timedelta(hours=2),
+                        "planned_start": start,
+                        "planned_end": end - timedelta(minutes=15),
+                    }
+                )
+                batch_hold.append(
+                    {
+                        "appointment_id": next_ap,
+                        "agent_id": agent_id,
+                        "starts_at": start,
+                        "ends_at": end,
+                    }
+                )
+                next_wo += 1
+                next_ap += 1
+                count += 1
+                if len(batch_wo) >= 5000:
+                    flush()
+    flush()
+    session.commit()
+    return count
+
+
+def weekdays(first: datetime, count: int, step: int = 1) -> list[datetime]:
+    out, day = [], first
+    while len(out) < count:
+        if day.weekday() < 5:
+            out.append(day)
+        day += timedelta(days=step)
+    return out
+
+
+def time_engine(app, runs: int = 40) -> list[float]:
+    samples = []
+    with app.app_context():
+        session = get_session()
+        location = session.scalar(sa.select(ServiceLocation).limit(1))
+        services = list(session.scalars(sa.select(Service).order_by(Service.id)))
+        now = datetime.now(UTC)
+        for i in range(runs + 5):
+            t0 = time.perf_counter()
+            result = get_availability(
+                session,
+                services[i % 4],
+                location,
+                range_start=now,
+                range_end=now + timedelta(days=28),
+                now=now,
+            )
+            elapsed = (time.perf_counter() - t0) * 1000
+            session.rollback()
+            assert result.windows, "the benchmark world must offer windows"
+            if i >= 5:  # warm-up
+                samples.append(elapsed)
+    return samples
+
+
+def serve(app):
+    import logging
+
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def time_pages(app, runs: int = 40) -> tuple[list[float], list[float]]:
+    server, base = serve(app)
+    try:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        html = opener.open(base + "/login").read().decode()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        body = urllib.parse.urlencode(
+            {"csrf_token": token, "email": "customer0@bench.test", "password": "bench-password"}
+        ).encode()
+        opener.open(base + "/login", data=body).read()
+        with app.app_context():
+            location_id = get_session().scalar(sa.select(ServiceLocation.id).limit(1))
+        page = f"{base}/book/windows?service=1&location={location_id}"
+        assert "slot" in opener.open(page).read().decode(), "windows page must list windows"
+        page_samples, floor_samples = [], []
+        for i in range(runs + 5):
+            for url, samples in ((page, page_samples), (base + "/healthz", floor_samples)):
+                t0 = time.perf_counter()
+                opener.open(url).read()
+                if i >= 5:
+                    samples.append((time.perf_counter() - t0) * 1000)
+        return page_samples, floor_samples
+    finally:
+        server.shutdown()
+
+
+# --- PostgreSQL throughput ---------------------------------------------------------------
+
+
+def _book_worker(url: str, instance: str, client: int, clients: int, count: int, out) -> None:
+    app = make_app(url, instance)
+    done = 0
+    with app.app_context():
+        session = get_session()
+        user = session.scalar(sa.select(User).where(User.email == f"customer{client}@bench.test"))
+        location = user.contact.account.locations[0]
+        service = session.get(Service, 1)
+        now = datetime.now(UTC)
+        windows = get_availability(
+            session,
+            service,
+            location,
+            range_start=now + timedelta(days=1),
+            range_end=now + timedelta(days=27),
+            now=now,
+            explain=False,
+        ).windows
+        session.rollback()
+        mine = windows[client::clients]
+        out.put(("ready", client))
+        t0 = time.perf_counter()
+        for i in range(count):
+            window = mine[i % len(mine)]
+            try:
+                book_window(
+                    session,
+                    BookingRequest(
+                        customer=user,
+                        service=service,
+                        location=location,
+                        window_start=window.starts_at,
+                        idempotency_key=uuid.uuid4().hex,
+                    ),
+                )
+                session.commit()
+                done += 1
+            except WindowTaken:
+                session.rollback()
+        out.put(("done", done, time.perf_counter() - t0))
+
+
+def _raw_worker(dsn: str, count: int, out) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        out.put(("ready", 0))
+        t0 = time.perf_counter()
+        for i in range(count):
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO bench_raw (agent_id, starts_at, ends_at) "
+                    "VALUES (%s, now(), now())",
+                    (i,),
+                )
+        out.put(("done", count, time.perf_counter() - t0))
+
+
+def _run_clients(target, args_list) -> tuple[int, float]:
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args, out)) for args in args_list]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    total, walls = 0, []
+    for _ in procs:
+        while True:
+            msg = out.get(timeout=600)
+            if msg[0] == "done":
+                total += msg[1]
+                walls.append(msg[2])
+                break
+    for p in procs:
+        p.join()
+    return total, max(walls) if walls else time.perf_counter() - t0
+
+
+def pg_throughput(instance: str, clients: int = 8, per_client: int = 40) -> tuple[float, float]:
+    import psycopg
+
+    name = f"portal_bench_{uuid.uuid4().hex[:8]}"
+    server = sa.engine.make_url(PG_SERVER)
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        app = make_app(url, instance)
+        with app.app_context():
+            seed_world(get_session(), customers=clients)
+            get_engine().dispose()
+        booked, seconds = _run_clients(
+            _book_worker, [(url, instance, c, clients, per_client) for c in range(clients)]
+        )
+        dsn = url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                "CREATE TABLE bench_raw (id serial PRIMARY KEY, agent_id int, "
+                "starts_at timestamptz, ends_at timestamptz)"
+            )
+        inserted, raw_seconds = _run_clients(_raw_worker, [(dsn, per_client * 10)] * clients)
+        return booked / seconds, inserted / raw_seconds
+    finally:
+        with admin.connect() as c:
+            c.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                ),
+                {"n": name},
+            )
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        upgrade(url)
+        app = make_app(url, tmp)
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        with app.app_context():
+            session = get_session()
+            seed_world(session)
+            # 2,000 in the next four weeks: 50 agents x 20 weekdays x 2 jobs.
+            upcoming = bulk_appointments(session, weekdays(today + timedelta(days=1), 20), [9, 14])
+            # 20,000 of history: 50 agents x 400 weekdays x 1 job.
+            history = bulk_appointments(session, weekdays(today - timedelta(days=600), 400), [10])
+        print(f"appointments_upcoming={upcoming}")
+        print(f"appointments_history={history}")
+        engine_ms = time_engine(app)
+        print(f"engine_p50_ms={statistics.median(engine_ms):.1f}")
+        print(f"engine_p95_ms={pct(engine_ms, 0.95):.1f}")
+        page_ms, floor_ms = time_pages(app)
+        print(f"page_p50_ms={statistics.median(page_ms):.1f}")
+        print(f"page_p95_ms={pct(page_ms, 0.95):.1f}")
+        print(f"floor_p95_ms={pct(floor_ms, 0.95):.1f}")
+        print(f"page_over_floor={pct(page_ms, 0.95) / pct(floor_ms, 0.95):.2f}")
+        with app.app_context():
+            # 180,000 more: 50 agents x 3,600 weekdays further back, one job each.
+            history += bulk_appointments(
+                get_session(), weekdays(today - timedelta(days=6000), 3600), [12]
+            )
+        print(f"appointments_history_large={history}")
+        large_ms = time_engine(app)
+        print(f"engine_p95_ms_200k={pct(large_ms, 0.95):.1f}")
+        print(f"history_200k_over_20k={pct(large_ms, 0.95) / pct(engine_ms, 0.95):.2f}")
+        with app.app_context():
+            get_engine().dispose()
+        book_rate, raw_rate = pg_throughput(tmp)
+        print(f"book_per_s={book_rate:.1f}")
+        print(f"raw_insert_per_s={raw_rate:.1f}")
+        print(f"book_over_insert={book_rate / raw_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()
