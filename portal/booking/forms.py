@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -14,5 +14,7 @@ class NewLocationForm(FlaskForm):
     city = StringField("Town or city", validators=[DataRequired(), Length(max=80)])
     postal_code = StringField("Postcode", validators=[DataRequired(), Length(max=16)])
     country = SelectField(
-        "Country", choices=[("GB", "United Kingdom"), ("US", "United States")], default="GB"
+        "Country",
+        choices=[SelectChoice("GB", "United Kingdom"), SelectChoice("US", "United States")],
+        default="GB",
     )
