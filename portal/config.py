@@ -89,6 +89,11 @@ def from_environment(overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": _int("PORTAL_LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCK_MINUTES": _int("PORTAL_LOGIN_LOCK_MINUTES", 15),
         "WINDOWS_REFRESH_SECONDS": _int("PORTAL_WINDOWS_REFRESH_SECONDS", 15),
+        # How many reverse proxies set X-Forwarded-For in front of the app: log-in rate
+        # limits count per client address, which behind a proxy only ProxyFix reveals.
+        "PROXY_COUNT": _int("PORTAL_PROXY_COUNT", 0),
+        # Absolute links in e-mails (sent by the scheduler process, outside any request).
+        "BASE_URL": (os.environ.get("PORTAL_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
     }
     settings.update(overrides)
     return settings

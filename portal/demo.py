@@ -214,7 +214,14 @@ def load_demo(session: so.Session, *, force: bool = False, bookings: bool = True
         ]
     }
     for email, name, role in STAFF:
-        create_user(session, email=email, full_name=name, role=role, password=DEMO_PASSWORD)
+        create_user(
+            session,
+            email=email,
+            full_name=name,
+            role=role,
+            password=DEMO_PASSWORD,
+            check_password_length=False,
+        )
     for email, name, territory, zone, skill_codes, hours in AGENTS:
         user = create_user(
             session,
@@ -222,6 +229,7 @@ def load_demo(session: so.Session, *, force: bool = False, bookings: bool = True
             full_name=name,
             role="agent",
             password=DEMO_PASSWORD,
+            check_password_length=False,
             time_zone=zone,
         )
         create_agent(
@@ -253,6 +261,7 @@ def load_demo(session: so.Session, *, force: bool = False, bookings: bool = True
             full_name=contact_name,
             role="customer",
             password=DEMO_PASSWORD,
+            check_password_length=False,
             time_zone=zone,
         )
         add_contact(session, account, full_name=contact_name, email=email, phone=phone, user=user)

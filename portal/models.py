@@ -1,7 +1,7 @@
 """Imports every model so the mapper registry and Alembic see the whole schema."""
 
 from portal.accounts.models import Contact, CustomerAccount, LoginAttempt, ServiceLocation, User
-from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service
+from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service, SignOff
 from portal.db import Base
 from portal.notifications.models import Notification, OutboxMessage
 from portal.staff.models import (
@@ -30,6 +30,7 @@ __all__ = [
     "PostalPrefix",
     "Service",
     "ServiceLocation",
+    "SignOff",
     "Skill",
     "Territory",
     "TimeOff",

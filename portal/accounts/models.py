@@ -36,6 +36,11 @@ class User(UserMixin, Base):
     time_zone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Europe/London")
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    # None until the person follows the link e-mailed to them; a customer must verify
+    # before the first booking. Staff and demo users are created verified.
+    email_verified_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # The customer's choice: e-mails about appointments (in-portal notices always appear).
+    email_notifications: so.Mapped[bool] = so.mapped_column(default=True)
 
     contact: so.Mapped[Contact | None] = so.relationship(back_populates="user", uselist=False)
 

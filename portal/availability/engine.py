@@ -267,17 +267,28 @@ def _grid_slots(grid: Grid, query: Query) -> list[_Slot]:
     """Every grid window whose start lies in the query range, in time order."""
     zone = ZoneInfo(query.location_tz)
     range_lo, range_hi = _ceil_minute(query.range_start), _ceil_minute(query.range_end)
-    slots = []
-    for day in _local_days(query.range_start, query.range_end, zone):
-        midnight = datetime.combine(day, time())
-        for offset in range(0, _MINUTES_PER_DAY, grid.stride):
-            slot = _make_slot(day, midnight + timedelta(minutes=offset), grid.window_minutes, zone)
-            if slot is not None and range_lo <= slot.start < range_hi:
-                slots.append(slot)
+    slots = [
+        slot
+        for day in _local_days(query.range_start, query.range_end, zone)
+        for slot in _day_slots(day, query.location_tz, grid.window_minutes, grid.stride)
+        if range_lo <= slot.start < range_hi
+    ]
     # Already ordered (fold=0 keeps existing wall times in order); sorting is cheap insurance
     # for the bisection in _ranges_by_slot.
     slots.sort(key=lambda slot: slot.start)
     return slots
+
+
+@lru_cache(maxsize=4096)
+def _day_slots(day: date, tz: str, window_minutes: int, stride: int) -> tuple[_Slot, ...]:
+    """One local day's grid windows. Cached: pages ask for the same weeks over and over."""
+    zone = ZoneInfo(tz)
+    midnight = datetime.combine(day, time())
+    slots = (
+        _make_slot(day, midnight + timedelta(minutes=offset), window_minutes, zone)
+        for offset in range(0, _MINUTES_PER_DAY, stride)
+    )
+    return tuple(slot for slot in slots if slot is not None)
 
 
 def _make_slot(
@@ -320,6 +331,8 @@ def _offer(
     service: ServiceSpec, crew: Sequence[AgentInput], slots: list[_Slot]
 ) -> list[tuple[_Slot, Window]]:
     """Settle each open slot against the crew's free time; keep the bookable ones."""
+    if len({agent.id for agent in crew}) != len(crew):
+        raise ValueError("agent ids must be unique")  # the counting below relies on it
     if not slots or len(crew) < service.agents_needed:
         return []
     need = service.blocked_minutes
@@ -328,6 +341,8 @@ def _offer(
     ranges = [(agent.id, _start_ranges(agent, need, lo, hi)) for agent in crew]
     offered = []
     for slot, entries in zip(slots, _ranges_by_slot(slots, ranges), strict=True):
+        if len(entries) < service.agents_needed:
+            continue  # cheap early exit: most night-time slots have no entries at all
         window = _settle(slot, entries, service.agents_needed)
         if window is not None:
             offered.append((slot, window))
@@ -337,7 +352,8 @@ def _offer(
 def _start_ranges(agent: AgentInput, need: int, lo: int, hi: int) -> list[Interval]:
     """Closed ranges [first, last] of minutes at which ``agent`` could start a job that keeps
     them busy for ``need`` minutes, looking only at [lo, hi)."""
-    free = _subtract(_working_time(agent, lo, hi), _blocked_time(agent, lo, hi))
+    blocked = _blocked_time((*agent.time_off, *agent.busy), lo, hi)
+    free = _subtract(_working_time(agent, lo, hi), blocked)
     return [(start, end - need) for start, end in free if end - start >= need]
 
 
@@ -360,10 +376,12 @@ def _working_time(agent: AgentInput, lo: int, hi: int) -> list[Interval]:
     return _merge(periods)
 
 
-def _blocked_time(agent: AgentInput, lo: int, hi: int) -> list[Interval]:
-    """Time off and bookings, rounded outward to whole minutes and merged, within [lo, hi)."""
+def _blocked_time(
+    intervals: Iterable[tuple[datetime, datetime]], lo: int, hi: int
+) -> list[Interval]:
+    """Time off or bookings, rounded outward to whole minutes and merged, within [lo, hi)."""
     blocked = []
-    for start, end in (*agent.time_off, *agent.busy):
+    for start, end in intervals:
         first, last = max(_floor_minute(start), lo), min(_ceil_minute(end), hi)
         if first < last:
             blocked.append((first, last))
@@ -395,25 +413,11 @@ def _ranges_by_slot(
 
 
 def _settle(slot: _Slot, entries: list[tuple[int, int, int]], needed: int) -> Window | None:
-    """Find the slot's best start with a sweep over range end points.
-
-    An agent's ranges never overlap, so the running count is the number of distinct agents
-    free at that minute. Ends (-1) sort before starts (+1) at the same minute, so the count
-    seen after a start is the true count there, and the first time it peaks is the earliest
-    best start.
-    """
-    if len({agent_id for _, _, agent_id in entries}) < needed:
-        return None
-    events = sorted([(lo, 1) for lo, _, _ in entries] + [(hi + 1, -1) for _, hi, _ in entries])
-    count = best = 0
-    best_start = slot.start
-    for minute, delta in events:
-        count += delta
-        if count > best:
-            best, best_start = count, minute
+    """The slot's best start, or None if it never has ``needed`` agents free together."""
+    best, best_start = _best_start(slot, entries)
     if best < needed:
         return None
-    agent_ids = tuple(sorted({aid for lo, hi, aid in entries if lo <= best_start <= hi}))
+    agent_ids = tuple(sorted(aid for lo, hi, aid in entries if lo <= best_start <= hi))
     return Window(
         starts_at=_to_datetime(slot.start),
         ends_at=_to_datetime(slot.end),
@@ -421,6 +425,26 @@ def _settle(slot: _Slot, entries: list[tuple[int, int, int]], needed: int) -> Wi
         capacity=best // needed,
         agent_ids=agent_ids,
     )
+
+
+def _best_start(slot: _Slot, entries: list[tuple[int, int, int]]) -> tuple[int, int]:
+    """(most agents free at one minute, earliest minute with that many), by a sweep.
+
+    An agent's ranges never overlap, so each agent has at most one entry covering a minute
+    and the running count is the number of distinct agents free there. Ends (-1) sort
+    before starts (+1) at the same minute, so the count seen after a start is the true count
+    there, and the first time it peaks is the earliest best start.
+    """
+    if slot.last == slot.start:
+        return len(entries), slot.start  # exact start time: every entry is that one minute
+    events = sorted([(lo, 1) for lo, _, _ in entries] + [(hi + 1, -1) for _, hi, _ in entries])
+    count = best = 0
+    best_start = slot.start
+    for minute, delta in events:
+        count += delta
+        if count > best:
+            best, best_start = count, minute
+    return best, best_start
 
 
 # --- explaining empty days ------------------------------------------------------------------
@@ -444,9 +468,7 @@ def _staffing_by_day(
     available = dict(working)
     for agent in crew:
         hours = _working_time(agent, lo, hi)
-        leave = _merge(
-            (max(_floor_minute(s), lo), min(_ceil_minute(e), hi)) for s, e in agent.time_off
-        )
+        leave = _blocked_time(agent.time_off, lo, hi)
         for index in _days_touched(hours, day_starts):
             working[index] += 1
         for index in _days_touched(_subtract(hours, leave), day_starts):
@@ -567,15 +589,17 @@ def _require_aware(moment: datetime, what: str) -> None:
         raise ValueError(f"{what} must be an aware datetime, got {moment!r}")
 
 
+# The two conversions below run for every booking, so they do not check awareness: a naive
+# datetime fails the subtraction with a TypeError anyway.
+
+
 def _floor_minute(moment: datetime) -> int:
     """Whole minutes since the epoch, rounded down."""
-    _require_aware(moment, "datetime")
     return (moment - _EPOCH) // _MINUTE
 
 
 def _ceil_minute(moment: datetime) -> int:
     """Whole minutes since the epoch, rounded up."""
-    _require_aware(moment, "datetime")
     return -((_EPOCH - moment) // _MINUTE)
 
 

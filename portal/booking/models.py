@@ -117,6 +117,12 @@ class Appointment(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
     confirm_deadline: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     self_reschedules: so.Mapped[int] = so.mapped_column(default=0)
+    # iCalendar SEQUENCE: grows on every change so calendar clients update the event.
+    sequence: so.Mapped[int] = so.mapped_column(default=0)
+    cancel_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    updated_at: so.Mapped[datetime] = so.mapped_column(
+        UTCDateTime, default=now_utc, onupdate=now_utc
+    )
 
     work_order: so.Mapped[WorkOrder] = so.relationship(back_populates="appointments")
     service: so.Mapped[Service] = so.relationship()
@@ -134,6 +140,27 @@ class Appointment(Base):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATES
+
+
+class SignOff(Base):
+    """The customer's digital confirmation that the work was done."""
+
+    __tablename__ = "sign_offs"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    appointment_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("appointments.id", ondelete="CASCADE"), unique=True
+    )
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    full_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    consent: so.Mapped[bool]
+    signed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    remote_addr: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    user_agent: so.Mapped[str] = so.mapped_column(sa.String(400), default="")
+    # A drawn signature as PNG bytes, when the customer drew one.
+    signature_png: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+
+    __table_args__ = (sa.CheckConstraint("consent", name="consent_given"),)
 
 
 class AppointmentHold(Base):

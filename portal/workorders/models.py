@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
     from portal.staff.models import Agent
 
 WORK_ORDER_STATES = ("new", "scheduled", "in_progress", "completed", "closed", "cancelled")
-TASK_STATES = ("open", "assigned", "accepted", "in_progress", "done", "declined")
+TASK_STATES = ("open", "assigned", "accepted", "in_progress", "done", "declined", "cancelled")
 VISIBILITIES = ("internal", "customer")
 
 

@@ -1,0 +1,113 @@
+# The portal's tasks. `make test` is what CI runs (.ci/run): it installs what the tests
+# need on a fresh machine, and skips each step that is already done on a warm one.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+
+PORT ?= 5000
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_HOST := 127.0.0.1
+PG_PORT := 5432
+# Root needs no sudo (and a container often has none).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_GET := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+# bench/ is not tracked while it is empty: lint it only once it exists.
+LINT_PATHS := portal tests $(wildcard bench)
+# Two workers on this 2-core box: 52-61 s against 66 s for one process (measured with
+# other work running). The tests wait on PostgreSQL, chromium and subprocesses, which
+# a second worker overlaps. Browser tests share one worker (xdist_group "browser", set
+# in tests/conftest.py). `make test PYTEST_XDIST=` runs in one process.
+PYTEST_XDIST ?= -n 2 --dist loadgroup
+PYTEST_ARGS ?=
+
+.PHONY: venv run test-deps lint test bench clean
+
+## venv: the virtualenv, reinstalled only when pyproject.toml or constraints.txt change
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || python3 -m venv $(VENV) || { \
+	  echo "python3 -m venv failed: installing python3-venv"; \
+	  $(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends python3-venv; \
+	  rm -rf $(VENV); python3 -m venv $(VENV); }
+	@echo "Installing Python packages (constraints.txt) into $(VENV)..."
+	@$(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check \
+	  -c constraints.txt -e '.[test]'
+	@touch $@
+
+## run: migrate, load the demo data once, serve on http://127.0.0.1:$(PORT)
+run: export PORTAL_SECURE_COOKIES = 0
+run: venv
+	$(BIN)/portal migrate
+	$(BIN)/portal demo
+	@# The scheduler process will start here, beside the web server: put it on the
+	@# server's line, in the background, so that it stops when the server does:
+	@#   $(BIN)/portal scheduler & trap 'kill $$!' EXIT; $(BIN)/flask ...
+	$(BIN)/flask --app portal run --host 127.0.0.1 --port $(PORT)
+
+## test-deps: Debian packages, PostgreSQL running, npm packages (each only when missing)
+test-deps:
+	@packages=""; \
+	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftoppm ] \
+	   || ! dpkg -s libharfbuzz-subset0 >/dev/null 2>&1; then \
+	  packages="chromium poppler-utils libharfbuzz-subset0"; \
+	fi; \
+	fresh_postgresql=""; \
+	if ! command -v pg_ctlcluster >/dev/null; then \
+	  packages="$$packages postgresql"; fresh_postgresql=1; \
+	fi; \
+	if [ -n "$$packages" ]; then \
+	  echo "Installing Debian packages:$$packages"; \
+	  $(APT_GET) update -qq; \
+	  $(APT_GET) install -y -qq --no-install-recommends $$packages >/dev/null; \
+	fi; \
+	if [ -n "$$fresh_postgresql" ]; then \
+	  : "A new cluster asks TCP clients for a password; the tests connect as postgres"; \
+	  : "on loopback without one, as on the development machines."; \
+	  for hba in /etc/postgresql/*/main/pg_hba.conf; do \
+	    $(SUDO) sed -i '1i host all postgres 127.0.0.1/32 trust' "$$hba"; \
+	  done; \
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect \
+	    "$$(ls /etc/postgresql | sort -V | tail -n 1)" main reload 2>/dev/null || true; \
+	fi
+	@if ! pg_isready -q -h $(PG_HOST) -p $(PG_PORT); then \
+	  version=$$(ls /etc/postgresql | sort -V | tail -n 1); \
+	  echo "Starting PostgreSQL $$version..."; \
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect "$$version" main start || true; \
+	  for _ in $$(seq 1 30); do \
+	    pg_isready -q -h $(PG_HOST) -p $(PG_PORT) && break; sleep 1; \
+	  done; \
+	  pg_isready -h $(PG_HOST) -p $(PG_PORT); \
+	fi
+	@if [ ! -d node_modules/axe-core ]; then \
+	  echo "Installing npm packages (package-lock.json)..."; \
+	  npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
+## lint: ruff's checks and its formatting, on our code and tests
+lint: venv
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+## test: lint, then every test (SQLite, PostgreSQL, browser); no test run is a failure
+test: venv test-deps lint
+	@status=0; $(BIN)/pytest -W error $(PYTEST_XDIST) $(PYTEST_ARGS) || status=$$?; \
+	if [ "$$status" -eq 5 ]; then echo "pytest ran no test: that is a failure"; exit 1; fi; \
+	exit "$$status"
+
+## bench: run each bench/*.py; each prints name=value lines
+bench: venv test-deps
+	@shopt -s nullglob; scripts=(bench/*.py); \
+	if [ $${#scripts[@]} -eq 0 ]; then echo "bench/ has no scripts yet"; exit 0; fi; \
+	for script in "$${scripts[@]}"; do \
+	  echo "# $$script"; $(BIN)/python "$$script"; \
+	done
+
+## clean: what the tools leave behind (not .venv, node_modules or instance/)
+clean:
+	rm -rf artifacts test-results .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	find . -path ./.venv -prune -o -path ./node_modules -prune -o \
+	  -name __pycache__ -type d -print0 | xargs -0 rm -rf
