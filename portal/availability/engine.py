@@ -22,6 +22,8 @@ How it works, and why:
   pairs that actually overlap, never with the number of minutes: each agent's free time is
   turned once into ranges of feasible start minutes, each range is matched to the windows it
   touches by bisection, and each window is settled by a sweep over its ranges' end points.
+* Two bounded LRU caches (wall time to instant, and one day's window grid) make repeated
+  page loads cheaper; both hold immutable values only, so sharing them across threads is safe.
 """
 
 from __future__ import annotations

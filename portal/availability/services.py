@@ -220,3 +220,47 @@ def next_free_window(
             return found[0]
         start = end
     return None
+
+
+def free_agents_at(
+    session: so.Session,
+    service: Service,
+    location: ServiceLocation,
+    start: datetime,
+    *,
+    now: datetime,
+    exclude: frozenset[int] = frozenset(),
+) -> list[int]:
+    """Qualified agents free for the whole job (buffer included) starting exactly at `start`.
+
+    Used when a hold moves to another agent: the customer keeps the planned time, so
+    the replacement must be free at that very minute. The engine answers it as a
+    one-minute arrival window on a one-minute grid.
+    """
+    start = start.replace(second=0, microsecond=0)
+    agents = [
+        a
+        for a in load_agents(
+            session, service, location.territory_id, start, start + timedelta(minutes=1)
+        )
+        if a.id not in exclude
+    ]
+    query = engine.Query(
+        location_tz="UTC",  # a one-minute grid is the same on every wall clock
+        territory_id=location.territory_id,
+        range_start=start,
+        range_end=start + timedelta(minutes=1),
+        now=min(now, start),
+        min_notice_minutes=0,
+        horizon_days=366,
+    )
+    # One agent at a time: the caller counts how many it still needs.
+    single = engine.ServiceSpec(
+        duration_minutes=service.duration_minutes,
+        buffer_minutes=service.buffer_minutes,
+        agents_needed=1,
+        required_skill=service_spec(service).required_skill,
+    )
+    grid = engine.Grid(window_minutes=1, step_minutes=1)
+    found = engine.find_windows(single, agents, grid, query)
+    return list(found[0].agent_ids) if found else []

@@ -22,6 +22,7 @@ from portal.availability import engine
 from portal.availability.services import get_availability
 from portal.booking.models import OVERLAP_CONSTRAINT, Appointment, AppointmentHold, Service
 from portal.errors import Conflict, Invalid, NotFound
+from portal.notifications.events import announce
 from portal.timeutil import now_utc, week_start
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from portal.workorders.services import record
@@ -68,13 +69,23 @@ def book_window(
     _validate(request, account_id)
 
     for _attempt in range(MAX_ATTEMPTS):
-        window = _live_window(session, request, org_zone)
+        window = live_window(
+            session, request.service, request.location, request.window_start, org_zone
+        )
         if window is None:
             raise WindowTaken(
                 "Sorry, this window was just taken. Here are the nearest free ones.",
-                nearest_windows(session, request, org_zone=org_zone),
+                nearest_windows(
+                    session,
+                    request.service,
+                    request.location,
+                    request.window_start,
+                    org_zone=org_zone,
+                ),
             )
-        agent_ids = choose_agents(session, window, request.service.agents_needed, org_zone)
+        agent_ids = choose_agents(
+            session, list(window.agent_ids), window.planned_start, request.service.agents_needed
+        )
         try:
             with session.begin_nested():
                 appointment = _write_booking(session, request, window, agent_ids, actor)
@@ -93,7 +104,13 @@ def book_window(
             raise
     raise WindowTaken(
         "Sorry, this window was just taken. Here are the nearest free ones.",
-        nearest_windows(session, request, org_zone=org_zone),
+        nearest_windows(
+            session,
+            request.service,
+            request.location,
+            request.window_start,
+            org_zone=org_zone,
+        ),
     )
 
 
@@ -122,15 +139,18 @@ def _validate(request: BookingRequest, account_id: int) -> None:
         raise Invalid("The form was malformed; please reload the page.")
 
 
-def _live_window(
-    session: so.Session, request: BookingRequest, org_zone: str
+def live_window(
+    session: so.Session,
+    service: Service,
+    location: ServiceLocation,
+    start: datetime,
+    org_zone: str = "Europe/London",
 ) -> engine.Window | None:
-    """The window as live availability sees it now, or None when it cannot be booked."""
-    start = request.window_start
+    """The window starting at `start` as live availability sees it now, or None."""
     found = get_availability(
         session,
-        request.service,
-        request.location,
+        service,
+        location,
         range_start=start,
         range_end=start + timedelta(minutes=1),
         now=now_utc(),
@@ -142,17 +162,18 @@ def _live_window(
 
 def nearest_windows(
     session: so.Session,
-    request: BookingRequest,
+    service: Service,
+    location: ServiceLocation,
+    start: datetime,
     *,
     count: int = 3,
     org_zone: str = "Europe/London",
 ) -> list[engine.Window]:
-    """The bookable windows closest in time to the one asked for (before or after)."""
-    start = request.window_start
+    """The bookable windows closest in time to `start` (before or after)."""
     found = get_availability(
         session,
-        request.service,
-        request.location,
+        service,
+        location,
         range_start=start - timedelta(days=3),
         range_end=start + timedelta(days=4),
         now=now_utc(),
@@ -164,15 +185,21 @@ def nearest_windows(
 
 
 def choose_agents(
-    session: so.Session, window: engine.Window, needed: int, org_zone: str
+    session: so.Session,
+    candidates: list[int],
+    planned_start: datetime,
+    needed: int,
+    *,
+    prefer: frozenset[int] = frozenset(),
 ) -> list[int]:
-    """Fair choice among the free agents: fewest booked hours that week, then the one
-    assigned least recently (round robin), then the lowest id."""
-    candidates = list(window.agent_ids)
+    """Fair choice among free agents: those in `prefer` first (keep the same agent on a
+    move), then fewest booked hours that week, then the one assigned least recently
+    (round robin), then the lowest id."""
+    candidates = list(candidates)
     if len(candidates) <= needed:
         return sorted(candidates)
-    week_first = week_start(window.planned_start.date())
-    lo = datetime.combine(week_first, datetime.min.time(), tzinfo=window.planned_start.tzinfo)
+    week_first = week_start(planned_start.date())
+    lo = datetime.combine(week_first, datetime.min.time(), tzinfo=planned_start.tzinfo)
     hi = lo + timedelta(days=7)
     booked: dict[int, float] = defaultdict(float)
     for agent_id, starts_at, ends_at in session.execute(
@@ -192,7 +219,7 @@ def choose_agents(
             .group_by(WorkOrderTask.agent_id)
         ).all()
     )
-    candidates.sort(key=lambda a: (booked[a], last_assigned.get(a, 0), a))
+    candidates.sort(key=lambda a: (a not in prefer, booked[a], last_assigned.get(a, 0), a))
     return sorted(candidates[:needed])
 
 
@@ -283,6 +310,7 @@ def _write_booking(
         visibility="customer",
     )
     session.flush()
+    announce(session, "booked", appointment, actor=actor)
     return appointment
 
 

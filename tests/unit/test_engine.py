@@ -26,7 +26,6 @@ from portal.availability.engine import (
 
 MONDAY = date(2026, 6, 15)
 TUESDAY = MONDAY + timedelta(days=1)
-WEDNESDAY = MONDAY + timedelta(days=2)
 SATURDAY = MONDAY + timedelta(days=5)
 NEW_YORK = "America/New_York"
 LONDON = "Europe/London"
@@ -315,6 +314,16 @@ def test_exact_start_grid_offers_every_step_where_the_job_fits():
 def test_exact_start_windows_start_end_and_plan_at_the_same_instant():
     windows = find_windows(ONE_HOUR_JOB, [agent()], EXACT_HALF_HOURS, query())
     assert all(w.starts_at == w.ends_at == w.planned_start for w in windows)
+
+
+def test_exact_start_capacity_counts_every_agent_free_at_that_time():
+    three = [agent(1), agent(2), agent(3, busy=((at(MONDAY, 9), at(MONDAY, 10)),))]
+    windows = find_windows(ONE_HOUR_JOB, three, EXACT_HALF_HOURS, query())
+    assert [(w.capacity, w.agent_ids) for w in windows[:3]] == [
+        (2, (1, 2)),
+        (2, (1, 2)),
+        (3, (1, 2, 3)),
+    ]
 
 
 # --- capacity, planned start and agents -----------------------------------------------------

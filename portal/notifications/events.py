@@ -1,0 +1,345 @@
+"""Who hears of what happens to an appointment, and what they are told.
+
+`announce(session, event, appointment)` is the one call the appointment lifecycle makes
+after each transition: it queues the e-mails (in the outbox, sent later by the scheduler
+process) and writes the in-portal notices, in the caller's transaction. It never
+commits, so a transition that rolls back takes its notifications with it.
+
+Customer e-mails go to the appointment's contact, unless the contact's user turned
+e-mails off; each carries the signed manage link. Agents get a notice and an e-mail;
+schedulers (scheduler, manager and admin users) get notices.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app
+from markupsafe import Markup, escape
+
+from portal.accounts.models import User
+from portal.booking.links import manage_url, task_url
+from portal.booking.models import Appointment, SignOff
+from portal.formatting import fmt_datetime, fmt_window
+from portal.notifications.models import Notification, OutboxMessage
+from portal.notifications.services import notify_user, queue_email
+from portal.staff.models import Agent
+from portal.workorders.models import WorkOrderTask
+
+SCHEDULER_ROLES = ("scheduler", "manager", "admin")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who hears of one event; `ics` is the calendar METHOD the customer's e-mail carries."""
+
+    customer: bool = False
+    ics: str | None = None
+    agents: bool = False
+    schedulers: bool = False
+
+
+EVENTS: dict[str, Audience] = {
+    "booked": Audience(customer=True, ics="REQUEST", agents=True),
+    "assigned": Audience(agents=True),
+    "confirmation_requested": Audience(customer=True),
+    "confirmed": Audience(agents=True),
+    "declined_by_customer": Audience(agents=True, schedulers=True),
+    "rescheduled": Audience(customer=True, ics="REQUEST", agents=True),
+    "cancelled": Audience(customer=True, ics="CANCEL", agents=True),
+    "needs_reschedule": Audience(customer=True, schedulers=True),
+    "reminder": Audience(customer=True),
+    "completed": Audience(customer=True),
+    "signed_off": Audience(customer=True, agents=True),
+    "work_not_done": Audience(agents=True, schedulers=True),
+    "no_show": Audience(customer=True, schedulers=True),
+    "change_request": Audience(schedulers=True),
+}
+
+# One line in the in-portal list; {number}, {service}, {window}, {note} are filled in.
+CUSTOMER_NOTICES = {
+    "booked": "{service} booked for {window} ({number}).",
+    "confirmation_requested": "Your technician accepted {number}: please confirm {window}.",
+    "rescheduled": "{number} moved to {window}.",
+    "cancelled": "{number} on {window} was cancelled.",
+    "needs_reschedule": "{number} needs a new time: a scheduler will contact you.",
+    "reminder": "Reminder: {service} on {window} ({number}).",
+    "completed": "The work for {number} is done: please sign it off.",
+    "signed_off": "You signed off {number}. Thank you.",
+    "no_show": "We could not reach you for {number} on {window}.",
+}
+STAFF_NOTICES = {
+    "booked": "New task: {service} on {window} ({number}). Please accept or decline.",
+    "assigned": "New task: {service} on {window} ({number}). Please accept or decline.",
+    "confirmed": "The customer confirmed {number} on {window}.",
+    "declined_by_customer": "The customer declined {number} on {window}.",
+    "rescheduled": "{number} moved to {window}.",
+    "cancelled": "{number} on {window} was cancelled. {note}",
+    "needs_reschedule": "{number} needs a new time: nobody free can take it.",
+    "signed_off": "The customer signed off {number}.",
+    "work_not_done": "The customer says the work for {number} was not done. {note}",
+    "no_show": "No-show on {number} ({window}).",
+    "change_request": "Change request for {number}: {note}",
+}
+
+# Events whose staff e-mail asks the agent to accept or decline a new task.
+TASK_EVENTS = frozenset({"booked", "assigned"})
+
+
+def announce(
+    session: so.Session,
+    event: str,
+    appointment: Appointment,
+    *,
+    actor: User | None = None,
+    note: str = "",
+    old_window: tuple[datetime, datetime] | None = None,
+    agents: Iterable[Agent] | None = None,
+) -> None:
+    """Queue the e-mails and write the notices that `event` on `appointment` calls for.
+
+    `agents` narrows which agents hear of it (default: everyone working on it; for
+    "assigned", those not yet told of this task). Flushes, never commits.
+    """
+    audience = EVENTS.get(event)
+    if audience is None:
+        raise ValueError(f"unknown notification event {event!r}")
+    if event == "reminder" and already_reminded(session, appointment):
+        return
+    context = _context(session, appointment, event, actor=actor, note=note, old_window=old_window)
+    if audience.customer:
+        _tell_customer(session, event, appointment, audience, context)
+    if audience.agents:
+        chosen = list(agents) if agents is not None else _agents(session, appointment)
+        if event == "assigned" and agents is None:
+            chosen = [a for a in chosen if not _task_mail_exists(session, appointment, a)]
+        for agent in chosen:
+            _tell_agent(session, event, appointment, agent, context)
+    if audience.schedulers:
+        _tell_schedulers(session, event, appointment, context, actor=actor)
+
+
+def reminder_key(appointment: Appointment) -> str:
+    """The dedupe key that makes a reminder go out once per version of the appointment."""
+    return f"reminder:{appointment.id}:{appointment.sequence}"
+
+
+def already_reminded(session: so.Session, appointment: Appointment) -> bool:
+    """True once the reminder for this version of the appointment was queued or noted.
+
+    The e-mail carries the dedupe key; a customer who turned e-mails off gets only the
+    notice, whose link carries the same key as a fragment, so both mark "reminded".
+    """
+    key = reminder_key(appointment)
+    if session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+        return True
+    return (
+        session.scalar(
+            sa.select(Notification.id).where(Notification.link == _reminder_link(appointment))
+        )
+        is not None
+    )
+
+
+# -- audiences -----------------------------------------------------------------------
+
+
+def _tell_customer(session, event, appointment, audience, context) -> None:
+    contact = appointment.contact
+    user = contact.user
+    if user is not None and event in CUSTOMER_NOTICES:
+        link = _reminder_link(appointment) if event == "reminder" else _customer_link(appointment)
+        notify_user(session, user.id, CUSTOMER_NOTICES[event].format(**context["fields"]), link)
+    if not contact.email or (user is not None and not user.email_notifications):
+        return
+    subject, text, html = render_email(
+        f"email/customer/{event}.txt", **context, recipient_name=contact.full_name
+    )
+    ics = None
+    if audience.ics:
+        from portal.notifications.ics import build_ics
+
+        ics = build_ics(appointment, audience.ics)
+    queue_email(
+        session,
+        to=contact.email,
+        subject=subject,
+        text=text,
+        html=html,
+        ics=ics,
+        dedupe_key=reminder_key(appointment) if event == "reminder" else None,
+        subject_type="appointment",
+        subject_id=appointment.id,
+    )
+
+
+def _tell_agent(session, event, appointment, agent, context) -> None:
+    user = agent.user
+    if not user.active:
+        return
+    fields = context["fields"]
+    notify_user(session, user.id, STAFF_NOTICES[event].format(**fields).strip(), "/staff/")
+    if not user.email_notifications:
+        return
+    template = "email/staff/task.txt" if event in TASK_EVENTS else f"email/staff/{event}.txt"
+    subject, text, html = render_email(template, **context, recipient_name=user.full_name)
+    queue_email(
+        session,
+        to=user.email,
+        subject=subject,
+        text=text,
+        html=html,
+        dedupe_key=_task_key(appointment, agent) if event in TASK_EVENTS else None,
+        subject_type="appointment",
+        subject_id=appointment.id,
+    )
+
+
+def _tell_schedulers(session, event, appointment, context, *, actor) -> None:
+    message = STAFF_NOTICES[event].format(**context["fields"]).strip()
+    users = session.scalars(
+        sa.select(User).where(User.role.in_(SCHEDULER_ROLES), User.active.is_(True))
+    )
+    for user in users:
+        if actor is not None and user.id == actor.id:
+            continue  # the scheduler who did it need not be told
+        notify_user(session, user.id, message, "/staff/")
+
+
+def _agents(session: so.Session, appointment: Appointment) -> list[Agent]:
+    """Everyone working on the appointment: its holds, and tasks not declined.
+
+    A cancelled appointment holds nobody any more, so its tasks name who was going.
+    """
+    agents = {hold.agent_id: hold.agent for hold in appointment.holds}
+    tasks = session.scalars(
+        sa.select(WorkOrderTask)
+        .where(
+            WorkOrderTask.appointment_id == appointment.id,
+            WorkOrderTask.agent_id.is_not(None),
+            WorkOrderTask.status != "declined",
+        )
+        .order_by(WorkOrderTask.id)
+    )
+    for task in tasks:
+        agents.setdefault(task.agent_id, task.agent)
+    return [agents[key] for key in sorted(agents)]
+
+
+def _task_key(appointment: Appointment, agent: Agent) -> str:
+    return f"task:{appointment.id}:{agent.id}:{appointment.sequence}"
+
+
+def _task_mail_exists(session, appointment, agent) -> bool:
+    key = _task_key(appointment, agent)
+    return (
+        session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
+        is not None
+    )
+
+
+def _customer_link(appointment: Appointment) -> str:
+    return f"/appointments/{appointment.id}"
+
+
+def _reminder_link(appointment: Appointment) -> str:
+    return f"/appointments/{appointment.id}#reminder-{appointment.sequence}"
+
+
+# -- rendering -----------------------------------------------------------------------
+
+
+def appointment_zone(appointment: Appointment) -> str:
+    """The zone the appointment's window is shown in: its location's territory's."""
+    territory = appointment.location.territory if appointment.location else None
+    return territory.time_zone if territory else current_app.config["ORG_TIME_ZONE"]
+
+
+def service_phrase(name: str) -> str:
+    """'Boiler service' -> 'boiler service' for the middle of a sentence; 'EV charger' stays."""
+    if len(name) > 1 and name[:2].isupper():
+        return name
+    return name[:1].lower() + name[1:]
+
+
+def _context(session, appointment, event, *, actor, note, old_window) -> dict:
+    zone = appointment_zone(appointment)
+    window = fmt_window(appointment.window_start, appointment.window_end, zone)
+    old = fmt_window(old_window[0], old_window[1], zone) if old_window else ""
+    service = appointment.service
+    sign_off = None
+    if event == "signed_off":
+        sign_off = session.scalar(
+            sa.select(SignOff).where(SignOff.appointment_id == appointment.id)
+        )
+    agents = _agents(session, appointment)
+    return {
+        "event": event,
+        "appointment": appointment,
+        "number": appointment.number,
+        "work_order_number": appointment.work_order.number,
+        "service_name": service.name,
+        "service": service_phrase(service.name),
+        "address": appointment.location.one_line,
+        "window": window,
+        "old_window": old,
+        "zone": zone,
+        "note": note.strip(),
+        "actor_name": actor.full_name if actor else "",
+        "agent_names": [a.user.full_name for a in agents],
+        "contact_name": appointment.contact.full_name,
+        "sign_off": sign_off,
+        "signed_at": fmt_datetime(sign_off.signed_at, zone) if sign_off else "",
+        "manage_url": manage_url(appointment.id),
+        "task_url": task_url(),
+        "portal_url": current_app.config["BASE_URL"],
+        "fields": {
+            "number": appointment.number,
+            "service": service.name,
+            "window": window,
+            "note": note.strip(),
+        },
+    }
+
+
+def render_email(template: str, **context) -> tuple[str, str, str]:
+    """(subject, text, html) from a text template that sets `subject` at its top.
+
+    Rendered with the app's Jinja environment but outside any request (the scheduler
+    process renders too), so no context processor runs. The HTML part is the text
+    with its paragraphs kept and its links clickable.
+    """
+    module = current_app.jinja_env.get_template(template).make_module(context)
+    subject = " ".join(str(getattr(module, "subject", "")).split())
+    text = str(module).strip() + "\n"
+    html = current_app.jinja_env.get_template("email/_layout.html").render(
+        subject=subject, paragraphs=paragraphs(text)
+    )
+    return subject, text, html
+
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def linkify(text: str) -> Markup:
+    """Escape `text` and make each http(s) URL in it a link."""
+    out, last = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(".,);")
+        end = match.start() + len(url)
+        out.append(escape(text[last : match.start()]))
+        out.append(Markup('<a href="{0}">{0}</a>').format(url))
+        last = end
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+def paragraphs(text: str) -> list[Markup]:
+    """The text's paragraphs (split on blank lines), linkified, line breaks kept."""
+    blocks = [b for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
+    return [Markup("<br>\n").join(linkify(line) for line in b.split("\n")) for b in blocks]
