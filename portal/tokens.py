@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from portal.timeutil import now_utc
 
 PURPOSES = frozenset({"manage", "verify-email", "reset-password", "invite", "calendar"})
 
@@ -24,11 +26,20 @@ class TokenInvalid(Exception):
         self.expired = expired
 
 
+class _PortalClockSigner(TimestampSigner):
+    """Stamps and ages tokens by the portal's clock, which tests can freeze."""
+
+    def get_timestamp(self) -> int:
+        return int(now_utc().timestamp())
+
+
 def _serializer(purpose: str, secret: str | None = None) -> URLSafeTimedSerializer:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
     return URLSafeTimedSerializer(
-        secret or current_app.config["SECRET_KEY"], salt=f"portal.{purpose}"
+        secret or current_app.config["SECRET_KEY"],
+        salt=f"portal.{purpose}",
+        signer=_PortalClockSigner,
     )
 
 

@@ -1,5 +1,12 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -18,3 +25,38 @@ class NewLocationForm(FlaskForm):
         choices=[SelectChoice("GB", "United Kingdom"), SelectChoice("US", "United States")],
         default="GB",
     )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state: only the CSRF token travels."""
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)])
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField("Why are you cancelling?", validators=[DataRequired(), Length(max=1000)])
+
+
+class ChangeRequestForm(FlaskForm):
+    message = TextAreaField(
+        "What would you like to change?", validators=[DataRequired(), Length(max=1000)]
+    )
+
+
+class SignOffForm(FlaskForm):
+    full_name = StringField("Your full name", validators=[DataRequired(), Length(max=120)])
+    consent = BooleanField(
+        "I confirm the work described above was completed", validators=[DataRequired()]
+    )
+    # A drawn signature, as a PNG data URL written by static/js/signature.js.
+    signature = HiddenField(validators=[Optional(), Length(max=300_000)])
+
+
+class NotDoneForm(FlaskForm):
+    note = TextAreaField("What was not done?", validators=[DataRequired(), Length(max=1000)])
+
+
+class RescheduleForm(FlaskForm):
+    start = HiddenField(validators=[DataRequired(), Length(max=40)])

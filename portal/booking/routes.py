@@ -19,12 +19,10 @@ from portal.booking.services import (
     BookingRequest,
     WindowTaken,
     book_window,
-    get_customer_appointment,
 )
 from portal.db import commit, get_session
 from portal.errors import Invalid
 from portal.timeutil import now_utc, to_local
-from portal.workorders.services import timeline_for_work_order
 
 
 def _account_id() -> int:
@@ -56,6 +54,16 @@ def _chosen(services: list[Service]) -> tuple[Service | None, ServiceLocation | 
     return service, location
 
 
+def _booking_links(service: Service, location: ServiceLocation) -> dict:
+    """How the windows partial links its weeks, its slots and its own refresh."""
+    ids = {"service": service.id, "location": location.id}
+    return {
+        "week_url": lambda week: url_for("booking.book", **ids, week=str(week)),
+        "refresh_url": lambda week: url_for("booking.windows", **ids, week=str(week)),
+        "slot_url": lambda w: url_for("booking.confirm", **ids, start=w.starts_at.isoformat()),
+    }
+
+
 def _org_zone() -> str:
     return current_app.config["ORG_TIME_ZONE"]
 
@@ -67,27 +75,18 @@ def home():
     return render_template("booking/home.html", appointments=appointments)
 
 
-@bp.get("/appointments/<int:appointment_id>")
-@customer_required
-def appointment(appointment_id: int):
-    session = get_session()
-    appt = get_customer_appointment(session, current_user, appointment_id)
-    timeline = timeline_for_work_order(session, appt.work_order, include_internal=False)
-    zone = location_zone(appt.location, _org_zone())
-    return render_template("booking/appointment.html", appt=appt, timeline=timeline, zone=zone)
-
-
 @bp.get("/book")
 @customer_required
 def book():
     services = _services()
     service, location = _chosen(services)
     account = get_session().get(CustomerAccount, _account_id())
-    week = None
+    week, links = None, {}
     if service and location:
-        week = _week(service, location)
+        week, links = _week(service, location), _booking_links(service, location)
     return render_template(
         "booking/book.html",
+        **links,
         services=services,
         service=service,
         location=location,
@@ -105,7 +104,13 @@ def windows():
     if not (service and location):
         abort(404)
     week = _week(service, location)
-    return render_template("booking/_windows.html", service=service, location=location, week=week)
+    return render_template(
+        "booking/_windows.html",
+        service=service,
+        location=location,
+        week=week,
+        **_booking_links(service, location),
+    )
 
 
 def _week(service: Service, location: ServiceLocation):
