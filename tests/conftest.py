@@ -466,26 +466,38 @@ def frozen_now():
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory):
-    """The app with the demo data on a SQLite file, served on 127.0.0.1 in a thread."""
-    from werkzeug.serving import make_server
+def live_app(tmp_path_factory: pytest.TempPathFactory):
+    """The app with the demo data on a SQLite file: what the live server serves.
 
+    Browser tests may use it to look at or adjust data (`with live_app.app_context()`),
+    restoring what they change: all browser tests share it, one after another.
+    """
     from portal.demo import load_demo
 
     folder = tmp_path_factory.mktemp("live")
     url = f"sqlite:///{folder / 'portal.db'}"
     upgrade(url)
     application = create_app(
-        # TESTING off: the browser should meet the app as people do.
-        app_config(url, folder / "instance", TESTING=False)
+        # TESTING off: the browser should meet the app as people do. The windows list
+        # refreshes every 3 s so a test sees a taken window vanish quickly.
+        app_config(url, folder / "instance", TESTING=False, WINDOWS_REFRESH_SECONDS=3)
     )
     with application.app_context():
         db_session = get_session()
         load_demo(db_session)
         db_session.commit()
     timeutil.freeze(None)
+    yield application
+    application.extensions["portal.engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    """`live_app` served on 127.0.0.1 (a free port) in a thread; yields the base URL."""
+    from werkzeug.serving import make_server
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    server = make_server("127.0.0.1", 0, application, threaded=True)
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
@@ -494,7 +506,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory):
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
-        application.extensions["portal.engine"].dispose()
 
 
 @pytest.fixture(scope="session")

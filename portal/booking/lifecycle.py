@@ -237,7 +237,6 @@ def _set_work_order(session: so.Session, work_order: WorkOrder, new: str, actor:
         field="status",
         old=old,
         new=new,
-        visibility="customer",
     )
 
 
