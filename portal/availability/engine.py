@@ -44,6 +44,7 @@ __all__ = [
     "Window",
     "WorkingHours",
     "explain_days",
+    "find_windows_explained",
     "find_windows",
     "qualified",
 ]
@@ -232,11 +233,21 @@ def explain_days(
     Pass a range that starts and ends at local midnights, or the partial days at its edges
     are judged on the few windows that fall inside it.
     """
+    return find_windows_explained(service, agents, grid, query)[1]
+
+
+def find_windows_explained(
+    service: ServiceSpec, agents: Sequence[AgentInput], grid: Grid, query: Query
+) -> tuple[list[Window], dict[date, str]]:
+    """``find_windows`` and ``explain_days`` in one pass: a page that shows both pays for
+    the window search once."""
     slots = _grid_slots(grid, query)
     if not slots:
-        return {}
+        return [], {}
     crew = qualified(service, agents, query.territory_id)
-    offered = {slot.day for slot, _ in _offer(service, crew, _open_slots(slots, query))}
+    found = _offer(service, crew, _open_slots(slots, query))
+    windows = [window for _, window in found]
+    offered = {slot.day for slot, _ in found}
 
     slots_by_day: dict[date, list[_Slot]] = {}
     for slot in slots:
@@ -245,11 +256,12 @@ def explain_days(
     day_bounds = _day_boundaries(days[0], days[-1], ZoneInfo(query.location_tz))
     staffing = _staffing_by_day(crew, day_bounds)
 
-    return {
+    reasons = {
         day: _reason(day, slots_by_day[day], query, staffing[day], service.agents_needed)
         for day in days
         if day not in offered
     }
+    return windows, reasons
 
 
 # --- the window grid ------------------------------------------------------------------------

@@ -185,8 +185,10 @@ def get_availability(
         ),
     )
     spec, grid = service_spec(service), grid_for(policy)
-    windows = engine.find_windows(spec, agents, grid, query)
-    reasons = engine.explain_days(spec, agents, grid, query) if explain else {}
+    if explain:
+        windows, reasons = engine.find_windows_explained(spec, agents, grid, query)
+    else:
+        windows, reasons = engine.find_windows(spec, agents, grid, query), {}
     return Availability(windows=windows, reasons=reasons, zone=zone)
 
 
