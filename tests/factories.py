@@ -25,6 +25,7 @@ from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, S
 from portal.staff.models import Agent, Skill, Territory
 from portal.staff.services import create_agent as _create_agent
 from portal.staff.services import create_territory as _create_territory
+from portal.timeutil import now_utc
 from portal.workorders.models import WorkOrder, WorkOrderTask
 
 DEMO_PASSWORD = "demo"
@@ -61,6 +62,7 @@ def create_user(session: so.Session, **overrides) -> User:
         "role": "customer",
         "time_zone": DEFAULT_ZONE,
         "active": True,
+        "email_verified_at": now_utc(),
         "password_hash": _password_hash(password),
         **overrides,
     }
