@@ -225,29 +225,23 @@ def _customer_user(appointment: Appointment) -> User | None:
 
 
 def _set_work_order(session: so.Session, work_order: WorkOrder, new: str, actor: Actor) -> None:
-    if work_order.status == new:
-        return
-    old, work_order.status = work_order.status, new
-    record(
-        session,
-        work_order,
-        "status",
-        actor=actor.user,
-        work_order_id=work_order.id,
-        field="status",
-        old=old,
-        new=new,
-    )
+    if work_order.status != new:
+        _set_status(session, work_order, work_order.id, new, actor)
 
 
 def _set_task(session: so.Session, task: WorkOrderTask, new: str, actor: Actor, note="") -> None:
-    old, task.status = task.status, new
+    _set_status(session, task, task.work_order_id, new, actor, note=note)
+
+
+def _set_status(session, subject, work_order_id: int, new: str, actor: Actor, note="") -> None:
+    """Change a work order's or task's status and write the change on the timeline."""
+    old, subject.status = subject.status, new
     record(
         session,
-        task,
+        subject,
         "status",
         actor=actor.user,
-        work_order_id=task.work_order_id,
+        work_order_id=work_order_id,
         field="status",
         old=old,
         new=new,

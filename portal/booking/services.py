@@ -73,16 +73,7 @@ def book_window(
             session, request.service, request.location, request.window_start, org_zone
         )
         if window is None:
-            raise WindowTaken(
-                "Sorry, this window was just taken. Here are the nearest free ones.",
-                nearest_windows(
-                    session,
-                    request.service,
-                    request.location,
-                    request.window_start,
-                    org_zone=org_zone,
-                ),
-            )
+            raise _taken(session, request, org_zone)
         agent_ids = choose_agents(
             session, list(window.agent_ids), window.planned_start, request.service.agents_needed
         )
@@ -102,15 +93,15 @@ def book_window(
             if getattr(err.orig, "sqlstate", None) == "40P01":  # deadlock: look again
                 continue
             raise
-    raise WindowTaken(
-        "Sorry, this window was just taken. Here are the nearest free ones.",
-        nearest_windows(
-            session,
-            request.service,
-            request.location,
-            request.window_start,
-            org_zone=org_zone,
-        ),
+    raise _taken(session, request, org_zone)
+
+
+def _taken(session: so.Session, request: BookingRequest, org_zone: str) -> WindowTaken:
+    alternatives = nearest_windows(
+        session, request.service, request.location, request.window_start, org_zone=org_zone
+    )
+    return WindowTaken(
+        "Sorry, this window was just taken. Here are the nearest free ones.", alternatives
     )
 
 
