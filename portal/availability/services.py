@@ -73,8 +73,13 @@ def load_agents(
     end: datetime,
     *,
     only: set[int] | None = None,
+    ignore_appointment: int | None = None,
 ) -> list[engine.AgentInput]:
-    """The active agents qualified for `service` in the territory, with what keeps them busy."""
+    """The active agents qualified for `service` in the territory, with what keeps them busy.
+
+    `ignore_appointment` leaves that appointment's own holds out: when it moves, the time
+    it holds now is free for it.
+    """
     query = sa.select(Agent.id, Agent.time_zone).where(Agent.active.is_(True))
     if service.required_skill_id is not None:
         query = query.where(
@@ -128,6 +133,7 @@ def load_agents(
             AppointmentHold.starts_at >= lo - LOOKBACK,
             AppointmentHold.starts_at < hi,
             AppointmentHold.ends_at > lo,
+            AppointmentHold.appointment_id != (ignore_appointment or 0),
         )
     ):
         busy[row.agent_id].append((row.starts_at, row.ends_at))
@@ -167,11 +173,19 @@ def get_availability(
     now: datetime,
     org_zone: str = "Europe/London",
     explain: bool = True,
+    ignore_appointment: int | None = None,
 ) -> Availability:
     """Bookable windows for `service` at `location` in [range_start, range_end)."""
     policy = get_policy(session)
     zone = location_zone(location, org_zone)
-    agents = load_agents(session, service, location.territory_id, range_start, range_end)
+    agents = load_agents(
+        session,
+        service,
+        location.territory_id,
+        range_start,
+        range_end,
+        ignore_appointment=ignore_appointment,
+    )
     query = engine.Query(
         location_tz=zone,
         territory_id=location.territory_id,
