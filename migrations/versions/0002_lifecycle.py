@@ -72,6 +72,8 @@ def downgrade() -> None:
         batch_op.drop_column('sequence')
 
     op.drop_table('sign_offs')
+    # The old schema has no cancelled task: the nearest it knows is declined.
+    op.execute("UPDATE work_order_tasks SET status = 'declined' WHERE status = 'cancelled'")
     with op.batch_alter_table('work_order_tasks', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_work_order_tasks_status_known'), type_='check')
         batch_op.create_check_constraint('status_known', f"status IN {OLD_TASK_STATES!r}")

@@ -10,7 +10,7 @@ releasing an appointment deletes its holds.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -94,6 +94,10 @@ class Appointment(Base):
         sa.CheckConstraint(f"status IN {APPOINTMENT_STATES!r}", name="status_known"),
         sa.CheckConstraint("window_end >= window_start", name="window_ordered"),
         sa.CheckConstraint("planned_end > planned_start", name="planned_ordered"),
+        sa.CheckConstraint(
+            "pref_part_of_day IN ('any', 'morning', 'afternoon', 'evening')",
+            name="pref_part_of_day_known",
+        ),
         sa.UniqueConstraint("account_id", "idempotency_key", name="uq_appointments_idempotency"),
         sa.Index("ix_appointments_window_start", "window_start"),
     )
@@ -120,6 +124,12 @@ class Appointment(Base):
     # iCalendar SEQUENCE: grows on every change so calendar clients update the event.
     sequence: so.Mapped[int] = so.mapped_column(default=0)
     cancel_reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # What the customer said suits it, used to rank windows when it has to move:
+    # weekdays as digits 0 (Monday) to 6, e.g. "13"; part of day; earliest date; agent.
+    pref_weekdays: so.Mapped[str] = so.mapped_column(sa.String(7), default="")
+    pref_part_of_day: so.Mapped[str] = so.mapped_column(sa.String(10), default="any")
+    pref_earliest: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    pref_agent_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("agents.id"))
     updated_at: so.Mapped[datetime] = so.mapped_column(
         UTCDateTime, default=now_utc, onupdate=now_utc
     )
