@@ -913,3 +913,164 @@ def load_for_link(session: so.Session, appointment_id: int) -> Appointment:
     if appointment is None or appointment.status in CLOSED_STATES:
         raise NotFound("This link no longer opens an appointment.")
     return appointment
+
+
+# --- staff console ------------------------------------------------------------------------
+
+
+def agent_is_free(session: so.Session, appointment: Appointment, agent_id: int) -> bool:
+    """Whether the agent could take this appointment at its planned time (qualified,
+    working, not on leave, not held elsewhere). Shown before a reassignment; the
+    database still has the last word when it is made."""
+    free = free_agents_at(
+        session,
+        appointment.service,
+        appointment.location,
+        appointment.planned_start,
+        now=min(now_utc(), appointment.planned_start),
+    )
+    return agent_id in free
+
+
+def reassign_task(
+    session: so.Session, task: WorkOrderTask, agent_id: int, user: User, *, note: str = ""
+) -> WorkOrderTask:
+    """A scheduler hands an agent's task (and its hold) to another agent, same time.
+
+    Refused with a clear message when the new agent is not free; if another booking takes
+    the agent in the same instant, the database refuses the hold and so do we."""
+    actor = Actor(user)
+    if not actor.is_scheduler:
+        raise NotFound("There is no such task.")
+    if task.appointment is None or task.status not in ("assigned", "accepted"):
+        raise IllegalTransition("Only a task that has not started can be reassigned.")
+    if task.agent_id == agent_id:
+        raise Invalid("The task is already with that agent.", field="agent")
+    appointment = _lock(session, task.appointment)
+    if appointment.status not in ("requested", "accepted", "confirmed"):
+        raise IllegalTransition(
+            f"The appointment is {STATUS_WORDS[appointment.status]}; its tasks cannot move."
+        )
+    new_agent = session.get(Agent, agent_id)
+    if new_agent is None or not new_agent.active:
+        raise Invalid("Choose an active agent.", field="agent")
+    try:
+        with session.begin_nested():
+            for hold in [h for h in appointment.holds if h.agent_id == task.agent_id]:
+                appointment.holds.remove(hold)
+            session.flush()
+            if not agent_is_free(session, appointment, agent_id):
+                raise Conflict(f"{new_agent.name} is not free for this appointment's time.")
+            _hold(session, appointment, agent_id)
+    except IntegrityError as err:
+        if OVERLAP_CONSTRAINT not in str(err.orig):
+            raise
+        session.expire(appointment)
+        raise Conflict(
+            f"{new_agent.name} was booked by someone else a moment ago; nothing changed."
+        ) from None
+    except Conflict:
+        session.expire(appointment)
+        raise
+    _set_task(session, task, "cancelled", actor, note=note or "reassigned")
+    new_task = WorkOrderTask(
+        work_order_id=appointment.work_order_id,
+        appointment_id=appointment.id,
+        agent_id=agent_id,
+        title=task.title,
+        status="assigned",
+        due_at=appointment.planned_start,
+    )
+    session.add(new_task)
+    session.flush()
+    record(
+        session,
+        new_task,
+        "assigned",
+        actor=user,
+        work_order_id=new_task.work_order_id,
+        field="agent",
+        old=task.agent_id,
+        new=agent_id,
+        note=note,
+    )
+    if appointment.status == "accepted":
+        _move(session, appointment, "requested", actor, visibility="internal")
+    announce(session, "assigned", appointment, actor=user)
+    session.flush()
+    return new_task
+
+
+def park_for_disruption(
+    session: so.Session, appointment: Appointment, user: User | None, why: str
+) -> Appointment:
+    """An agent can no longer keep this booking (hours, leave, deactivation): it holds
+    nobody, needs a new time, lands with the scheduler, and the customer is told."""
+    appointment = _lock(session, appointment)
+    if appointment.status not in ("requested", "accepted", "confirmed"):
+        raise IllegalTransition(
+            f"The appointment is {STATUS_WORDS[appointment.status]}; it cannot be parked."
+        )
+    _park(session, appointment, Actor(user), why)
+    return appointment
+
+
+def edit_details(
+    session: so.Session,
+    appointment: Appointment,
+    user: User,
+    *,
+    note: str | None = None,
+    contact_id: int | None = None,
+    location_id: int | None = None,
+) -> Appointment:
+    """Staff (or the assigned agent) change the meeting details on the customer's behalf."""
+    from portal.accounts.models import Contact, ServiceLocation
+
+    actor = Actor(user)
+    if not (actor.is_scheduler or is_assigned_agent(session, user, appointment)):
+        raise NotFound("There is no such appointment in your list.")
+    if appointment.status in CLOSED_STATES:
+        raise IllegalTransition(f"This appointment is {STATUS_WORDS[appointment.status]}.")
+    changes = []
+    if note is not None and note.strip() != appointment.note:
+        note = _reason(note, required=False, what="the note")
+        changes.append(("note", appointment.note, note))
+        appointment.note = note
+    if contact_id is not None and contact_id != appointment.contact_id:
+        contact = session.get(Contact, contact_id)
+        if contact is None or contact.account_id != appointment.account_id:
+            raise Invalid("Choose a contact of this customer's account.", field="contact")
+        changes.append(("contact", appointment.contact.full_name, contact.full_name))
+        appointment.contact_id = contact.id
+        appointment.work_order.contact_id = contact.id
+    if location_id is not None and location_id != appointment.location_id:
+        location = session.get(ServiceLocation, location_id)
+        if location is None or location.account_id != appointment.account_id:
+            raise Invalid("Choose an address of this customer's account.", field="location")
+        if location.territory_id != appointment.location.territory_id:
+            raise Invalid(
+                "That address is served by other agents: move the appointment instead.",
+                field="location",
+            )
+        changes.append(("location", appointment.location.one_line, location.one_line))
+        appointment.location_id = location.id
+        appointment.work_order.location_id = location.id
+    for field_name, old, new in changes:
+        record(
+            session,
+            appointment,
+            "details",
+            actor=user,
+            work_order_id=appointment.work_order_id,
+            field=field_name,
+            old=old,
+            new=new,
+            visibility="customer",
+            on_behalf_of=_customer_user(appointment),
+        )
+    if changes:
+        appointment.sequence += 1
+    session.flush()
+    session.expire(appointment, ["contact", "location"])
+    return appointment

@@ -11,7 +11,7 @@ from portal.booking import lifecycle as lc
 from portal.booking.lifecycle import Actor, IllegalTransition
 from portal.booking.models import Appointment, SignOff
 from portal.booking.services import BookingRequest, WindowTaken, book_window
-from portal.errors import Invalid, NotAllowed, NotFound
+from portal.errors import Conflict, Invalid, NotAllowed, NotFound
 from portal.notifications.models import Notification, OutboxMessage
 from portal.workorders.models import TimelineEntry, WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE
@@ -592,3 +592,81 @@ def test_the_link_acts_for_the_customer_and_says_so(session, world):
         )
     )
     assert "e-mailed link" in entry.note
+
+
+# --- staff console ---------------------------------------------------------------------------
+
+
+def test_a_scheduler_reassigns_a_task_to_a_free_agent(session, world):
+    second = create_agent(session)
+    task = task_of(session, world["appt"], world["agent"])
+
+    new_task = lc.reassign_task(session, task, second.id, world["scheduler"])
+
+    assert [h.agent_id for h in world["appt"].holds] == [second.id]
+    assert task.status == "cancelled"
+    assert new_task.agent_id == second.id and new_task.status == "assigned"
+
+
+def test_reassigning_to_a_busy_agent_is_refused_and_changes_nothing(session, world):
+    second = create_agent(session)
+    other, account, _ = create_customer(session)
+    there = create_location(session, account)
+    # The second agent is the only one free for another booking in the same window.
+    book_window(
+        session,
+        BookingRequest(
+            customer=other, service=world["service"], location=there, window_start=WINDOW
+        ),
+    )
+    task = task_of(session, world["appt"], world["agent"])
+    before = snapshot(session, world["appt"])
+
+    with pytest.raises(Conflict, match="not free"):
+        lc.reassign_task(session, task, second.id, world["scheduler"])
+
+    assert snapshot(session, world["appt"]) == before
+
+
+def test_an_agent_cannot_reassign_tasks(session, world):
+    second = create_agent(session)
+    task = task_of(session, world["appt"], world["agent"])
+
+    with pytest.raises(NotFound):
+        lc.reassign_task(session, task, second.id, world["agent"].user)
+
+
+def test_a_disruption_parks_the_appointment_and_tells_the_customer(session, world):
+    appt = confirmed(session, world)
+
+    lc.park_for_disruption(session, appt, world["scheduler"], "Agent on sick leave")
+
+    assert appt.status == "needs_reschedule"
+    assert appt.holds == []
+
+
+def test_staff_edit_the_meeting_details_on_the_customers_behalf(session, world):
+    appt = world["appt"]
+    account = world["account"]
+    second_site = create_location(session, account, label="Annex")
+
+    lc.edit_details(
+        session, appt, world["scheduler"], note="Gate code 1234", location_id=second_site.id
+    )
+
+    assert appt.note == "Gate code 1234"
+    assert appt.location_id == second_site.id
+    entry = session.scalar(
+        sa.select(TimelineEntry).where(
+            TimelineEntry.action == "details", TimelineEntry.field == "location"
+        )
+    )
+    assert entry.on_behalf_of_id == world["customer"].id
+
+
+def test_an_address_of_another_account_cannot_be_chosen(session, world):
+    _, other_account, _ = create_customer(session)
+    elsewhere = create_location(session, other_account)
+
+    with pytest.raises(Invalid, match="address of this customer"):
+        lc.edit_details(session, world["appt"], world["scheduler"], location_id=elsewhere.id)
