@@ -84,14 +84,18 @@ def _register_blueprints(app: Flask) -> None:
     import portal.booking.actions  # noqa: F401  (registers its views on the booking blueprint)
     from portal.accounts.routes import bp as accounts_bp
     from portal.booking.routes import bp as booking_bp
+    from portal.dispatch.routes import bp as dispatch_bp
     from portal.health import bp as health_bp
     from portal.notifications.routes import bp as notifications_bp
+    from portal.settings.routes import bp as settings_bp
     from portal.staff.routes import bp as staff_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(dispatch_bp, url_prefix="/dispatch")
+    app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(notifications_bp)
 
     @app.get("/")
