@@ -17,11 +17,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from portal.accounts.models import ServiceLocation, User
+from portal.accounts.models import Contact, ServiceLocation, User
 from portal.availability import engine
 from portal.availability.services import get_availability
 from portal.booking.models import OVERLAP_CONSTRAINT, Appointment, AppointmentHold, Service
-from portal.errors import Conflict, Invalid, NotFound
+from portal.booking.suggestions import Preferences
+from portal.errors import Conflict, Invalid, NotAllowed, NotFound
 from portal.notifications.events import announce
 from portal.timeutil import now_utc, week_start
 from portal.workorders.models import WorkOrder, WorkOrderTask
@@ -43,12 +44,21 @@ class WindowTaken(Conflict):
 
 @dataclass(frozen=True)
 class BookingRequest:
-    customer: User
+    # The customer's portal user; None when staff book for a contact who has no log-in.
+    customer: User | None
     service: Service
     location: ServiceLocation
     window_start: datetime
     note: str = ""
     idempotency_key: str | None = None
+    contact: Contact | None = None  # defaults to the customer's own contact
+    preferences: Preferences | None = None
+
+    @property
+    def booking_contact(self) -> Contact | None:
+        if self.contact is not None:
+            return self.contact
+        return self.customer.contact if self.customer is not None else None
 
 
 def book_window(
@@ -58,11 +68,18 @@ def book_window(
     actor: User | None = None,
     org_zone: str = "Europe/London",
 ) -> Appointment:
-    """Book the window for the customer; the same idempotency key books only once."""
-    customer = request.customer
-    account_id = customer.account_id
-    if account_id is None or customer.contact is None:
+    """Book the window for the customer (or, with `actor`, on its behalf); the same
+    idempotency key books only once."""
+    contact = request.booking_contact
+    if contact is None:
         raise Invalid("Only a customer contact can book an appointment.")
+    account_id = contact.account_id
+    if actor is None or (request.customer is not None and actor.id == request.customer.id):
+        actor = request.customer
+        if actor is None or actor.email_verified_at is None:
+            raise NotAllowed("Please verify your e-mail address first: we sent you a link.")
+    elif not actor.is_staff:
+        raise NotFound("There is no such customer.")
     existing = _existing(session, account_id, request.idempotency_key)
     if existing is not None:
         return existing
@@ -222,13 +239,14 @@ def _write_booking(
     actor: User | None,
 ) -> Appointment:
     service, location, customer = request.service, request.location, request.customer
-    actor = actor or customer
-    on_behalf = customer if actor.id != customer.id else None
+    contact = request.booking_contact
+    on_behalf = customer if customer is not None and actor.id != customer.id else None
+    prefs = request.preferences
     planned_end = window.planned_start + timedelta(minutes=service.duration_minutes)
     hold_end = planned_end + timedelta(minutes=service.buffer_minutes)
     work_order = WorkOrder(
         account_id=location.account_id,
-        contact_id=customer.contact.id,
+        contact_id=contact.id,
         location_id=location.id,
         status="scheduled",
         summary=f"{service.name} at {location.label}",
@@ -238,7 +256,7 @@ def _write_booking(
         work_order=work_order,
         service_id=service.id,
         account_id=location.account_id,
-        contact_id=customer.contact.id,
+        contact_id=contact.id,
         location_id=location.id,
         status="requested",
         window_start=window.starts_at,
@@ -249,6 +267,11 @@ def _write_booking(
         idempotency_key=request.idempotency_key or None,
         created_by_id=actor.id,
     )
+    if prefs is not None:
+        appointment.pref_weekdays = "".join(str(d) for d in sorted(prefs.weekdays))
+        appointment.pref_part_of_day = prefs.part_of_day
+        appointment.pref_earliest = prefs.earliest
+        appointment.pref_agent_id = prefs.agent_id
     # Holds go in agent order so concurrent multi-agent bookings lock in one order. One
     # flush writes work order, appointment, holds and tasks (a batched INSERT per table).
     tasks = []

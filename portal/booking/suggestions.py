@@ -144,3 +144,13 @@ def _score(
 def _in_part(hour: int, part: str) -> bool:
     lo, hi = PARTS_OF_DAY[part]
     return lo <= hour < hi
+
+
+def preferences_of(appointment: Appointment) -> Preferences:
+    """The preferences the customer stated when booking."""
+    return Preferences(
+        weekdays=frozenset(int(d) for d in appointment.pref_weekdays if d.isdigit()),
+        part_of_day=appointment.pref_part_of_day or "any",
+        earliest=appointment.pref_earliest,
+        agent_id=appointment.pref_agent_id,
+    )

@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from portal.booking.models import Appointment, AppointmentHold
 from portal.booking.queries import week_view
 from portal.booking.services import BookingRequest, WindowTaken, book_window
-from portal.errors import Invalid, NotFound
+from portal.booking.suggestions import Preferences, preferences_of
+from portal.errors import Invalid, NotAllowed, NotFound
 from portal.staff.services import add_holiday, add_time_off
 from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
 from tests.factories import (
@@ -22,6 +23,7 @@ from tests.factories import (
     create_location,
     create_service,
     create_territory,
+    create_user,
     ensure_policy,
 )
 
@@ -253,3 +255,36 @@ def far_zone():
     from zoneinfo import ZoneInfo
 
     return ZoneInfo("America/New_York")
+
+
+def test_an_unverified_customer_cannot_book(session, world):
+    world["user"].email_verified_at = None
+
+    with pytest.raises(NotAllowed, match="verify your e-mail"):
+        book_window(session, booking(world))
+    assert session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
+
+
+def test_a_scheduler_books_on_behalf_of_a_contact_and_it_is_recorded(session, world):
+    scheduler = create_user(session, role="scheduler")
+
+    appt = book_window(session, booking(world), actor=scheduler)
+
+    entry = session.scalar(sa.select(TimelineEntry).where(TimelineEntry.action == "booked"))
+    assert appt.created_by_id == scheduler.id
+    assert entry.actor_id == scheduler.id and entry.on_behalf_of_id == world["user"].id
+
+
+def test_another_customer_cannot_book_on_someones_behalf(session, world):
+    stranger, _, _ = create_customer(session)
+
+    with pytest.raises(NotFound):
+        book_window(session, booking(world), actor=stranger)
+
+
+def test_stated_preferences_are_kept_with_the_booking(session, world):
+    prefs = Preferences(weekdays=frozenset({1, 3}), part_of_day="morning")
+
+    appt = book_window(session, booking(world, preferences=prefs))
+
+    assert preferences_of(appt) == prefs
