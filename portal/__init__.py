@@ -82,6 +82,7 @@ def _init_login(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     import portal.booking.actions  # noqa: F401  (registers its views on the booking blueprint)
+    import portal.staff.console  # noqa: F401  (registers its views on the staff blueprint)
     from portal.accounts.routes import bp as accounts_bp
     from portal.booking.routes import bp as booking_bp
     from portal.dispatch.routes import bp as dispatch_bp

@@ -3,19 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from portal.accounts.access import role_required, staff_required
-from portal.availability.services import location_zone
+from portal.accounts.access import staff_required
 from portal.booking import lifecycle as lc
-from portal.booking.models import Appointment
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
 from portal.staff import bp
-from portal.staff.forms import DeadlineForm, TaskActionForm, TaskNoteForm
+from portal.staff.forms import TaskActionForm, TaskNoteForm
 from portal.workorders.models import WorkOrderTask
-from portal.workorders.services import list_my_tasks, timeline_for_work_order
+from portal.workorders.services import list_my_tasks
 
 TASK_ACTIONS = {
     "accept": (TaskActionForm, "You accepted the task."),
@@ -71,36 +69,3 @@ def _do(task: WorkOrderTask, action: str, form) -> None:
         lc.complete_task(session, task, user, form.note.data or "")
     else:
         lc.mark_no_show(session, task.appointment, user)
-
-
-@bp.route("/appointments/<int:appointment_id>", methods=["GET", "POST"])
-@role_required("scheduler")
-def appointment(appointment_id: int):
-    """The scheduler's view: the whole timeline, and the deadline for self-service."""
-    session = get_session()
-    appt = session.get(Appointment, appointment_id) or abort(404)
-    zone = location_zone(appt.location, current_app.config["ORG_TIME_ZONE"])
-    form = DeadlineForm()
-    if form.validate_on_submit():
-        local = form.deadline.data
-        deadline = local.replace(tzinfo=ZoneInfo(zone)) if local else None
-        try:
-            lc.set_confirm_deadline(session, appt, current_user, deadline)
-        except PortalError as err:
-            rollback_request_session()
-            form.deadline.errors.append(err.message)
-        else:
-            commit()
-            flash("Deadline saved.", "success")
-            return redirect(url_for("staff.appointment", appointment_id=appt.id))
-    elif appt.confirm_deadline and not form.errors:
-        form.deadline.data = appt.confirm_deadline.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
-    timeline = timeline_for_work_order(session, appt.work_order, include_internal=True)
-    return render_template(
-        "staff/appointment.html",
-        appt=appt,
-        zone=zone,
-        form=form,
-        timeline=timeline,
-        status_words=lc.STATUS_WORDS,
-    ), (422 if form.errors else 200)

@@ -1,15 +1,25 @@
-"""Staff-side set-up: territories, skills, agents, their hours and time off, holidays."""
+"""Staff-side set-up: territories, skills, agents, their hours and time off, holidays.
+
+Changes to an agent's hours, time off or active flag may break bookings it holds: those
+are parked for the scheduler in the same transaction (see portal.staff.disruptions), and
+the functions that make such changes return the parked appointments so the page can
+say how many there were.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import User
 from portal.errors import Invalid
+from portal.staff.disruptions import apply_disruption
 from portal.staff.models import (
     Agent,
     Holiday,
@@ -21,30 +31,159 @@ from portal.staff.models import (
 )
 from portal.timeutil import is_valid_zone
 
+if TYPE_CHECKING:
+    from portal.booking.models import Appointment
+
+MAX_NAME = 80
+MAX_PREFIX = 16
+MAX_REASON = 120
+# What the customer reads when a booking is parked: never the agent's private reason.
+WHY_HOURS = "The technician's working hours changed."
+WHY_TIME_OFF = "The technician is not available at that time any more."
+WHY_INACTIVE = "The technician is no longer available."
+
+
+def _clean_name(name: str, what: str, field: str = "name") -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise Invalid(f"Enter a name for the {what}.", field=field)
+    if len(name) > MAX_NAME:
+        raise Invalid(f"Use at most {MAX_NAME} characters.", field=field)
+    return name
+
+
+def split_prefixes(text: str) -> list[str]:
+    """'SE, sw1 ,E' -> ['SE', 'SW1', 'E']: comma separated, spaces dropped, upper case."""
+    return [p.replace(" ", "").upper() for p in (text or "").split(",") if p.strip()]
+
+
+def _clean_prefixes(
+    session: so.Session, prefixes: Iterable[str], territory: Territory | None = None
+) -> list[str]:
+    """Each prefix letters and digits, listed once, and not another territory's."""
+    clean: list[str] = []
+    for prefix in prefixes:
+        value = prefix.replace(" ", "").upper()
+        if not value.isalnum() or not value.isascii():
+            raise Invalid(
+                f"Postal prefix {prefix!r} may hold letters and digits only.", field="prefixes"
+            )
+        if len(value) > MAX_PREFIX:
+            raise Invalid(
+                f"Postal prefix {value} is longer than {MAX_PREFIX} characters.", field="prefixes"
+            )
+        if value in clean:
+            raise Invalid(f"Postal prefix {value} is listed twice.", field="prefixes")
+        clean.append(value)
+    if clean:
+        taken = session.execute(
+            sa.select(PostalPrefix.prefix, Territory.name)
+            .join(Territory, PostalPrefix.territory_id == Territory.id)
+            .where(PostalPrefix.prefix.in_(clean))
+            .where(PostalPrefix.territory_id != (territory.id if territory else 0))
+            .order_by(PostalPrefix.prefix)
+        ).first()
+        if taken is not None:
+            raise Invalid(
+                f"Postal prefix {taken.prefix} already belongs to {taken.name}.", field="prefixes"
+            )
+    return clean
+
+
+def _check_territory_name(session: so.Session, name: str, territory: Territory | None) -> str:
+    name = _clean_name(name, "territory")
+    clash = session.scalar(
+        sa.select(Territory.id).where(
+            sa.func.lower(Territory.name) == name.lower(),
+            Territory.id != (territory.id if territory else 0),
+        )
+    )
+    if clash is not None:
+        raise Invalid("Another territory has that name.", field="name")
+    return name
+
 
 def create_territory(
     session: so.Session, *, name: str, time_zone: str, prefixes: Iterable[str]
 ) -> Territory:
     """A territory and the postal-code prefixes that place a location in it."""
+    name = _check_territory_name(session, name, None)
     if not is_valid_zone(time_zone):
         raise Invalid("Choose a time zone from the list.", field="time_zone")
     territory = Territory(name=name, time_zone=time_zone)
-    for prefix in prefixes:
-        clean = prefix.replace(" ", "").upper()
-        if not clean.isalnum():
-            raise Invalid(f"Postal prefix {prefix!r} may hold letters and digits only.")
-        territory.prefixes.append(PostalPrefix(prefix=clean))
+    for prefix in _clean_prefixes(session, prefixes):
+        territory.prefixes.append(PostalPrefix(prefix=prefix))
     session.add(territory)
     session.flush()
     return territory
 
 
+def update_territory(
+    session: so.Session,
+    territory: Territory,
+    *,
+    name: str,
+    time_zone: str,
+    prefixes: Iterable[str],
+) -> Territory:
+    """Rename a territory, change its zone, replace its prefixes (existing addresses keep
+    the territory they were given; the prefixes place new ones)."""
+    name = _check_territory_name(session, name, territory)
+    if not is_valid_zone(time_zone):
+        raise Invalid("Choose a time zone from the list.", field="time_zone")
+    wanted = _clean_prefixes(session, prefixes, territory)
+    territory.name, territory.time_zone = name, time_zone
+    kept = {p.prefix: p for p in territory.prefixes if p.prefix in wanted}
+    territory.prefixes = [kept.get(p) or PostalPrefix(prefix=p) for p in wanted]
+    session.flush()
+    return territory
+
+
 def get_or_create_skill(session: so.Session, code: str, name: str | None = None) -> Skill:
+    """The skill with this code, made (with `name`) when there is none."""
     skill = session.scalar(sa.select(Skill).where(Skill.code == code))
     if skill is None:
         skill = Skill(code=code, name=name or code.replace("_", " ").capitalize())
         session.add(skill)
         session.flush()
+    return skill
+
+
+def _skill_code(session: so.Session, name: str) -> str:
+    """A unique code from the name: 'Gas safe engineer' -> 'gas_safe_engineer'."""
+    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:34] or "skill"
+    code, n = base, 1
+    while session.scalar(sa.select(Skill.id).where(Skill.code == code)) is not None:
+        n += 1
+        code = f"{base}_{n}"
+    return code
+
+
+def _check_skill_name(session: so.Session, name: str, skill: Skill | None) -> str:
+    name = _clean_name(name, "skill")
+    clash = session.scalar(
+        sa.select(Skill.id).where(
+            sa.func.lower(Skill.name) == name.lower(), Skill.id != (skill.id if skill else 0)
+        )
+    )
+    if clash is not None:
+        raise Invalid("Another skill has that name.", field="name")
+    return name
+
+
+def create_skill(session: so.Session, name: str) -> Skill:
+    """A new skill; its code (used by services and reports) is made from the name once."""
+    name = _check_skill_name(session, name, None)
+    skill = Skill(code=_skill_code(session, name), name=name)
+    session.add(skill)
+    session.flush()
+    return skill
+
+
+def rename_skill(session: so.Session, skill: Skill, name: str) -> Skill:
+    """Change what a skill is called; its code, and so every service using it, stay."""
+    skill.name = _check_skill_name(session, name, skill)
+    session.flush()
     return skill
 
 
@@ -83,21 +222,109 @@ def set_weekly_hours(agent: Agent, hours: Iterable[tuple[int, time, time]]) -> N
     agent.hours = [WorkingHours(weekday=d, start_time=s, end_time=e) for d, s, e in rules]
 
 
-def add_time_off(
-    session: so.Session, agent: Agent, starts_at: datetime, ends_at: datetime, reason: str = ""
-) -> TimeOff:
+def update_agent_skills(
+    session: so.Session,
+    agent: Agent,
+    *,
+    skills: Iterable[Skill],
+    territories: Iterable[Territory],
+) -> Agent:
+    """Replace what the agent can do and where it goes (bookings it holds stay its own)."""
+    agent.skills = sorted(set(skills), key=lambda s: s.code)
+    agent.territories = sorted(set(territories), key=lambda t: t.name)
+    session.flush()
+    return agent
+
+
+def update_weekly_hours(
+    session: so.Session,
+    agent: Agent,
+    hours: Iterable[tuple[int, time, time]],
+    by: User | None,
+    *,
+    time_zone: str | None = None,
+) -> list[Appointment]:
+    """Replace the agent's weekly hours (and zone); park the bookings that no longer fit."""
+    if time_zone is not None and not is_valid_zone(time_zone):
+        raise Invalid("Choose a time zone from the list.", field="time_zone")
+    set_weekly_hours(agent, hours)
+    if time_zone is not None:
+        agent.time_zone = time_zone
+    session.flush()
+    return _disrupt(session, agent, by, WHY_HOURS)
+
+
+@dataclass(frozen=True)
+class TimeOffAdded:
+    time_off: TimeOff
+    parked: list[Appointment]
+
+
+def take_time_off(
+    session: so.Session,
+    agent: Agent,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    reason: str = "",
+    by: User | None = None,
+) -> TimeOffAdded:
+    """Record the agent's time off and park the bookings it falls on."""
     if ends_at <= starts_at:
-        raise Invalid("Time off must end after it starts.")
+        raise Invalid("Time off must end after it starts.", field="ends_at")
+    reason = " ".join((reason or "").split())
+    if len(reason) > MAX_REASON:
+        raise Invalid(f"Keep the reason under {MAX_REASON} characters.", field="reason")
     entry = TimeOff(agent=agent, starts_at=starts_at, ends_at=ends_at, reason=reason)
     session.add(entry)
     session.flush()
-    return entry
+    return TimeOffAdded(entry, _disrupt(session, agent, by, WHY_TIME_OFF))
+
+
+def add_time_off(
+    session: so.Session,
+    agent: Agent,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str = "",
+    *,
+    by: User | None = None,
+) -> TimeOff:
+    """Record time off (bookings it falls on are parked, see `take_time_off`)."""
+    return take_time_off(session, agent, starts_at, ends_at, reason=reason, by=by).time_off
+
+
+def remove_time_off(session: so.Session, entry: TimeOff) -> None:
+    """Delete a stretch of time off: the agent can be booked then again."""
+    entry.agent.time_off.remove(entry)
+    session.flush()
+
+
+def set_agent_active(
+    session: so.Session, agent: Agent, active: bool, by: User | None
+) -> list[Appointment]:
+    """Switch an agent on or off for booking; switching off parks all its upcoming bookings."""
+    agent.active = active
+    session.flush()
+    return [] if active else _disrupt(session, agent, by, WHY_INACTIVE)
+
+
+def _disrupt(session: so.Session, agent: Agent, by: User | None, why: str) -> list[Appointment]:
+    return apply_disruption(session, agent, by, why)
 
 
 def add_holiday(session: so.Session, day: date, name: str) -> Holiday:
+    """A day the organisation is closed: no window is offered on it."""
+    name = _clean_name(name, "holiday")
     if session.scalar(sa.select(Holiday.id).where(Holiday.day == day)) is not None:
-        raise Invalid("That day is already a holiday.")
+        raise Invalid("That day is already a holiday.", field="day")
     holiday = Holiday(day=day, name=name)
     session.add(holiday)
     session.flush()
     return holiday
+
+
+def remove_holiday(session: so.Session, holiday: Holiday) -> None:
+    """The day is a working day again: its windows are offered at once."""
+    session.delete(holiday)
+    session.flush()

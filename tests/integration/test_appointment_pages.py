@@ -193,7 +193,7 @@ def test_a_scheduler_sets_a_deadline_in_the_locations_time(client, auth, session
     auth.login("sched@example.com")
     page = f"/staff/appointments/{booked['appt'].id}"
 
-    response = client.post_form(page, {"deadline": "2026-06-02T18:00"})
+    response = client.post_form(f"{page}/deadline", {"deadline": "2026-06-02T18:00"}, form_url=page)
 
     assert response.status_code == 302
     session.expire_all()
@@ -201,10 +201,17 @@ def test_a_scheduler_sets_a_deadline_in_the_locations_time(client, auth, session
     assert deadline == datetime(2026, 6, 2, 17, 0, tzinfo=UTC)  # 18:00 BST
 
 
-def test_an_agent_cannot_open_the_schedulers_appointment_page(client, auth, booked):
+def test_the_assigned_agent_opens_the_appointment_and_another_agent_cannot(
+    client, auth, session, booked
+):
+    create_agent(session, email="stranger@example.com")
+    page = f"/staff/appointments/{booked['appt'].id}"
     auth.login("tech@example.com")
+    assert client.get(page).status_code == 200
+    auth.logout()
 
-    assert client.get(f"/staff/appointments/{booked['appt'].id}").status_code == 403
+    auth.login("stranger@example.com")
+    assert client.get(page).status_code == 404
 
 
 def test_a_cancelled_appointment_leaves_the_agents_list_at_once(client, auth, session, booked):

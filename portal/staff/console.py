@@ -1,0 +1,323 @@
+"""The scheduler's console: find a customer, book or move on its behalf (with ranked
+suggestions), cancel, edit the meeting details; agents do the same for their bookings.
+Views only: every rule lives in the booking services and the state machine."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from portal.accounts.access import role_required, staff_required
+from portal.accounts.models import Contact, CustomerAccount, ServiceLocation
+from portal.availability.services import location_zone
+from portal.booking import lifecycle as lc
+from portal.booking.models import APPOINTMENT_STATES, Appointment, Service
+from portal.booking.queries import parse_week, week_view
+from portal.booking.services import BookingRequest, WindowTaken, book_window
+from portal.booking.suggestions import preferences_of, suggest_windows
+from portal.db import commit, get_session, rollback_request_session
+from portal.errors import PortalError
+from portal.pagination import page_arg
+from portal.staff import bp
+from portal.staff.forms import DeadlineForm, DetailsForm, MoveForm, OnBehalfForm, StaffCancelForm
+from portal.staff.queries import list_appointments, search_customers
+from portal.timeutil import now_utc, to_local
+from portal.workorders.services import timeline_for_work_order
+
+
+def _org_zone() -> str:
+    return current_app.config["ORG_TIME_ZONE"]
+
+
+def _parse_start(raw: str | None) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(raw or "")
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+@bp.get("/customers")
+@role_required("scheduler")
+def customers():
+    q = request.args.get("q", "")[:100]
+    found = search_customers(get_session(), q, page=page_arg(request.args.get("page")))
+    return render_template("staff/customers.html", q=q, found=found)
+
+
+@bp.get("/customers/<int:account_id>")
+@role_required("scheduler")
+def customer(account_id: int):
+    session = get_session()
+    account = session.get(CustomerAccount, account_id) or abort(404)
+    appointments = list_appointments(
+        session, account_id=account.id, page=page_arg(request.args.get("page"))
+    )
+    services = session.scalars(sa.select(Service).where(Service.active).order_by(Service.name))
+    return render_template(
+        "staff/customer.html",
+        account=account,
+        appointments=appointments,
+        services=list(services),
+    )
+
+
+def _on_behalf_choice(account: CustomerAccount):
+    """The contact, service and address named in the request, all of this account."""
+    session = get_session()
+    ids = {k: request.values.get(k, "") for k in ("contact", "service", "location")}
+    if not all(v.isdigit() for v in ids.values()):
+        abort(404)
+    contact = session.get(Contact, int(ids["contact"]))
+    service = session.get(Service, int(ids["service"]))
+    location = session.get(ServiceLocation, int(ids["location"]))
+    if (
+        contact is None
+        or location is None
+        or service is None
+        or not service.active
+        or contact.account_id != account.id
+        or location.account_id != account.id
+    ):
+        abort(404)
+    return contact, service, location
+
+
+@bp.get("/customers/<int:account_id>/book")
+@role_required("scheduler")
+def book_for(account_id: int):
+    account = get_session().get(CustomerAccount, account_id) or abort(404)
+    contact, service, location = _on_behalf_choice(account)
+    ids = {
+        "account_id": account.id,
+        "contact": contact.id,
+        "service": service.id,
+        "location": location.id,
+    }
+    now = now_utc()
+    zone = location_zone(location, _org_zone())
+    week = week_view(
+        get_session(),
+        service,
+        location,
+        parse_week(request.args.get("week"), to_local(now, zone).date()),
+        now,
+        org_zone=_org_zone(),
+    )
+    links = {
+        "week_url": lambda w: url_for("staff.book_for", **ids, week=str(w)),
+        "refresh_url": lambda w: url_for("staff.book_for", **ids, week=str(w), partial=1),
+        "slot_url": lambda w: url_for(
+            "staff.book_for_confirm", **ids, start=w.starts_at.isoformat()
+        ),
+    }
+    template = "booking/_windows.html" if request.args.get("partial") else "staff/book_for.html"
+    return render_template(
+        template,
+        account=account,
+        contact=contact,
+        service=service,
+        location=location,
+        week=week,
+        **links,
+    )
+
+
+@bp.route("/customers/<int:account_id>/book/confirm", methods=["GET", "POST"])
+@role_required("scheduler")
+def book_for_confirm(account_id: int):
+    account = get_session().get(CustomerAccount, account_id) or abort(404)
+    contact, service, location = _on_behalf_choice(account)
+    start = _parse_start(request.values.get("start"))
+    if start is None:
+        abort(404)
+    form = OnBehalfForm()
+    if request.method == "GET":
+        form.idempotency_key.data = uuid.uuid4().hex
+    taken = None
+    if form.validate_on_submit():
+        booking = BookingRequest(
+            customer=contact.user,
+            contact=contact,
+            service=service,
+            location=location,
+            window_start=start,
+            note=form.note.data or "",
+            idempotency_key=form.idempotency_key.data,
+        )
+        try:
+            appt = book_window(get_session(), booking, actor=current_user, org_zone=_org_zone())
+        except WindowTaken as err:
+            rollback_request_session()
+            taken = err
+        else:
+            commit()
+            flash(f"Booked {appt.number} for {contact.full_name}.", "success")
+            return redirect(url_for("staff.appointment", appointment_id=appt.id))
+    return render_template(
+        "staff/book_for_confirm.html",
+        account=account,
+        contact=contact,
+        service=service,
+        location=location,
+        start=start,
+        form=form,
+        taken=taken,
+        zone=location_zone(location, _org_zone()),
+    ), (409 if taken else 200)
+
+
+# --- one appointment -------------------------------------------------------------------------
+
+
+def _staff_appointment(appointment_id: int) -> Appointment:
+    """Schedulers see every appointment; an agent only those it is assigned to."""
+    session = get_session()
+    appt = session.get(Appointment, appointment_id)
+    if appt is None or not (
+        current_user.has_role("scheduler") or lc.is_assigned_agent(session, current_user, appt)
+    ):
+        abort(404)
+    return appt
+
+
+def appointment_page(appt: Appointment, *, forms: dict | None = None, error=None, status=200):
+    session = get_session()
+    zone = location_zone(appt.location, _org_zone())
+    bound = {
+        "deadline": DeadlineForm(),
+        "move": MoveForm(),
+        "cancel": StaffCancelForm(),
+        "details": _details_form(appt),
+    }
+    if appt.confirm_deadline:
+        bound["deadline"].deadline.data = to_local(appt.confirm_deadline, zone).replace(tzinfo=None)
+    bound.update(forms or {})
+    movable = appt.status not in lc.CLOSED_STATES | {"in_progress", "completed"}
+    suggestions = (
+        suggest_windows(session, appt, preferences_of(appt), now=now_utc(), org_zone=_org_zone())
+        if movable
+        else []
+    )
+    return render_template(
+        "staff/appointment.html",
+        appt=appt,
+        zone=zone,
+        forms=bound,
+        error=error,
+        suggestions=suggestions,
+        movable=movable,
+        status_words=lc.STATUS_WORDS,
+        timeline=timeline_for_work_order(session, appt.work_order, include_internal=True),
+        preferences=preferences_of(appt),
+    ), status
+
+
+def _details_form(appt: Appointment, formdata=None) -> DetailsForm:
+    form = (
+        DetailsForm(formdata=formdata)
+        if formdata is not None
+        else DetailsForm(note=appt.note, contact=appt.contact_id, location=appt.location_id)
+    )
+    account = appt.account
+    form.contact.choices = [(c.id, f"{c.full_name} ({c.email})") for c in account.contacts]
+    form.location.choices = [(loc.id, f"{loc.label}: {loc.one_line}") for loc in account.locations]
+    return form
+
+
+@bp.get("/appointments/<int:appointment_id>")
+@staff_required
+def appointment(appointment_id: int):
+    return appointment_page(_staff_appointment(appointment_id))
+
+
+@bp.post("/appointments/<int:appointment_id>/<action>")
+@staff_required
+def appointment_action(appointment_id: int, action: str):
+    appt = _staff_appointment(appointment_id)
+    forms = {"move": MoveForm, "cancel": StaffCancelForm, "deadline": DeadlineForm}
+    if action == "details":
+        form = _details_form(appt, formdata=request.form)
+    elif action in forms:
+        form = forms[action]()
+    else:
+        abort(404)
+    if not form.validate_on_submit():
+        return appointment_page(
+            appt, forms={action: form}, error="Please check the form.", status=422
+        )
+    try:
+        message = _perform(appt, action, form)
+    except WindowTaken as err:
+        rollback_request_session()
+        return appointment_page(
+            get_session().get(Appointment, appointment_id), error=err.message, status=409
+        )
+    except PortalError as err:
+        rollback_request_session()
+        return appointment_page(
+            get_session().get(Appointment, appointment_id),
+            forms={action: form},
+            error=err.message,
+            status=err.status,
+        )
+    commit()
+    flash(message, "success")
+    return redirect(url_for("staff.appointment", appointment_id=appointment_id))
+
+
+def _perform(appt: Appointment, action: str, form) -> str:
+    session, actor = get_session(), lc.Actor(current_user)
+    if action == "move":
+        start = _parse_start(form.start.data)
+        if start is None:
+            raise PortalError("Choose one of the suggested windows.")
+        lc.reschedule_appointment(
+            session,
+            appt,
+            start,
+            actor,
+            override_reason=form.reason.data or "",
+            org_zone=_org_zone(),
+        )
+        return "Moved; the customer and the agents are told."
+    if action == "cancel":
+        lc.cancel_appointment(session, appt, actor, form.reason.data)
+        return "Cancelled; the customer and the agents are told."
+    if action == "details":
+        lc.edit_details(
+            session,
+            appt,
+            current_user,
+            note=form.note.data or "",
+            contact_id=form.contact.data,
+            location_id=form.location.data,
+        )
+        return "Details saved."
+    from zoneinfo import ZoneInfo
+
+    zone = location_zone(appt.location, _org_zone())
+    local = form.deadline.data
+    lc.set_confirm_deadline(
+        session, appt, current_user, local.replace(tzinfo=ZoneInfo(zone)) if local else None
+    )
+    return "Deadline saved."
+
+
+@bp.get("/appointments")
+@role_required("scheduler")
+def appointments():
+    status = request.args.get("status") or None
+    if status not in (None, *APPOINTMENT_STATES):
+        status = None
+    found = list_appointments(get_session(), status=status, page=page_arg(request.args.get("page")))
+    return render_template(
+        "staff/appointments.html", found=found, status=status, states=APPOINTMENT_STATES
+    )

@@ -1,0 +1,82 @@
+"""What the staff console lists: customers found by search, appointments, work orders.
+Every list is one page from the database, filtered there."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from portal.accounts.models import Contact, CustomerAccount
+from portal.booking.models import Appointment
+from portal.pagination import Page, paginate
+from portal.workorders.models import WorkOrder
+
+NUMBER = re.compile(r"^\s*(WO|SA)-?0*(\d+)\s*$", re.IGNORECASE)
+
+
+def search_customers(session: so.Session, q: str, *, page: int = 1) -> Page:
+    """Accounts whose name, contact name, contact e-mail, or work order / appointment
+    number matches `q` (case-insensitive), by account name."""
+    query = sa.select(CustomerAccount).order_by(CustomerAccount.name, CustomerAccount.id)
+    q = q.strip()
+    if q:
+        number = NUMBER.match(q)
+        if number:
+            kind, ident = number.group(1).upper(), int(number.group(2))
+            model = WorkOrder if kind == "WO" else Appointment
+            query = query.where(
+                CustomerAccount.id.in_(sa.select(model.account_id).where(model.id == ident))
+            )
+        else:
+            like = f"%{q.lower()}%"
+            contacts = sa.select(Contact.account_id).where(
+                sa.or_(
+                    sa.func.lower(Contact.full_name).like(like),
+                    sa.func.lower(Contact.email).like(like),
+                )
+            )
+            query = query.where(
+                sa.or_(
+                    sa.func.lower(CustomerAccount.name).like(like), CustomerAccount.id.in_(contacts)
+                )
+            )
+    query = query.options(so.selectinload(CustomerAccount.contacts))
+    return paginate(session, query, page, 20)
+
+
+def list_appointments(
+    session: so.Session,
+    *,
+    account_id: int | None = None,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> Page:
+    """Appointments, the soonest first, optionally of one account or status."""
+    query = (
+        sa.select(Appointment)
+        .options(
+            so.joinedload(Appointment.service),
+            so.joinedload(Appointment.location),
+            so.joinedload(Appointment.account),
+        )
+        .order_by(Appointment.window_start.desc(), Appointment.id.desc())
+    )
+    if account_id is not None:
+        query = query.where(Appointment.account_id == account_id)
+    if status:
+        query = query.where(Appointment.status == status)
+    return paginate(session, query, page, per_page)
+
+
+def list_work_orders(
+    session: so.Session, *, status: str | None = None, page: int = 1, per_page: int = 25
+) -> Page:
+    query = (
+        sa.select(WorkOrder).options(so.joinedload(WorkOrder.account)).order_by(WorkOrder.id.desc())
+    )
+    if status:
+        query = query.where(WorkOrder.status == status)
+    return paginate(session, query, page, per_page)
