@@ -19,10 +19,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.accounts.models import Contact, ServiceLocation, User
 from portal.availability import engine
-from portal.availability.services import get_availability
+from portal.availability.services import get_availability, location_zone
 from portal.booking.models import OVERLAP_CONSTRAINT, Appointment, AppointmentHold, Service
 from portal.booking.suggestions import Preferences
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
+from portal.formatting import fmt_window
 from portal.notifications.events import announce
 from portal.timeutil import now_utc, week_start
 from portal.workorders.models import WorkOrder, WorkOrderTask
@@ -319,7 +320,7 @@ def _write_booking(
         work_order_id=work_order.id,
         on_behalf_of=on_behalf,
         field="window",
-        new=f"{window.starts_at.isoformat()}/{window.ends_at.isoformat()}",
+        new=fmt_window(window.starts_at, window.ends_at, location_zone(location, "UTC")),
         note=request.note.strip(),
         visibility="customer",
     )

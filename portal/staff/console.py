@@ -26,7 +26,7 @@ from portal.staff import bp
 from portal.staff.forms import DeadlineForm, DetailsForm, MoveForm, OnBehalfForm, StaffCancelForm
 from portal.staff.queries import list_appointments, search_customers
 from portal.timeutil import now_utc, to_local
-from portal.workorders.services import timeline_for_work_order
+from portal.workorders.services import agent_names, timeline_for_work_order
 
 
 def _org_zone() -> str:
@@ -206,8 +206,11 @@ def appointment_page(appt: Appointment, *, forms: dict | None = None, error=None
         if movable
         else []
     )
+    timeline = timeline_for_work_order(session, appt.work_order, include_internal=True)
     return render_template(
         "staff/appointment.html",
+        timeline=timeline,
+        agent_names=agent_names(session, timeline),
         appt=appt,
         zone=zone,
         forms=bound,
@@ -215,7 +218,6 @@ def appointment_page(appt: Appointment, *, forms: dict | None = None, error=None
         suggestions=suggestions,
         movable=movable,
         status_words=lc.STATUS_WORDS,
-        timeline=timeline_for_work_order(session, appt.work_order, include_internal=True),
         preferences=preferences_of(appt),
     ), status
 

@@ -62,6 +62,25 @@ def timeline_for_work_order(
     return list(session.scalars(query))
 
 
+def agent_names(session: so.Session, entries: list[TimelineEntry]) -> dict[str, str]:
+    """Names for the agent ids that timeline entries mention, in one query."""
+    ids = {
+        int(v)
+        for e in entries
+        if e.field == "agent"
+        for v in (e.old_value, e.new_value)
+        if v and v.isdigit()
+    }
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(Agent.id, User.full_name)
+        .join(User, User.id == Agent.user_id)
+        .where(Agent.id.in_(ids))
+    )
+    return {str(agent_id): name for agent_id, name in rows}
+
+
 @dataclass(frozen=True)
 class MyTasks:
     tasks: list[WorkOrderTask]
