@@ -280,3 +280,34 @@ def free_agents_at(
     grid = engine.Grid(window_minutes=1, step_minutes=1)
     found = engine.find_windows(single, agents, grid, query)
     return list(found[0].agent_ids) if found else []
+
+
+def qualified_agent_names(
+    session: so.Session, service: Service, location: ServiceLocation
+) -> list[tuple[int, str]]:
+    """(id, name) of the active agents who could do `service` at `location`, by name."""
+    from portal.accounts.models import User
+
+    query = (
+        sa.select(Agent.id, User.full_name)
+        .join(User, User.id == Agent.user_id)
+        .where(Agent.active.is_(True))
+        .order_by(User.full_name)
+    )
+    if service.required_skill_id is not None:
+        query = query.where(
+            Agent.id.in_(
+                sa.select(agent_skills.c.agent_id).where(
+                    agent_skills.c.skill_id == service.required_skill_id
+                )
+            )
+        )
+    if location.territory_id is not None:
+        query = query.where(
+            Agent.id.in_(
+                sa.select(agent_territories.c.agent_id).where(
+                    agent_territories.c.territory_id == location.territory_id
+                )
+            )
+        )
+    return [(row.id, row.full_name) for row in session.execute(query)]

@@ -1,18 +1,46 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     HiddenField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+WEEKDAY_CHOICES = [
+    SelectChoice(i, name)
+    for i, name in enumerate(
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    )
+]
+PART_CHOICES = [
+    SelectChoice("any", "Any time"),
+    SelectChoice("morning", "Mornings (before 12:00)"),
+    SelectChoice("afternoon", "Afternoons (12:00 to 17:00)"),
+    SelectChoice("evening", "Evenings (after 17:00)"),
+]
 
 
 class ConfirmBookingForm(FlaskForm):
     note = TextAreaField("What would you like us to do?", validators=[Optional(), Length(max=2000)])
     idempotency_key = HiddenField(validators=[DataRequired(), Length(max=64)])
+    # Preferences, used to suggest a new time if the appointment ever has to move.
+    pref_days = SelectMultipleField(
+        "Days that suit you",
+        choices=WEEKDAY_CHOICES,
+        coerce=int,
+        validators=[Optional()],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    pref_part = SelectField("Time of day that suits you", choices=PART_CHOICES, default="any")
+    pref_earliest = DateField("Not before", validators=[Optional()])
+    pref_agent = SelectField("Preferred technician", coerce=int, default=0)
 
 
 class NewLocationForm(FlaskForm):

@@ -6,11 +6,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from portal.accounts.access import customer_required
 from portal.accounts.models import CustomerAccount, ServiceLocation
 from portal.accounts.services import add_service_location
-from portal.availability.services import get_policy, location_zone
+from portal.availability.services import get_policy, location_zone, qualified_agent_names
 from portal.booking import bp
 from portal.booking.forms import ConfirmBookingForm, NewLocationForm
 from portal.booking.models import Service
@@ -20,8 +21,9 @@ from portal.booking.services import (
     WindowTaken,
     book_window,
 )
-from portal.db import commit, get_session
-from portal.errors import Invalid
+from portal.booking.suggestions import Preferences
+from portal.db import commit, get_session, rollback_request_session
+from portal.errors import Invalid, PortalError
 from portal.timeutil import now_utc, to_local
 
 
@@ -167,9 +169,14 @@ def confirm():
         flash("Choose a service, an address and a window first.", "error")
         return redirect(url_for("booking.book"))
     form = ConfirmBookingForm()
+    form.pref_agent.choices = [SelectChoice(0, "No preference")] + [
+        SelectChoice(agent_id, name)
+        for agent_id, name in qualified_agent_names(get_session(), service, location)
+    ]
     if request.method == "GET":
         form.idempotency_key.data = uuid.uuid4().hex
     taken: WindowTaken | None = None
+    refused: str | None = None
     if form.validate_on_submit():
         booking = BookingRequest(
             customer=current_user,
@@ -178,20 +185,30 @@ def confirm():
             window_start=start,
             note=form.note.data or "",
             idempotency_key=form.idempotency_key.data,
+            preferences=Preferences(
+                weekdays=frozenset(form.pref_days.data or ()),
+                part_of_day=form.pref_part.data,
+                earliest=form.pref_earliest.data,
+                agent_id=form.pref_agent.data or None,
+            ),
         )
         try:
             appt = book_window(get_session(), booking, org_zone=_org_zone())
         except WindowTaken as err:
             taken = err
+        except PortalError as err:
+            rollback_request_session()
+            refused = err.message
         else:
             commit()
             flash(f"Booked: {service.name}, appointment {appt.number}.", "success")
             return redirect(url_for("booking.appointment", appointment_id=appt.id))
     zone = location_zone(location, _org_zone())
-    status = 409 if taken else (422 if form.errors else 200)
+    status = 409 if taken else (422 if form.errors or refused else 200)
     return render_template(
         "booking/confirm.html",
         form=form,
+        refused=refused,
         service=service,
         location=location,
         start=start,

@@ -167,3 +167,25 @@ def test_another_accounts_appointment_gives_404(client, session, shop):
     theirs = create_appointment(session, start=NOW, contact=contact)
 
     assert client.get(f"/appointments/{theirs.id}").status_code == 404
+
+
+def test_preferences_given_when_booking_are_kept(client, session, shop):
+    page = client.get(confirm_url(shop)).get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([0-9a-f]+)"', page).group(1)
+
+    response = client.post_form(
+        confirm_url(shop),
+        {
+            "idempotency_key": key,
+            "pref_days": ["1", "3"],
+            "pref_part": "morning",
+            "pref_earliest": "2026-06-10",
+            "pref_agent": "0",
+        },
+        form_url=confirm_url(shop),
+    )
+
+    assert response.status_code == 302
+    appt = session.scalar(sa.select(Appointment))
+    assert (appt.pref_weekdays, appt.pref_part_of_day) == ("13", "morning")
+    assert appt.pref_earliest.isoformat() == "2026-06-10"
