@@ -1074,3 +1074,23 @@ def edit_details(
     session.flush()
     session.expire(appointment, ["contact", "location"])
     return appointment
+
+
+def add_work_note(
+    session: so.Session, task: WorkOrderTask, user: User, note: str, *, for_customer: bool
+) -> None:
+    """The agent writes a note on its work order, internal or seen by the customer."""
+    agent = agent_of(session, user)
+    if agent is None or task.agent_id != agent.id:
+        raise NotFound("There is no such task in your list.")
+    note = _reason(note, required=True, what="the note")
+    record(
+        session,
+        task.work_order,
+        "work_note",
+        actor=user,
+        work_order_id=task.work_order_id,
+        note=note,
+        visibility="customer" if for_customer else "internal",
+    )
+    session.flush()

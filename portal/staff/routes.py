@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.accounts.access import staff_required
@@ -12,10 +9,12 @@ from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
 from portal.staff import bp
 from portal.staff.forms import TaskActionForm, TaskNoteForm
+from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask
-from portal.workorders.services import list_my_tasks
+from portal.workorders.services import group_by_day, list_my_tasks
 
 TASK_ACTIONS = {
+    "note": (TaskNoteForm, "Note added to the work order."),
     "accept": (TaskActionForm, "You accepted the task."),
     "decline": (TaskNoteForm, "You declined the task; it has moved on."),
     "start": (TaskActionForm, "Task started."),
@@ -27,12 +26,15 @@ TASK_ACTIONS = {
 @bp.get("/")
 @staff_required
 def home():
+    my = list_my_tasks(get_session(), current_user)
+    zone = current_user.time_zone
     return render_template(
         "staff/home.html",
-        my=list_my_tasks(get_session(), current_user),
+        my=my,
+        days=group_by_day(my.tasks, zone, to_local(now_utc(), zone).date()),
         action_form=TaskActionForm(),
         note_form=TaskNoteForm(),
-        now=datetime.now(ZoneInfo("UTC")),
+        now=now_utc(),
     )
 
 
@@ -65,6 +67,14 @@ def _do(task: WorkOrderTask, action: str, form) -> None:
         lc.decline_task(session, task, user, form.note.data or "")
     elif action == "start":
         lc.start_task(session, task, user)
+    elif action == "note":
+        lc.add_work_note(
+            session,
+            task,
+            user,
+            form.note.data or "",
+            for_customer=bool(request.form.get("for_customer")),
+        )
     elif action == "complete":
         lc.complete_task(session, task, user, form.note.data or "")
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -10,6 +11,7 @@ import sqlalchemy.orm as so
 from portal.accounts.models import User
 from portal.booking.models import Appointment
 from portal.staff.models import Agent
+from portal.timeutil import to_local
 from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
 
 SCHEDULING_QUEUE = "scheduling"
@@ -137,3 +139,25 @@ def list_my_tasks(session: so.Session, user: User, *, limit: int = 50) -> MyTask
             )
         )
     return MyTasks(tasks=mine, queue=queue, needs_reschedule=parked)
+
+
+def group_by_day(
+    tasks: list[WorkOrderTask], zone: str, today: date
+) -> list[tuple[str, list[WorkOrderTask]]]:
+    """Tasks under headings an agent reads at a glance: Earlier, Today, Tomorrow, a date."""
+    groups: dict[str, list[WorkOrderTask]] = {}
+    for task in tasks:
+        start = task.appointment.planned_start if task.appointment else task.due_at
+        day = to_local(start, zone).date() if start else None
+        if day is None:
+            label = "Not scheduled"
+        elif day < today:
+            label = "Earlier"
+        elif day == today:
+            label = "Today"
+        elif day == today + timedelta(days=1):
+            label = "Tomorrow"
+        else:
+            label = f"{day:%A %-d %B}"
+        groups.setdefault(label, []).append(task)
+    return list(groups.items())

@@ -225,3 +225,22 @@ def test_a_cancelled_appointment_leaves_the_agents_list_at_once(client, auth, se
 
     assert booked["appt"].number not in tasks
     assert re.search(r"Nothing is assigned to you", tasks)
+
+
+def test_the_agents_day_groups_tasks_and_takes_a_work_note(client, auth, session, booked):
+    agent_accepts(client, auth, session, booked)
+    auth.login("tech@example.com")
+
+    page = client.get("/staff/").get_data(as_text=True)
+    response = client.post_form(
+        f"/staff/tasks/{task_id(session, booked)}/note",
+        {"note": "Bring a 15 mm spanner", "for_customer": ""},
+        form_url="/staff/",
+    )
+
+    assert "Wednesday 3 June" in page
+    assert response.status_code == 302
+    from portal.workorders.models import TimelineEntry
+
+    note = session.scalar(sa.select(TimelineEntry).where(TimelineEntry.action == "work_note"))
+    assert note.note == "Bring a 15 mm spanner" and note.visibility == "internal"
