@@ -31,6 +31,7 @@ from portal.errors import PortalError
 from portal.notifications.services import notify_user
 from portal.staff.models import Agent, TimeOff, WorkingHours
 from portal.timeutil import now_utc
+from portal.workorders.models import TimelineEntry
 
 # Appointments that still hold their agents and have not started: the ones a change to
 # an agent's hours can break. In-progress work is already under way and stays put.
@@ -161,6 +162,23 @@ def parked_appointments_query() -> sa.Select:
         )
         .order_by(Appointment.window_start, Appointment.id)
     )
+
+
+def parked_reasons(session: so.Session, appointment_ids: list[int]) -> dict[int, str]:
+    """Why each appointment was parked: the note on its latest move to needs_reschedule."""
+    if not appointment_ids:
+        return {}
+    rows = session.execute(
+        sa.select(TimelineEntry.subject_id, TimelineEntry.note)
+        .where(
+            TimelineEntry.subject_type == "Appointment",
+            TimelineEntry.subject_id.in_(appointment_ids),
+            TimelineEntry.action == "status",
+            TimelineEntry.new_value == "needs_reschedule",
+        )
+        .order_by(TimelineEntry.at, TimelineEntry.id)
+    )
+    return {subject_id: note for subject_id, note in rows}  # the latest wins
 
 
 def suggestions_for(

@@ -161,3 +161,11 @@ def test_the_appointments_list_pages_on_the_server(client, session, console):
     assert "Page 1 of 2 (31 in all)" in first
     assert first.count("/staff/appointments/") == 25
     assert second.count("/staff/appointments/") == 6
+
+
+def test_the_work_order_list_filters_by_status(client, console):
+    scheduled = client.get("/staff/work-orders?status=scheduled").get_data(as_text=True)
+    closed = client.get("/staff/work-orders?status=closed").get_data(as_text=True)
+
+    assert "WO-000001" in scheduled
+    assert "No work orders match." in closed
