@@ -6,6 +6,7 @@ SHELL := bash
 .DEFAULT_GOAL := test
 
 PORT ?= 5000
+MAIL_SINK_PORT ?= 8025
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -38,14 +39,28 @@ $(STAMP): pyproject.toml constraints.txt
 	  -c constraints.txt -e '.[test]'
 	@touch $@
 
-## run: migrate, load the demo data once, serve on http://127.0.0.1:$(PORT)
+## run: migrate, load the demo data once, serve on http://127.0.0.1:$(PORT) with the
+## scheduler process beside it; without PORTAL_SMTP_HOST, mail goes to a local sink
+## (read it at /admin/mail). Ctrl-C stops all three, the scheduler before the sink.
 run: export PORTAL_SECURE_COOKIES = 0
+run: export PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
 	$(BIN)/portal migrate
 	$(BIN)/portal demo
-	@# The scheduler process will start here, beside the web server: put it on the
-	@# server's line, in the background, so that it stops when the server does:
-	@#   $(BIN)/portal scheduler & trap 'kill $$!' EXIT; $(BIN)/flask ...
+	@pids=(); \
+	stop() { for ((i = $${#pids[@]} - 1; i >= 0; i--)); do \
+	  kill "$${pids[i]}" 2>/dev/null || true; wait "$${pids[i]}" 2>/dev/null || true; done; }; \
+	trap stop EXIT; trap 'exit 130' INT TERM; \
+	if [ -z "$${PORTAL_SMTP_HOST:-}" ]; then \
+	  export PORTAL_SMTP_HOST=127.0.0.1 PORTAL_SMTP_PORT=$(MAIL_SINK_PORT); \
+	  $(BIN)/portal mail-sink --port $(MAIL_SINK_PORT) & pids+=($$!); \
+	  for _ in $$(seq 1 50); do \
+	    (exec 3<>/dev/tcp/127.0.0.1/$(MAIL_SINK_PORT)) 2>/dev/null && break; sleep 0.2; \
+	  done; \
+	  echo "No PORTAL_SMTP_HOST: e-mail goes to a local sink on 127.0.0.1:$(MAIL_SINK_PORT)."; \
+	  echo "Read every message at http://127.0.0.1:$(PORT)/admin/mail (admin@demo.test, password demo)."; \
+	fi; \
+	$(BIN)/portal scheduler & pids+=($$!); \
 	$(BIN)/flask --app portal run --host 127.0.0.1 --port $(PORT)
 
 ## test-deps: Debian packages, PostgreSQL running, npm packages (each only when missing)

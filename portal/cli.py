@@ -83,3 +83,23 @@ def register_commands(app) -> None:
             "admin@demo.test",
         ):
             click.echo(f"  {email}")
+
+    @app.cli.command("scheduler")
+    def scheduler_command():
+        """Run the background jobs (send e-mail, reminders) until stopped; run only one."""
+        import logging
+
+        from portal.scheduler import run_scheduler
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        run_scheduler(current_app._get_current_object())
+
+    @app.cli.command("mail-sink")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=8025, show_default=True, type=int)
+    def mail_sink_command(host: str, port: int):
+        """A local SMTP server that accepts mail and discards it (for `make run`)."""
+        from portal.mail import run_mail_sink
+
+        run_mail_sink(host, port, echo=lambda line: click.echo(line, err=True))

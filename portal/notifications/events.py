@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -32,6 +32,8 @@ from portal.staff.models import Agent
 from portal.workorders.models import WorkOrderTask
 
 SCHEDULER_ROLES = ("scheduler", "manager", "admin")
+# Customers are reminded this long before a confirmed window starts.
+REMINDER_AHEAD = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,19 @@ def announce(
     `agents` narrows which agents hear of it (default: everyone working on it; for
     "assigned", those not yet told of this task). Flushes, never commits.
     """
-    audience = EVENTS.get(event)
-    if audience is None:
+    if event not in EVENTS:
         raise ValueError(f"unknown notification event {event!r}")
     if event == "reminder" and already_reminded(session, appointment):
         return
+    _announce(
+        session, event, appointment, actor=actor, note=note, old_window=old_window, agents=agents
+    )
+
+
+def _announce(
+    session, event, appointment, *, actor=None, note="", old_window=None, agents=None
+) -> None:
+    audience = EVENTS[event]
     context = _context(session, appointment, event, actor=actor, note=note, old_window=old_window)
     if audience.customer:
         _tell_customer(session, event, appointment, audience, context)
@@ -122,6 +132,42 @@ def announce(
             _tell_agent(session, event, appointment, agent, context)
     if audience.schedulers:
         _tell_schedulers(session, event, appointment, context, actor=actor)
+
+
+def queue_reminders(
+    session: so.Session, now: datetime, *, ahead: timedelta = REMINDER_AHEAD
+) -> int:
+    """Announce "reminder" for each confirmed appointment starting within `ahead` of `now`
+    that has not had its reminder; returns how many were reminded. Flushes only."""
+    due = session.scalars(
+        sa.select(Appointment)
+        .where(
+            Appointment.status == "confirmed",
+            Appointment.window_start > now,
+            Appointment.window_start <= now + ahead,
+        )
+        .order_by(Appointment.window_start, Appointment.id)
+    ).all()
+    if not due:
+        return 0
+    # Two queries for the whole batch, not two per appointment.
+    keys = {reminder_key(a) for a in due}
+    links = {_reminder_link(a) for a in due}
+    sent_keys = set(
+        session.scalars(
+            sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+        )
+    )
+    noted_links = set(
+        session.scalars(sa.select(Notification.link).where(Notification.link.in_(links)))
+    )
+    count = 0
+    for appointment in due:
+        if reminder_key(appointment) in sent_keys or _reminder_link(appointment) in noted_links:
+            continue
+        _announce(session, "reminder", appointment)  # checked above, for the whole batch
+        count += 1
+    return count
 
 
 def reminder_key(appointment: Appointment) -> str:
@@ -208,7 +254,7 @@ def _tell_schedulers(session, event, appointment, context, *, actor) -> None:
     for user in users:
         if actor is not None and user.id == actor.id:
             continue  # the scheduler who did it need not be told
-        notify_user(session, user.id, message, "/staff/")
+        notify_user(session, user.id, message, f"/staff/appointments/{appointment.id}")
 
 
 def _agents(session: so.Session, appointment: Appointment) -> list[Agent]:
@@ -316,7 +362,8 @@ def render_email(template: str, **context) -> tuple[str, str, str]:
     """
     module = current_app.jinja_env.get_template(template).make_module(context)
     subject = " ".join(str(getattr(module, "subject", "")).split())
-    text = str(module).strip() + "\n"
+    # Optional lines in a template leave runs of blank lines: keep at most one.
+    text = re.sub(r"\n\s*\n(\s*\n)+", "\n\n", str(module)).strip() + "\n"
     html = current_app.jinja_env.get_template("email/_layout.html").render(
         subject=subject, paragraphs=paragraphs(text)
     )
@@ -326,15 +373,20 @@ def render_email(template: str, **context) -> tuple[str, str, str]:
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
-def linkify(text: str) -> Markup:
-    """Escape `text` and make each http(s) URL in it a link."""
+def linkify(text: str, *, breakable: bool = False) -> Markup:
+    """Escape `text` and make each http(s) URL in it a link.
+
+    `breakable` lets a long link wrap on a narrow screen (a <wbr> after each / . ? & =).
+    """
     out, last = [], 0
     for match in _URL.finditer(text):
         url = match.group(0).rstrip(".,);")
-        end = match.start() + len(url)
         out.append(escape(text[last : match.start()]))
-        out.append(Markup('<a href="{0}">{0}</a>').format(url))
-        last = end
+        label = escape(url)
+        if breakable:
+            label = Markup("<wbr>").join(escape(p) for p in re.split(r"(?<=[/.?&=])", url))
+        out.append(Markup('<a href="{0}">{1}</a>').format(url, label))
+        last = match.start() + len(url)
     out.append(escape(text[last:]))
     return Markup("").join(out)
 

@@ -4,11 +4,31 @@ In-portal notifications are written directly."""
 
 from __future__ import annotations
 
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app
 
-from portal.notifications.models import Notification, OutboxMessage
+from portal.mail import SmtpConnection, SmtpSettings, build_message
+from portal.notifications.models import OUTBOX_STATES, Notification, OutboxMessage
 from portal.timeutil import now_utc
+
+log = logging.getLogger(__name__)
+
+# After this many failed attempts a message is given up on ("failed"), about 7 hours
+# after the first: 1 + 2 + 4 + ... minutes, each wait capped at an hour.
+MAX_ATTEMPTS = 10
+MAX_BACKOFF = timedelta(hours=1)
+# A batch claims its messages by moving their next attempt this far ahead; a sender that
+# dies mid-batch leaves the rest to be retried once the lease runs out.
+CLAIM_LEASE = timedelta(minutes=10)
+# Refusals that concern one message only; the connection stays usable for the next.
+MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
 def queue_email(
@@ -62,3 +82,200 @@ def unread_count(session: so.Session, user_id: int) -> int:
         .select_from(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
+
+
+def mark_all_read(session: so.Session, user_id: int, now: datetime | None = None) -> int:
+    """Mark every unread notification of the user read; returns how many were unread."""
+    result = session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=now or now_utc())
+    )
+    return result.rowcount
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failure: 1, 2, 4, 8... minutes, capped."""
+    return min(timedelta(minutes=2 ** (attempts - 1)), MAX_BACKOFF)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+_warned_no_smtp = False
+
+
+def send_due(
+    session: so.Session,
+    now: datetime,
+    *,
+    smtp: SmtpSettings | None = None,
+    limit: int = 50,
+) -> SendReport:
+    """Send the pending e-mails due at `now` (at most `limit`); failures wait and retry.
+
+    Unlike a service this commits, in short transactions: one to claim the batch, one
+    after each message. A message handed to the SMTP server is a fact outside the
+    database, so it is recorded at once; and no transaction stays open while the
+    server is talked to (on SQLite that would hold the only write lock). Give it a
+    session of its own. On PostgreSQL the claim skips rows another sender has locked,
+    and the lease it writes keeps them from being claimed again after its commit.
+    """
+    global _warned_no_smtp
+    settings = smtp or SmtpSettings.from_config(current_app.config)
+    report = SendReport()
+    if not settings.host:
+        if not _warned_no_smtp:
+            log.warning("No SMTP server configured (PORTAL_SMTP_HOST): e-mails stay queued.")
+            _warned_no_smtp = True
+        return report
+
+    batch = _claim(session, now, limit, settings)
+    if not batch:
+        return report
+    try:
+        connection = SmtpConnection(settings).open()
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("Cannot reach SMTP server %s:%s: %s", settings.host, settings.port, exc)
+        for message_id, _email in batch:
+            _record_failure(session, message_id, now, exc, report)
+        session.commit()
+        return report
+    with connection:
+        for index, (message_id, email) in enumerate(batch):
+            if email is None:
+                continue  # could not be built: recorded as a failure while claiming
+            try:
+                connection.send(email)
+            except MESSAGE_ERRORS as exc:
+                _record_failure(session, message_id, now, exc, report)
+            except (OSError, smtplib.SMTPException) as exc:
+                # The connection is gone: this message and the rest of the batch wait.
+                log.warning("SMTP connection lost: %s", exc)
+                for rest_id, rest_email in batch[index:]:
+                    if rest_email is not None:
+                        _record_failure(session, rest_id, now, exc, report)
+                session.commit()
+                return report
+            else:
+                message = session.get(OutboxMessage, message_id)
+                message.status = "sent"
+                message.sent_at = now
+                message.last_error = ""
+                report.sent += 1
+            session.commit()
+    return report
+
+
+def _claim(
+    session: so.Session, now: datetime, limit: int, settings: SmtpSettings
+) -> list[tuple[int, EmailMessage | None]]:
+    """Lease the due messages and build their MIME form, in one short transaction."""
+    messages = session.scalars(
+        sa.select(OutboxMessage)
+        .where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.channel == "email",
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    batch: list[tuple[int, EmailMessage | None]] = []
+    for message in messages:
+        message.next_attempt_at = now + CLAIM_LEASE
+        try:
+            email = build_message(message, settings)
+        except Exception as exc:  # a bad row must not block the queue: logged and kept
+            log.exception("Outbox message %s cannot be built", message.id)
+            _apply_failure(message, now, exc)
+            email = None
+        batch.append((message.id, email))
+    session.commit()
+    return batch
+
+
+def _record_failure(session, message_id: int, now: datetime, exc: BaseException, report) -> None:
+    message = session.get(OutboxMessage, message_id)
+    _apply_failure(message, now, exc)
+    if message.status == "failed":
+        report.failed += 1
+    else:
+        report.retrying += 1
+
+
+def _apply_failure(message: OutboxMessage, now: datetime, exc: BaseException) -> None:
+    message.attempts += 1
+    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = "failed"
+        message.next_attempt_at = now
+        log.error("Gave up on outbox message %s to %s", message.id, message.recipient)
+    else:
+        message.next_attempt_at = now + backoff(message.attempts)
+
+
+@dataclass
+class Page:
+    """One page of a list: its rows, its number (from 1) and how many pages there are."""
+
+    items: list
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def _page(session: so.Session, query: sa.Select, number: int, per_page: int) -> Page:
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    number = max(1, number)
+    items = session.scalars(query.limit(per_page).offset((number - 1) * per_page)).all()
+    return Page(items=list(items), number=number, per_page=per_page, total=total)
+
+
+def list_notifications(
+    session: so.Session, user_id: int, *, page: int = 1, per_page: int = 25
+) -> Page:
+    """The user's notifications, newest first."""
+    query = (
+        sa.select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+    return _page(session, query, page, per_page)
+
+
+def list_outbox(
+    session: so.Session, *, status: str | None = None, page: int = 1, per_page: int = 25
+) -> Page:
+    """Outbox messages, newest first, optionally of one status."""
+    query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return _page(session, query, page, per_page)
+
+
+def outbox_counts(session: so.Session) -> dict[str, int]:
+    """How many messages are in each state (every state present, zero when none)."""
+    rows = session.execute(
+        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+    )
+    counts = dict.fromkeys(OUTBOX_STATES, 0)
+    counts.update({status: count for status, count in rows})
+    return counts

@@ -1,0 +1,63 @@
+"""The outbox page in a real browser: an admin lists the demo's e-mails, opens one and
+follows its manage link; the pages pass axe's WCAG 2.1 AA checks on desktop and phone."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.axe import check_accessibility
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def _log_in(page: Page, email: str, password: str = "demo") -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def _screenshots(page: Page, screenshot_dir, name: str) -> None:
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=screenshot_dir / f"{name}-desktop.png", full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=screenshot_dir / f"{name}-phone.png", full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def test_an_admin_reads_the_outbox_and_a_message(page: Page, screenshot_dir):
+    _log_in(page, "admin@demo.test")
+    page.get_by_role("link", name="E-mails", exact=True).click()
+
+    expect(page.get_by_role("heading", level=1, name="E-mails from the portal")).to_be_visible()
+    expect(
+        page.get_by_role("list", name=re.compile("All messages")).get_by_role("listitem")
+    ).to_have_count(25)
+    check_accessibility(page, "the outbox list")
+    _screenshots(page, screenshot_dir, "admin-mail")
+
+    page.get_by_role("link", name=re.compile(r"^Booked: ")).first.click()
+
+    expect(page.get_by_role("heading", level=1, name=re.compile(r"^Booked: "))).to_be_visible()
+    manage = page.locator(".mail-body a", has_text="/manage/")
+    expect(manage).to_have_attribute("href", re.compile(r"^http://127\.0\.0\.1:\d+/manage/"))
+    check_accessibility(page, "an outbox message")
+    _screenshots(page, screenshot_dir, "admin-mail-message")
+
+    # The link names BASE_URL (port 5000 under `make run`); follow it on this server.
+    response = page.goto(urlsplit(manage.get_attribute("href")).path)
+    assert response is not None and response.ok
+
+
+def test_a_user_reads_their_notifications(page: Page, screenshot_dir):
+    _log_in(page, "customer@demo.test")
+    page.get_by_role("link", name=re.compile(r"^Notifications \(\d+\)$")).click()
+
+    expect(page.get_by_role("heading", level=1, name="Notifications")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile(r"^Notifications \(0\)$"))).to_be_visible()
+    check_accessibility(page, "the notification list")
+    _screenshots(page, screenshot_dir, "notifications")
