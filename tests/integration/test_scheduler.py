@@ -22,7 +22,7 @@ from portal.notifications.models import Notification, OutboxMessage
 from portal.notifications.services import queue_email
 from tests.conftest import SECRET_KEY, app_config
 from tests.factories import create_appointment, create_customer
-from tests.integration.test_notifications_smtp import SmtpSink
+from tests.smtp_sink import SmtpSink
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
