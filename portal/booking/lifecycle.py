@@ -400,31 +400,12 @@ def _replace_agent(
         try:
             with session.begin_nested():
                 _hold(session, appointment, chosen)
-                task = WorkOrderTask(
-                    work_order_id=appointment.work_order_id,
-                    appointment_id=appointment.id,
-                    agent_id=chosen,
-                    title=service.name,
-                    status="assigned",
-                    due_at=appointment.planned_start,
-                )
-                session.add(task)
-                session.flush()
         except IntegrityError as err:
             if OVERLAP_CONSTRAINT not in str(err.orig):
                 raise
             tried.add(chosen)
             continue
-        record(
-            session,
-            task,
-            "assigned",
-            actor=actor.user,
-            work_order_id=task.work_order_id,
-            field="agent",
-            new=chosen,
-            note="replaces an agent who declined",
-        )
+        _assign(session, appointment, chosen, actor, note="replaces an agent who declined")
         if appointment.status == "accepted":
             _move(session, appointment, "requested", actor, visibility="internal")
         announce(session, "assigned", appointment, actor=actor.user)
@@ -433,6 +414,41 @@ def _replace_agent(
     # Nobody can take it at that time: park it with the scheduler, holding nobody.
     _park(session, appointment, actor, "Nobody is free to take this appointment at its time.")
     return appointment
+
+
+def _assign(
+    session: so.Session,
+    appointment: Appointment,
+    agent_id: int,
+    actor: Actor,
+    *,
+    replaces: int | None = None,
+    note: str = "",
+) -> WorkOrderTask:
+    """Give the agent a task on the appointment (its hold is made by the caller) and
+    write the assignment on the timeline."""
+    task = WorkOrderTask(
+        work_order_id=appointment.work_order_id,
+        appointment_id=appointment.id,
+        agent_id=agent_id,
+        title=appointment.service.name,
+        status="assigned",
+        due_at=appointment.planned_start,
+    )
+    session.add(task)
+    session.flush()
+    record(
+        session,
+        task,
+        "assigned",
+        actor=actor.user,
+        work_order_id=task.work_order_id,
+        field="agent",
+        old=replaces,
+        new=agent_id,
+        note=note,
+    )
+    return task
 
 
 def _declined_agents(session: so.Session, appointment: Appointment) -> set[int]:
@@ -742,25 +758,7 @@ def _retask(session: so.Session, appointment: Appointment, agents: set[int], act
         else:
             _set_task(session, task, "cancelled", actor, note="appointment moved")
     for agent_id in sorted(agents - set(current)):
-        task = WorkOrderTask(
-            work_order_id=appointment.work_order_id,
-            appointment_id=appointment.id,
-            agent_id=agent_id,
-            title=appointment.service.name,
-            status="assigned",
-            due_at=appointment.planned_start,
-        )
-        session.add(task)
-        session.flush()
-        record(
-            session,
-            task,
-            "assigned",
-            actor=actor.user,
-            work_order_id=task.work_order_id,
-            field="agent",
-            new=agent_id,
-        )
+        _assign(session, appointment, agent_id, actor)
     session.flush()
 
 
@@ -973,27 +971,7 @@ def reassign_task(
         session.expire(appointment)
         raise
     _set_task(session, task, "cancelled", actor, note=note or "reassigned")
-    new_task = WorkOrderTask(
-        work_order_id=appointment.work_order_id,
-        appointment_id=appointment.id,
-        agent_id=agent_id,
-        title=task.title,
-        status="assigned",
-        due_at=appointment.planned_start,
-    )
-    session.add(new_task)
-    session.flush()
-    record(
-        session,
-        new_task,
-        "assigned",
-        actor=user,
-        work_order_id=new_task.work_order_id,
-        field="agent",
-        old=task.agent_id,
-        new=agent_id,
-        note=note,
-    )
+    new_task = _assign(session, appointment, agent_id, actor, replaces=task.agent_id, note=note)
     if appointment.status == "accepted":
         _move(session, appointment, "requested", actor, visibility="internal")
     announce(session, "assigned", appointment, actor=user)

@@ -16,6 +16,7 @@ from flask import current_app
 
 from portal.mail import SmtpConnection, SmtpSettings, build_message
 from portal.notifications.models import OUTBOX_STATES, Notification, OutboxMessage
+from portal.pagination import Page, paginate
 from portal.timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -220,35 +221,6 @@ def _apply_failure(message: OutboxMessage, now: datetime, exc: BaseException) ->
         message.next_attempt_at = now + backoff(message.attempts)
 
 
-@dataclass
-class Page:
-    """One page of a list: its rows, its number (from 1) and how many pages there are."""
-
-    items: list
-    number: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-
-def _page(session: so.Session, query: sa.Select, number: int, per_page: int) -> Page:
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    number = max(1, number)
-    items = session.scalars(query.limit(per_page).offset((number - 1) * per_page)).all()
-    return Page(items=list(items), number=number, per_page=per_page, total=total)
-
-
 def list_notifications(
     session: so.Session, user_id: int, *, page: int = 1, per_page: int = 25
 ) -> Page:
@@ -258,7 +230,7 @@ def list_notifications(
         .where(Notification.user_id == user_id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
-    return _page(session, query, page, per_page)
+    return paginate(session, query, page, per_page)
 
 
 def list_outbox(
@@ -268,7 +240,7 @@ def list_outbox(
     query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status:
         query = query.where(OutboxMessage.status == status)
-    return _page(session, query, page, per_page)
+    return paginate(session, query, page, per_page)
 
 
 def outbox_counts(session: so.Session) -> dict[str, int]:
