@@ -17,7 +17,7 @@ from portal.accounts.models import (
     ServiceLocation,
     User,
 )
-from portal.errors import Invalid, PortalError
+from portal.errors import Invalid, NotAllowed, PortalError
 from portal.staff.models import PostalPrefix, Territory
 from portal.timeutil import is_valid_zone, now_utc
 
@@ -139,6 +139,12 @@ def create_user(
     return user
 
 
+def require_verified(user: User) -> None:
+    """Refuse a customer who has not yet followed the link that verifies their e-mail."""
+    if user.email_verified_at is None:
+        raise NotAllowed("Please verify your e-mail address first: we sent you a link.")
+
+
 def create_customer_account(session: so.Session, *, name: str, kind: str = "business"):
     account = CustomerAccount(name=name.strip(), kind=kind)
     session.add(account)
@@ -186,14 +192,19 @@ def add_service_location(
     city: str,
     postal_code: str,
     country: str = "GB",
+    allow_unserved: bool = False,
 ) -> ServiceLocation:
-    """Save a new address to the account; refuses an address no territory serves."""
+    """Save a new address to the account; refuses an address no territory serves.
+
+    `allow_unserved` keeps such an address anyway (sign-up: the person's home is theirs
+    to record even before we serve it); it has no territory, so nothing can be booked there.
+    """
     fields = {"label": label, "street": street, "city": city, "postal_code": postal_code}
     for name, value in fields.items():
         if not value.strip():
             raise Invalid("Fill in every line of the address.", field=name)
     territory = territory_for_postal_code(session, postal_code)
-    if territory is None:
+    if territory is None and not allow_unserved:
         raise Invalid(
             f"We do not serve postcode {postal_code.strip().upper()} yet, so we cannot book "
             "work there.",

@@ -18,6 +18,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal.accounts.models import Contact, ServiceLocation, User
+from portal.accounts.services import require_verified
 from portal.availability import engine
 from portal.availability.services import get_availability, location_zone
 from portal.booking.models import OVERLAP_CONSTRAINT, Appointment, AppointmentHold, Service
@@ -77,8 +78,9 @@ def book_window(
     account_id = contact.account_id
     if actor is None or (request.customer is not None and actor.id == request.customer.id):
         actor = request.customer
-        if actor is None or actor.email_verified_at is None:
-            raise NotAllowed("Please verify your e-mail address first: we sent you a link.")
+        if actor is None:
+            raise NotAllowed("Only a customer contact can book an appointment.")
+        require_verified(actor)
     elif not actor.is_staff:
         raise NotFound("There is no such customer.")
     existing = _existing(session, account_id, request.idempotency_key)
