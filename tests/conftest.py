@@ -82,6 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one worker")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks (loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark tests by folder, so `-m browser`, `-m unit` and `-m "not postgres"` select them."""
     for item in items:

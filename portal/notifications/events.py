@@ -82,7 +82,7 @@ STAFF_NOTICES = {
     "declined_by_customer": "The customer declined {number} on {window}.",
     "rescheduled": "{number} moved to {window}.",
     "cancelled": "{number} on {window} was cancelled. {note}",
-    "needs_reschedule": "{number} needs a new time: nobody free can take it.",
+    "needs_reschedule": "{number} needs a new time. {note}",
     "signed_off": "The customer signed off {number}.",
     "work_not_done": "The customer says the work for {number} was not done. {note}",
     "no_show": "No-show on {number} ({window}).",

@@ -1,0 +1,159 @@
+"""Skills, territories and holidays: short lists a manager keeps up to date."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+
+from portal.accounts.access import role_required
+from portal.db import commit, get_session
+from portal.errors import PortalError
+from portal.settings import bp
+from portal.settings import services as svc
+from portal.settings.forms import ActionForm, HolidayForm, SkillForm, TerritoryForm
+from portal.settings.helpers import page_arg, refuse, status
+from portal.staff import services as staff
+from portal.staff.models import Holiday, Skill, Territory
+from portal.timeutil import now_utc, to_local
+
+# --- skills ------------------------------------------------------------------------------
+
+
+@bp.route("/skills", methods=["GET", "POST"])
+@role_required("manager")
+def skills():
+    form, error = SkillForm(), None
+    if form.validate_on_submit():
+        try:
+            skill = staff.create_skill(get_session(), form.name.data)
+        except PortalError as err:
+            error = refuse(form, err)
+        else:
+            commit()
+            flash(f"Skill {skill.name} added.", "success")
+            return redirect(url_for("settings.skills"))
+    page = svc.list_skills(get_session(), page=page_arg())
+    return render_template("settings/skills.html", page=page, form=form, error=error), status(
+        form, error
+    )
+
+
+@bp.route("/skills/<int:skill_id>", methods=["GET", "POST"])
+@role_required("manager")
+def skill_edit(skill_id: int):
+    skill = get_session().get(Skill, skill_id) or abort(404)
+    form, error = SkillForm(obj=skill), None
+    if form.validate_on_submit():
+        try:
+            staff.rename_skill(get_session(), skill, form.name.data)
+        except PortalError as err:
+            error = refuse(form, err)
+        else:
+            commit()
+            flash(f"Skill renamed to {skill.name}.", "success")
+            return redirect(url_for("settings.skills"))
+    return render_template("settings/skill_form.html", form=form, skill=skill, error=error), status(
+        form, error
+    )
+
+
+# --- territories -------------------------------------------------------------------------
+
+
+@bp.get("/territories")
+@role_required("manager")
+def territories():
+    page = svc.list_territories(get_session(), page=page_arg())
+    return render_template("settings/territories.html", page=page)
+
+
+@bp.route("/territories/new", methods=["GET", "POST"])
+@role_required("manager")
+def territory_new():
+    form, error = TerritoryForm(data={"time_zone": "Europe/London"}), None
+    if form.validate_on_submit():
+        try:
+            territory = staff.create_territory(get_session(), **_territory_values(form))
+        except PortalError as err:
+            error = refuse(form, err)
+        else:
+            commit()
+            flash(f"Territory {territory.name} added.", "success")
+            return redirect(url_for("settings.territories"))
+    return render_template(
+        "settings/territory_form.html", form=form, territory=None, error=error
+    ), status(form, error)
+
+
+@bp.route("/territories/<int:territory_id>", methods=["GET", "POST"])
+@role_required("manager")
+def territory_edit(territory_id: int):
+    territory = get_session().get(Territory, territory_id) or abort(404)
+    form = TerritoryForm(
+        data={
+            "name": territory.name,
+            "time_zone": territory.time_zone,
+            "prefixes": ", ".join(p.prefix for p in territory.prefixes),
+        }
+    )
+    error = None
+    if form.validate_on_submit():
+        try:
+            staff.update_territory(get_session(), territory, **_territory_values(form))
+        except PortalError as err:
+            error = refuse(form, err)
+        else:
+            commit()
+            flash(f"Territory {territory.name} saved.", "success")
+            return redirect(url_for("settings.territories"))
+    return render_template(
+        "settings/territory_form.html", form=form, territory=territory, error=error
+    ), status(form, error)
+
+
+def _territory_values(form: TerritoryForm) -> dict:
+    return {
+        "name": form.name.data,
+        "time_zone": form.time_zone.data,
+        "prefixes": staff.split_prefixes(form.prefixes.data or ""),
+    }
+
+
+# --- holidays ----------------------------------------------------------------------------
+
+
+@bp.route("/holidays", methods=["GET", "POST"])
+@role_required("manager")
+def holidays():
+    form, error = HolidayForm(), None
+    if form.validate_on_submit():
+        try:
+            holiday = staff.add_holiday(get_session(), form.day.data, form.name.data)
+        except PortalError as err:
+            error = refuse(form, err)
+        else:
+            commit()
+            flash(f"{holiday.name} added: no windows are offered that day.", "success")
+            return redirect(url_for("settings.holidays"))
+    past = request.args.get("past") == "1"
+    today = to_local(now_utc(), current_app.config["ORG_TIME_ZONE"]).date()
+    page = svc.list_holidays(get_session(), today=today, past=past, page=page_arg())
+    return render_template(
+        "settings/holidays.html",
+        page=page,
+        form=form,
+        past=past,
+        action_form=ActionForm(),
+        error=error,
+    ), status(form, error)
+
+
+@bp.post("/holidays/<int:holiday_id>/remove")
+@role_required("manager")
+def holiday_remove(holiday_id: int):
+    holiday = get_session().get(Holiday, holiday_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    staff.remove_holiday(get_session(), holiday)
+    commit()
+    flash(f"{holiday.name} removed: that day's windows are offered again.", "success")
+    return redirect(url_for("settings.holidays"))

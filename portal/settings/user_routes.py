@@ -1,0 +1,127 @@
+"""Staff users, for admins: create with an initial password, change role, (de)activate.
+
+An inactive user cannot log in, and a session it already has stops working (flask-login
+treats an inactive user as not authenticated). Deactivating an agent's user also takes
+the agent off the schedule, parking its upcoming bookings for the scheduler."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from portal.accounts.access import role_required
+from portal.accounts.models import User
+from portal.db import commit, get_session
+from portal.errors import PortalError
+from portal.settings import bp
+from portal.settings import services as svc
+from portal.settings.forms import (
+    STAFF_ROLE_CHOICES,
+    STAFF_ROLES,
+    ActionForm,
+    RoleForm,
+    StaffUserForm,
+)
+from portal.settings.helpers import me, page_arg, refuse, status
+from portal.staff.disruptions import disruption_message
+
+
+@bp.get("/users")
+@role_required("admin")
+def users():
+    role = request.args.get("role") or None
+    if role not in STAFF_ROLES:
+        role = None
+    page = svc.list_staff_users(get_session(), role=role, page=page_arg())
+    return render_template(
+        "settings/users.html",
+        page=page,
+        role=role,
+        roles=STAFF_ROLE_CHOICES,
+        args={"role": role} if role else {},
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required("admin")
+def user_new():
+    form = StaffUserForm(data={"role": "agent", "time_zone": me().time_zone})
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = svc.create_staff_user(
+                get_session(),
+                me(),
+                email=form.email.data,
+                full_name=form.full_name.data,
+                role=form.role.data,
+                time_zone=form.time_zone.data,
+                password=form.password.data,
+            )
+        except PortalError as err:
+            error = refuse(form, err)
+        else:
+            commit()
+            flash(f"{user.full_name} can now log in as {user.email}.", "success")
+            return redirect(url_for("settings.user", user_id=user.id))
+    return render_template("settings/user_new.html", form=form, error=error), status(form, error)
+
+
+def _staff_user(user_id: int) -> User:
+    return svc.get_staff_user(get_session(), user_id) or abort(404)
+
+
+def _user_page(user: User, *, role_form: RoleForm | None = None, error: str | None = None):
+    form = role_form or RoleForm(formdata=None, data={"role": user.role})
+    agent = svc.agent_for_user(get_session(), user)
+    return render_template(
+        "settings/user.html",
+        user=user,
+        agent=agent,
+        role_form=form,
+        action_form=ActionForm(),
+        error=error,
+    ), status(form, error)
+
+
+@bp.get("/users/<int:user_id>")
+@role_required("admin")
+def user(user_id: int):
+    return _user_page(_staff_user(user_id))
+
+
+@bp.post("/users/<int:user_id>/role")
+@role_required("admin")
+def user_role(user_id: int):
+    user = _staff_user(user_id)
+    form, error = RoleForm(), None
+    if form.validate_on_submit():
+        try:
+            svc.change_role(get_session(), me(), user, form.role.data)
+        except PortalError as err:
+            error = refuse(form, err)
+        else:
+            commit()
+            flash(f"{user.full_name} is now {user.role}.", "success")
+            return redirect(url_for("settings.user", user_id=user.id))
+    return _user_page(user, role_form=form, error=error)
+
+
+@bp.post("/users/<int:user_id>/<any(activate, deactivate):action>")
+@role_required("admin")
+def user_active(user_id: int, action: str):
+    user = _staff_user(user_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        parked = svc.set_user_active(get_session(), me(), user, action == "activate")
+    except PortalError as err:
+        return _user_page(user, error=refuse(form, err))
+    commit()
+    if user.active:
+        flash(f"{user.full_name} can log in again.", "success")
+    else:
+        flash(f"{user.full_name} can no longer log in.", "success")
+    if parked:
+        flash(disruption_message(parked), "info")
+    return redirect(url_for("settings.user", user_id=user.id))
