@@ -311,6 +311,12 @@ def _lock(session: so.Session, appointment: Appointment) -> Appointment:
     return locked
 
 
+def _require_status(appointment: Appointment, allowed: tuple[str, ...], then: str) -> None:
+    """Refuse, in words, an action the appointment's state does not allow."""
+    if appointment.status not in allowed:
+        raise IllegalTransition(f"This appointment is {STATUS_WORDS[appointment.status]}; {then}")
+
+
 def _reason(text: str, *, required: bool, what: str) -> str:
     text = (text or "").strip()
     if required and not text:
@@ -559,10 +565,7 @@ def mark_no_show(session: so.Session, appointment: Appointment, user: User) -> A
 def confirm_appointment(session: so.Session, appointment: Appointment, actor: Actor) -> Appointment:
     _require_customer(actor, appointment)
     appointment = _lock(session, appointment)
-    if appointment.status != "accepted":
-        raise IllegalTransition(
-            f"This appointment is {STATUS_WORDS[appointment.status]}; there is nothing to confirm."
-        )
+    _require_status(appointment, ("accepted",), "there is nothing to confirm.")
     _move(session, appointment, "confirmed", actor)
     announce(session, "confirmed", appointment, actor=actor.user)
     session.flush()
@@ -576,10 +579,7 @@ def decline_appointment(
     _require_customer(actor, appointment)
     reason = _reason(reason, required=False, what="why")
     appointment = _lock(session, appointment)
-    if appointment.status != "accepted":
-        raise IllegalTransition(
-            f"This appointment is {STATUS_WORDS[appointment.status]}; it cannot be declined."
-        )
+    _require_status(appointment, ("accepted",), "it cannot be declined.")
     _move(session, appointment, "declined_by_customer", actor, note=reason)
     _release(session, appointment, actor)
     _set_work_order(session, appointment.work_order, "new", actor)
@@ -825,10 +825,7 @@ def sign_off(
             "The drawn signature could not be read; clear it and try again.", field="signature"
         )
     appointment = _lock(session, appointment)
-    if appointment.status != "completed":
-        raise IllegalTransition(
-            f"This appointment is {STATUS_WORDS[appointment.status]}; there is nothing to sign."
-        )
+    _require_status(appointment, ("completed",), "there is nothing to sign.")
     signed = SignOff(
         appointment_id=appointment.id,
         user_id=actor.user.id if actor.user else None,
@@ -854,10 +851,7 @@ def report_not_done(
     _require_customer(actor, appointment)
     note = _reason(note, required=True, what="what was not done")
     appointment = _lock(session, appointment)
-    if appointment.status != "completed":
-        raise IllegalTransition(
-            f"This appointment is {STATUS_WORDS[appointment.status]}; it cannot be reopened."
-        )
+    _require_status(appointment, ("completed",), "it cannot be reopened.")
     _move(session, appointment, "needs_reschedule", actor, note=note)
     _set_work_order(session, appointment.work_order, "in_progress", actor)
     _queue_for_scheduler(
