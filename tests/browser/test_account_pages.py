@@ -21,9 +21,8 @@ from sqlalchemy.pool import NullPool
 
 from portal.accounts.selfservice import SUBJECT_INVITE, SUBJECT_RESET, SUBJECT_VERIFY
 from tests.browser.axe import check_accessibility
+from tests.browser.pages import log_in, screenshots
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "staple tide lantern"
 BANNER = "Please verify your e-mail address"
@@ -68,20 +67,14 @@ def outbox(live_server, tmp_path_factory):
     reader.engine.dispose()
 
 
-def _screenshots(page: Page, screenshot_dir, name: str) -> None:
-    page.set_viewport_size(DESKTOP)
-    page.screenshot(path=screenshot_dir / f"{name}-desktop.png", full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=screenshot_dir / f"{name}-phone.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
-
-
 def _check(page: Page, screenshot_dir, name: str, what: str) -> None:
     check_accessibility(page, what)
-    _screenshots(page, screenshot_dir, name)
+    screenshots(page, screenshot_dir, name)
 
 
-def _sign_up(page: Page, email: str, *, postcode: str = "SW1A 1AA", log_in: bool = True) -> None:
+def _sign_up(
+    page: Page, email: str, *, postcode: str = "SW1A 1AA", then_log_in: bool = True
+) -> None:
     """Sign up, see the check-your-e-mail page, then (by default) log in: sign-up itself
     does not log in, or a stranger could tell a new address from a taken one."""
     page.goto("/login")
@@ -95,16 +88,8 @@ def _sign_up(page: Page, email: str, *, postcode: str = "SW1A 1AA", log_in: bool
     page.get_by_label("Postcode").fill(postcode)
     page.get_by_role("button", name="Create my account").click()
     expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
-    if log_in:
-        _log_in(page, email)
-
-
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    if then_log_in:
+        log_in(page, email, PASSWORD)
 
 
 def _log_out(page: Page) -> None:
@@ -127,10 +112,10 @@ def test_a_new_customer_signs_up_from_the_log_in_page_and_verifies_the_email(
     expect(page.get_by_label("Name for this address")).to_have_value("Home")
     _check(page, screenshot_dir, "signup", "the sign-up page")
 
-    _sign_up(page, email, log_in=False)
+    _sign_up(page, email, then_log_in=False)
     expect(page.get_by_text(email)).to_be_visible()
     _check(page, screenshot_dir, "signup-sent", "the check-your-e-mail page")
-    _log_in(page, email)
+    log_in(page, email, PASSWORD)
 
     page.goto("/profile")
     expect(page.get_by_role("heading", name=BANNER)).to_be_visible()
@@ -187,7 +172,7 @@ def test_sign_up_mistakes_are_shown_next_to_each_field(page: Page, screenshot_di
 
 
 def test_an_address_outside_our_territories_is_kept_with_a_note(page: Page):
-    _sign_up(page, _new_email(), postcode="M1 1AE", log_in=False)
+    _sign_up(page, _new_email(), postcode="M1 1AE", then_log_in=False)
 
     expect(page.get_by_text("We do not serve postcode")).to_be_visible()
 

@@ -8,16 +8,9 @@ import re
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.axe import check_accessibility
+from tests.browser.pages import log_in
 
 NETWORK = "Office network installation (240 min)"  # needs both London network technicians
-
-
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _open_windows(page: Page, service_label: str) -> None:
@@ -44,7 +37,7 @@ def _refresh_seconds(page: Page) -> int:
 
 
 def test_the_demo_customer_books_a_window(page: Page, screenshot_dir):
-    _log_in(page, "customer@demo.test")
+    log_in(page, "customer@demo.test")
     _open_windows(page, "Leak repair (60 min)")
     expect(page.get_by_text("Times in Europe/London")).to_be_visible()
     check_accessibility(page, "the windows page")
@@ -67,7 +60,7 @@ def test_the_demo_customer_books_a_window(page: Page, screenshot_dir):
 def test_the_windows_page_works_on_a_phone(browser: Browser, base_url: str, screenshot_dir):
     context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844})
     page = context.new_page()
-    _log_in(page, "customer@demo.test")
+    log_in(page, "customer@demo.test")
     _open_windows(page, "Boiler service (90 min)")
     check_accessibility(page, "the windows page on a phone")
     page.screenshot(path=screenshot_dir / "book-windows-phone.png", full_page=True)
@@ -79,8 +72,8 @@ def test_a_window_taken_by_someone_else_vanishes_without_a_reload(
 ):
     watcher = browser.new_context(base_url=base_url).new_page()
     booker = browser.new_context(base_url=base_url).new_page()
-    _log_in(watcher, "oliver@demo.test")
-    _log_in(booker, "customer@demo.test")
+    log_in(watcher, "oliver@demo.test")
+    log_in(booker, "customer@demo.test")
     _open_windows(watcher, NETWORK)
     _open_windows(booker, NETWORK)
     _to_a_week_with_windows(watcher)

@@ -7,20 +7,13 @@ import re
 from datetime import timedelta
 
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from portal.booking.models import Appointment
 from portal.db import get_session
 from portal.timeutil import now_utc
 from tests.browser.axe import check_accessibility
-
-
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+from tests.browser.pages import log_in
 
 
 def _movable_appointment(live_app) -> int:
@@ -48,7 +41,7 @@ def test_a_scheduler_moves_an_appointment_from_a_suggestion_and_the_customer_see
     appointment_id = _movable_appointment(live_app)
     number = f"SA-{appointment_id:06d}"
     scheduler = browser.new_context(base_url=base_url).new_page()
-    _log_in(scheduler, "scheduler@demo.test")
+    log_in(scheduler, "scheduler@demo.test")
 
     scheduler.get_by_role("link", name="Customers").click()
     scheduler.get_by_label("Find a customer").fill("harbour")
@@ -67,7 +60,7 @@ def test_a_scheduler_moves_an_appointment_from_a_suggestion_and_the_customer_see
     expect(scheduler.get_by_text("Moved; the customer and the agents are told.")).to_be_visible()
 
     customer = browser.new_context(base_url=base_url).new_page()
-    _log_in(customer, "customer@demo.test")
+    log_in(customer, "customer@demo.test")
     customer.get_by_role("link", name=re.compile(r"Notifications")).click()
     expect(customer.get_by_text(f"{number} moved to")).to_be_visible()
     customer.goto(f"/appointments/{appointment_id}")

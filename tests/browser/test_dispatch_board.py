@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from portal.booking.models import Appointment
 from portal.db import get_session
@@ -16,17 +16,10 @@ from portal.staff.models import Agent
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask
 from tests.browser.axe import check_accessibility
+from tests.browser.pages import log_in
 
 DESKTOP = {"width": 1440, "height": 1000}
 PHONE = {"width": 390, "height": 844}
-
-
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _a_task_to_move(live_app) -> dict:
@@ -70,7 +63,7 @@ def test_a_scheduler_reassigns_a_task_in_place_and_the_new_agent_sees_it(
     move = _a_task_to_move(live_app)
     week = f"/dispatch/?view=week&date={move['date'].isoformat()}"
     scheduler = browser.new_context(base_url=base_url, viewport=DESKTOP).new_page()
-    _log_in(scheduler, "scheduler@demo.test")
+    log_in(scheduler, "scheduler@demo.test")
     scheduler.goto(week)
     expect(scheduler.get_by_role("heading", name="Dispatch board")).to_be_visible()
     expect(scheduler.get_by_text("Times in Europe/London (your time zone)")).to_be_visible()
@@ -100,7 +93,7 @@ def test_a_scheduler_reassigns_a_task_in_place_and_the_new_agent_sees_it(
 
     # The new agent sees the task in its day.
     agent = browser.new_context(base_url=base_url, viewport=PHONE).new_page()
-    _log_in(agent, move["to_email"])
+    log_in(agent, move["to_email"])
     agent.goto("/staff/")
     expect(agent.locator("li.task").filter(has_text=move["number"])).to_be_visible()
     agent.context.close()
@@ -108,7 +101,7 @@ def test_a_scheduler_reassigns_a_task_in_place_and_the_new_agent_sees_it(
 
 def test_the_board_works_on_a_phone(browser: Browser, base_url: str, screenshot_dir):
     page = browser.new_context(base_url=base_url, viewport=PHONE).new_page()
-    _log_in(page, "scheduler@demo.test")
+    log_in(page, "scheduler@demo.test")
     page.goto("/dispatch/?view=week")
 
     region = page.get_by_role("region", name="Agents' appointments")

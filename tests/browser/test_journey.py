@@ -12,16 +12,9 @@ from playwright.sync_api import Browser, Page, expect
 from portal.booking.models import Appointment, BookingPolicy
 from portal.db import get_session
 from tests.browser.axe import check_accessibility
+from tests.browser.pages import log_in
 
 AGENT_EMAILS = {"Sarah Okafor": "agent@demo.test", "Amara Mensah": "amara@demo.test"}
-
-
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _book_leak_repair(page: Page) -> str:
@@ -58,12 +51,12 @@ def test_book_accept_confirm_move_complete_and_sign_off(
     agent = browser.new_context(
         base_url=base_url, viewport={"width": 390, "height": 844}
     ).new_page()
-    _log_in(customer, "customer@demo.test")
+    log_in(customer, "customer@demo.test")
     appointment_id = _book_leak_repair(customer)
     number = f"SA-{int(appointment_id):06d}"
 
     # The agent accepts from its task list (on a phone).
-    _log_in(agent, _agent_email(live_app, appointment_id))
+    log_in(agent, _agent_email(live_app, appointment_id))
     card = _task_card(agent, number)
     card.get_by_role("button", name="Accept").click()
     expect(agent.get_by_text("You accepted the task.")).to_be_visible()
@@ -121,7 +114,7 @@ def test_book_accept_confirm_move_complete_and_sign_off(
 
 
 def test_a_move_past_the_cutoff_is_refused_with_the_reason(page: Page, live_app, screenshot_dir):
-    _log_in(page, "customer@demo.test")
+    log_in(page, "customer@demo.test")
     appointment_id = _book_leak_repair(page)
     with live_app.app_context():
         session = get_session()

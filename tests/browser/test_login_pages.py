@@ -9,25 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.axe import check_accessibility
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
-
-
-def _log_in(page: Page, email: str, password: str = "demo") -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
-def _screenshots(page: Page, screenshot_dir, name: str) -> None:
-    """Desktop and phone screenshots of the current page, for people to look at."""
-    page.set_viewport_size(DESKTOP)
-    page.screenshot(path=screenshot_dir / f"{name}-desktop.png", full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=screenshot_dir / f"{name}-phone.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
+from tests.browser.pages import log_in, screenshots
 
 
 def test_the_login_page_is_accessible(page: Page, screenshot_dir):
@@ -35,33 +17,33 @@ def test_the_login_page_is_accessible(page: Page, screenshot_dir):
 
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     check_accessibility(page, "the log-in page")
-    _screenshots(page, screenshot_dir, "login")
+    screenshots(page, screenshot_dir, "login")
 
 
 def test_a_failed_login_is_announced_and_accessible(page: Page, screenshot_dir):
-    _log_in(page, "customer@demo.test", "wrong password")
+    log_in(page, "customer@demo.test", "wrong password", succeed=False)
 
     expect(page.get_by_role("alert")).to_contain_text("do not match")
     check_accessibility(page, "the log-in page after a failed log-in")
-    _screenshots(page, screenshot_dir, "login-failed")
+    screenshots(page, screenshot_dir, "login-failed")
 
 
 def test_the_demo_customer_logs_in_and_sees_their_appointments(page: Page, screenshot_dir):
-    _log_in(page, "customer@demo.test")
+    log_in(page, "customer@demo.test")
 
     expect(page).to_have_url(re.compile(r"/appointments$"))
     expect(page.get_by_role("heading", level=1, name="Your appointments")).to_be_visible()
     check_accessibility(page, "the customer's appointments")
-    _screenshots(page, screenshot_dir, "customer-home")
+    screenshots(page, screenshot_dir, "customer-home")
 
 
 def test_the_scheduler_logs_in_and_sees_their_tasks(page: Page, screenshot_dir):
-    _log_in(page, "scheduler@demo.test")
+    log_in(page, "scheduler@demo.test")
 
     expect(page).to_have_url(re.compile(r"/staff/$"))
     expect(page.get_by_role("heading", level=1, name="My tasks")).to_be_visible()
     check_accessibility(page, "the scheduler's tasks")
-    _screenshots(page, screenshot_dir, "scheduler-home")
+    screenshots(page, screenshot_dir, "scheduler-home")
 
 
 @pytest.mark.parametrize("path", ["/login", "/no-such-page"])

@@ -13,24 +13,7 @@ from portal.booking.models import Appointment
 from portal.db import get_session
 from portal.notifications.models import OutboxMessage
 from tests.browser.axe import check_accessibility
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
-
-
-def _log_in(page: Page, email: str, password: str = "demo") -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
-def _screenshots(page: Page, screenshot_dir, name: str) -> None:
-    page.set_viewport_size(DESKTOP)
-    page.screenshot(path=screenshot_dir / f"{name}-desktop.png", full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=screenshot_dir / f"{name}-phone.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
+from tests.browser.pages import log_in, screenshots
 
 
 def _booking_mail_of_an_open_appointment(live_app) -> int:
@@ -52,7 +35,7 @@ def _booking_mail_of_an_open_appointment(live_app) -> int:
 
 
 def test_an_admin_reads_the_outbox_and_a_message(page: Page, live_app, screenshot_dir):
-    _log_in(page, "admin@demo.test")
+    log_in(page, "admin@demo.test")
     page.get_by_role("link", name="E-mails", exact=True).click()
 
     expect(page.get_by_role("heading", level=1, name="E-mails from the portal")).to_be_visible()
@@ -60,7 +43,7 @@ def test_an_admin_reads_the_outbox_and_a_message(page: Page, live_app, screensho
         page.get_by_role("list", name=re.compile("All messages")).get_by_role("listitem")
     ).to_have_count(25)
     check_accessibility(page, "the outbox list")
-    _screenshots(page, screenshot_dir, "admin-mail")
+    screenshots(page, screenshot_dir, "admin-mail")
 
     # Other browser tests close appointments (a closed one's link rightly opens
     # nothing), so open the booking e-mail of one that is still open.
@@ -70,7 +53,7 @@ def test_an_admin_reads_the_outbox_and_a_message(page: Page, live_app, screensho
     manage = page.locator(".mail-body a", has_text="/manage/")
     expect(manage).to_have_attribute("href", re.compile(r"^http://127\.0\.0\.1:\d+/manage/"))
     check_accessibility(page, "an outbox message")
-    _screenshots(page, screenshot_dir, "admin-mail-message")
+    screenshots(page, screenshot_dir, "admin-mail-message")
 
     # The link names BASE_URL (port 5000 under `make run`); follow it on this server.
     response = page.goto(urlsplit(manage.get_attribute("href")).path)
@@ -78,10 +61,10 @@ def test_an_admin_reads_the_outbox_and_a_message(page: Page, live_app, screensho
 
 
 def test_a_user_reads_their_notifications(page: Page, screenshot_dir):
-    _log_in(page, "customer@demo.test")
+    log_in(page, "customer@demo.test")
     page.get_by_role("link", name=re.compile(r"^Notifications \(\d+\)$")).click()
 
     expect(page.get_by_role("heading", level=1, name="Notifications")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile(r"^Notifications \(0\)$"))).to_be_visible()
     check_accessibility(page, "the notification list")
-    _screenshots(page, screenshot_dir, "notifications")
+    screenshots(page, screenshot_dir, "notifications")

@@ -24,16 +24,9 @@ from portal.notifications.models import OutboxMessage
 from portal.staff.models import Agent, Skill, Territory, TimeOff
 from portal.timeutil import local_day_bounds, now_utc
 from tests.browser.axe import check_accessibility
+from tests.browser.pages import log_in
 
 PHONE = {"width": 390, "height": 844}
-
-
-def _log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def _slots(page: Page) -> list[str]:
@@ -63,7 +56,7 @@ def test_a_manager_changes_a_services_duration_and_the_customers_windows_follow(
     customer = browser.new_context(base_url=base_url).new_page()
     manager = browser.new_context(base_url=base_url).new_page()
     try:
-        _log_in(customer, "customer@demo.test")
+        log_in(customer, "customer@demo.test")
         customer.get_by_role("link", name="Book an appointment").first.click()
         customer.get_by_label("Service").select_option(label=f"Leak repair ({original} min)")
         customer.get_by_label("Where is the work?").select_option(index=1)
@@ -72,7 +65,7 @@ def test_a_manager_changes_a_services_duration_and_the_customers_windows_follow(
         expect(customer.locator("a.slot").first).to_be_visible()
         before = _slots(customer)
 
-        _log_in(manager, "manager@demo.test")
+        log_in(manager, "manager@demo.test")
         manager.get_by_role("link", name="Settings", exact=True).click()
         sections = manager.get_by_role("navigation", name="Settings sections")
         sections.get_by_role("link", name="Services").click()
@@ -106,7 +99,7 @@ def test_a_manager_changes_a_services_duration_and_the_customers_windows_follow(
 
 def test_a_bad_service_edit_is_shown_next_to_the_field(page: Page, live_app, screenshot_dir):
     service_id, original = _leak_repair(live_app)
-    _log_in(page, "manager@demo.test")
+    log_in(page, "manager@demo.test")
     page.goto(f"/settings/services/{service_id}")
 
     page.get_by_label("Duration (minutes)").fill("0")
@@ -172,7 +165,7 @@ def test_time_off_parks_a_booking_and_the_scheduler_moves_it_on(
     manager = browser.new_context(base_url=base_url).new_page()
     scheduler = browser.new_context(base_url=base_url, viewport=PHONE).new_page()
     try:
-        _log_in(manager, "manager@demo.test")
+        log_in(manager, "manager@demo.test")
         manager.goto(f"/settings/agents/{agent_id}")
         manager.get_by_label("From", exact=True).fill(f"{day}T00:00")
         manager.get_by_label("Until", exact=True).fill(
@@ -186,7 +179,7 @@ def test_time_off_parks_a_booking_and_the_scheduler_moves_it_on(
         check_accessibility(manager, "an agent's settings after adding time off")
         manager.screenshot(path=screenshot_dir / "settings-agent-time-off.png", full_page=True)
 
-        _log_in(scheduler, "scheduler@demo.test")
+        log_in(scheduler, "scheduler@demo.test")
         scheduler.goto("/settings/disruptions")
         card = scheduler.locator("li.parked-card").filter(has_text=number)
         expect(card.locator(".suggestions li")).to_have_count(3)
@@ -253,20 +246,20 @@ def _visit_each(page: Page, pages, ids, screenshot_dir, suffix: str) -> None:
 
 
 def test_every_manager_settings_page_is_accessible(page: Page, live_app, screenshot_dir):
-    _log_in(page, "manager@demo.test")
+    log_in(page, "manager@demo.test")
 
     _visit_each(page, MANAGER_PAGES, _ids(live_app), screenshot_dir, "desktop")
 
 
 def test_every_admin_settings_page_is_accessible(page: Page, live_app, screenshot_dir):
-    _log_in(page, "admin@demo.test")
+    log_in(page, "admin@demo.test")
 
     _visit_each(page, ADMIN_PAGES, _ids(live_app), screenshot_dir, "desktop")
 
 
 def test_the_settings_work_on_a_phone(browser: Browser, base_url: str, live_app, screenshot_dir):
     page = browser.new_context(base_url=base_url, viewport=PHONE).new_page()
-    _log_in(page, "manager@demo.test")
+    log_in(page, "manager@demo.test")
     phone_pages = [p for p in MANAGER_PAGES if p[0] in ("overview", "agents", "agent", "policy")]
 
     _visit_each(page, phone_pages, _ids(live_app), screenshot_dir, "phone")
@@ -274,11 +267,11 @@ def test_the_settings_work_on_a_phone(browser: Browser, base_url: str, live_app,
     page.context.close()
 
 
-def test_an_admin_adds_a_staff_user_who_can_log_in(
+def test_an_admin_adds_a_staff_user_who_canlog_in(
     browser: Browser, base_url: str, live_app, screenshot_dir
 ):
     admin = browser.new_context(base_url=base_url).new_page()
-    _log_in(admin, "admin@demo.test")
+    log_in(admin, "admin@demo.test")
     admin.goto("/settings/users/new")
     admin.get_by_label("Full name").fill("Robin Browser")
     admin.get_by_label("E-mail").fill("robin.browser@example.com")
