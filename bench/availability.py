@@ -33,6 +33,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pgtemp import temporary_database  # noqa: E402  (bench/ is on sys.path)
+
 from portal import create_app  # noqa: E402
 from portal.accounts.models import ServiceLocation, User  # noqa: E402
 from portal.accounts.services import add_contact, create_customer_account, create_user  # noqa: E402
@@ -350,13 +352,7 @@ def _run_clients(target, args_list) -> tuple[int, float]:
 def pg_throughput(instance: str, clients: int = 8, per_client: int = 40) -> tuple[float, float]:
     import psycopg
 
-    name = f"portal_bench_{uuid.uuid4().hex[:8]}"
-    server = sa.engine.make_url(PG_SERVER)
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
+    with temporary_database(PG_SERVER) as url:
         upgrade(url)
         app = make_app(url, instance)
         with app.app_context():
@@ -373,16 +369,6 @@ def pg_throughput(instance: str, clients: int = 8, per_client: int = 40) -> tupl
             )
         inserted, raw_seconds = _run_clients(_raw_worker, [(dsn, per_client * 10)] * clients)
         return booked / seconds, inserted / raw_seconds
-    finally:
-        with admin.connect() as c:
-            c.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def main() -> None:

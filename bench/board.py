@@ -29,7 +29,6 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from datetime import UTC, datetime, timedelta
 from datetime import time as wall
 from pathlib import Path
@@ -37,6 +36,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pgtemp import server_reachable, temporary_database  # noqa: E402  (bench/ is on sys.path)
 
 from portal import create_app  # noqa: E402
 from portal.accounts.models import Contact, ServiceLocation  # noqa: E402
@@ -289,20 +290,10 @@ def run_sqlite(tmp: str) -> None:
 
 
 def run_postgres(tmp: str) -> None:
-    server = sa.engine.make_url(PG_SERVER)
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as c:
-            c.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError:
+    if not server_reachable(PG_SERVER):
         print("board_pg_skipped=unreachable")
-        admin.dispose()
         return
-    name = f"portal_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
+    with temporary_database(PG_SERVER) as url:
         upgrade(url)
         app = make_app(url, tmp)
         monday = build_world(app)
@@ -311,16 +302,6 @@ def run_postgres(tmp: str) -> None:
         print(f"board_pg_p50_ms={result['week_p50']:.1f}")
         print(f"board_pg_p95_ms={result['week_p95']:.1f}")
         app.extensions["portal.engine"].dispose()
-    finally:
-        with admin.connect() as c:
-            c.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                ),
-                {"n": name},
-            )
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def main() -> None:
