@@ -4,6 +4,7 @@ from portal.accounts.models import Contact, CustomerAccount, LoginAttempt, Servi
 from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service, SignOff
 from portal.db import Base
 from portal.notifications.models import Notification, OutboxMessage
+from portal.reports.models import ReportRun, ReportSubscription
 from portal.staff.models import (
     Agent,
     Holiday,
@@ -28,6 +29,8 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "PostalPrefix",
+    "ReportRun",
+    "ReportSubscription",
     "Service",
     "ServiceLocation",
     "SignOff",

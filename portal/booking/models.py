@@ -120,6 +120,9 @@ class Appointment(Base):
     created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
     confirm_deadline: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Set by the scheduler process when a confirmation request went unanswered past its
+    # deadline: self-service is locked and the schedulers were alerted (once).
+    confirm_expired_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     self_reschedules: so.Mapped[int] = so.mapped_column(default=0)
     # iCalendar SEQUENCE: grows on every change so calendar clients update the event.
     sequence: so.Mapped[int] = so.mapped_column(default=0)

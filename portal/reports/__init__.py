@@ -1,0 +1,1 @@
+"""Reports: operations, agent utilisation and sign-offs, as PDF and CSV."""
