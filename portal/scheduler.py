@@ -6,10 +6,19 @@ of which production runs several. One `portal scheduler` beside them runs each j
 Its jobs are kept in the database (table apscheduler_jobs, which Alembic leaves alone),
 registered under fixed ids with replace_existing, so a restart updates the same rows
 instead of adding copies. The jobs are idempotent besides (the outbox claims what it
-sends, reminders carry a dedupe key): a second scheduler started by mistake would waste
-work, not send an e-mail twice.
+sends, reminders carry a dedupe key, expiries are claimed by a conditional UPDATE): a
+second scheduler started by mistake would waste work, not send an e-mail twice
+(tests/integration/test_scheduler_process.py runs two at once to show it).
 
-Later parts add their jobs to JOBS.
+Later parts add their jobs to JOBS: `JobSpec.every(...)` for an interval (the job also
+runs as soon as the process starts), `JobSpec.cron(...)` for wall-clock times in the
+organisation's time zone (ORG_TIME_ZONE), e.g. Mondays 07:00:
+
+    JobSpec.cron("email-weekly-reports", "portal.reports.jobs:email_weekly_reports",
+                 day_of_week="mon", hour=7)
+
+A cron run missed while the process was down is not lost: it runs once when the
+process is back (however late; several missed runs collapse into one).
 """
 
 from __future__ import annotations
@@ -19,14 +28,19 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from portal.db import make_engine
@@ -36,19 +50,55 @@ log = logging.getLogger(__name__)
 JOBSTORE_TABLE = "apscheduler_jobs"
 
 
+# In-memory store for one-off runs asked for by run_soon(): they need no restart-safety
+# (the regular schedule covers them) and must not land in the shared table.
+SOON_STORE = "soon"
+
+
 @dataclass(frozen=True)
 class JobSpec:
+    """One job of the process, registered under a fixed id.
+
+    kind "interval": `trigger_args` are IntervalTrigger's (seconds=30); the job also runs
+    when the process starts. kind "cron": they are CronTrigger's fields (day_of_week="mon",
+    hour=7), read in the organisation's zone, so 07:00 stays 07:00 local across DST.
+    """
+
     id: str
     func: str  # "module:function", importable: the job store keeps the reference
     trigger_args: dict[str, Any] = field(default_factory=dict)
+    kind: Literal["interval", "cron"] = "interval"
+
+    def __post_init__(self) -> None:
+        self.trigger("UTC")  # a typo in a field name fails at import, not at 07:00 Monday
+
+    @classmethod
+    def every(cls, id: str, func: str, **interval: int) -> JobSpec:
+        """Run every `interval` (weeks, days, hours, minutes, seconds), and at start."""
+        return cls(id, func, interval)
+
+    @classmethod
+    def cron(cls, id: str, func: str, **fields: int | str) -> JobSpec:
+        """Run at the wall-clock times the cron `fields` give, in the organisation's zone."""
+        return cls(id, func, fields, kind="cron")
+
+    def trigger(self, time_zone: str) -> BaseTrigger:
+        """The APScheduler trigger; `time_zone` is the organisation's (cron jobs only)."""
+        if self.kind == "interval":
+            return IntervalTrigger(timezone=UTC, **self.trigger_args)
+        if self.kind == "cron":
+            return CronTrigger(timezone=ZoneInfo(time_zone), **self.trigger_args)
+        raise ValueError(f"unknown kind of job {self.kind!r}")
 
 
 JOBS = (
-    JobSpec("send-outbox", "portal.notifications.jobs:send_outbox", {"seconds": 30}),
-    JobSpec("send-reminders", "portal.notifications.jobs:send_reminders", {"minutes": 5}),
+    JobSpec.every("send-outbox", "portal.notifications.jobs:send_outbox", seconds=30),
+    JobSpec.every("send-reminders", "portal.notifications.jobs:send_reminders", minutes=5),
+    JobSpec.every("expire-confirmations", "portal.booking.jobs:expire_confirmations", minutes=1),
 )
 
 _app: Flask | None = None
+_scheduler: BaseScheduler | None = None
 # Set when the process is asked to stop: a long job ends after its current step.
 stopping = threading.Event()
 
@@ -68,33 +118,94 @@ def build_scheduler(
 ) -> BaseScheduler:
     """A scheduler on the app's database with every job of JOBS registered (not started).
 
-    Each job runs at once when the scheduler starts (then at its interval), never twice
-    at a time, and missed runs collapse into one. `engine` (default: a new one on the
-    app's DATABASE_URL) holds the job store.
+    Interval jobs run at once when the scheduler starts, then at their interval; cron
+    jobs at their next time, or at once when a run was due while the process was down.
+    A job never runs twice at a time, and missed runs collapse into one. `engine`
+    (default: a new one on the app's DATABASE_URL) holds the job store.
     """
-    global _app
+    global _app, _scheduler
     _app = app
     engine = engine or make_engine(app.config["DATABASE_URL"])
     store = SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)
+    _create_jobstore_table(store)
     kind = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = kind(
-        jobstores={"default": store},
+        jobstores={"default": store, SOON_STORE: MemoryJobStore()},
         executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         timezone=UTC,
     )
     now = datetime.now(UTC)
+    stored = _stored_run_times(engine)
     for spec in JOBS:
+        options: dict[str, Any] = {}
+        if spec.kind == "interval":
+            options["next_run_time"] = now
+        else:
+            # replace_existing would otherwise compute the next time from now and skip
+            # a run that fell due while the process was down: keep a due stored time.
+            due = stored.get(spec.id)
+            if due is not None and due <= now:
+                options["next_run_time"] = due
+            options["misfire_grace_time"] = None  # late is better than lost
         scheduler.add_job(
             spec.func,
-            "interval",
+            spec.trigger(app.config["ORG_TIME_ZONE"]),
             id=spec.id,
             name=spec.id,
             replace_existing=True,
-            next_run_time=now,
-            **spec.trigger_args,
+            **options,
         )
+    _scheduler = scheduler
     return scheduler
+
+
+def run_soon(job_id: str) -> bool:
+    """Ask the scheduler running in this process to run job `job_id` once now, beside its
+    schedule (e.g. send the outbox right after queuing alerts); False when none runs here.
+
+    The one-off run is a job of its own, so a run of the regular job in progress does not
+    make APScheduler skip it; the jobs are safe to run side by side (they claim rows).
+    """
+    spec = next((s for s in JOBS if s.id == job_id), None)
+    if spec is None:
+        raise ValueError(f"no job {job_id!r}")
+    scheduler = _scheduler
+    if scheduler is None or not scheduler.running:
+        return False
+    scheduler.add_job(
+        spec.func,
+        "date",
+        run_date=datetime.now(UTC),
+        name=f"{job_id} (now)",
+        jobstore=SOON_STORE,
+        misfire_grace_time=None,
+    )
+    return True
+
+
+def _create_jobstore_table(store: SQLAlchemyJobStore) -> None:
+    """Create the job table if missing, tolerating another scheduler doing the same.
+
+    APScheduler checks and then creates; two processes starting together on PostgreSQL
+    can both find no table, and the slower CREATE then fails. The table exists either
+    way, which is all we need.
+    """
+    try:
+        store.jobs_t.create(store.engine, checkfirst=True)
+    except sa.exc.DBAPIError:
+        if not sa.inspect(store.engine).has_table(JOBSTORE_TABLE):
+            raise
+
+
+def _stored_run_times(engine: sa.Engine) -> dict[str, datetime]:
+    """The next run time the job table holds for each job (none for a paused one)."""
+    table = sa.table(JOBSTORE_TABLE, sa.column("id"), sa.column("next_run_time"))
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(table.c.id, table.c.next_run_time).where(table.c.next_run_time.is_not(None))
+        ).all()
+    return {row.id: datetime.fromtimestamp(row.next_run_time, UTC) for row in rows}
 
 
 def run_scheduler(app: Flask) -> None:

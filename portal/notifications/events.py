@@ -7,7 +7,9 @@ commits, so a transition that rolls back takes its notifications with it.
 
 Customer e-mails go to the appointment's contact, unless the contact's user turned
 e-mails off; each carries the signed manage link. Agents get a notice and an e-mail;
-schedulers (scheduler, manager and admin users) get notices.
+schedulers (scheduler, manager and admin users) get notices, and an e-mail too for the
+events that need someone to act (`scheduler_emails`), such as an expired confirmation
+request.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class Audience:
     ics: str | None = None
     agents: bool = False
     schedulers: bool = False
+    # Schedulers also get an e-mail (email/staff/<event>.txt), not only the notice.
+    scheduler_emails: bool = False
 
 
 EVENTS: dict[str, Audience] = {
@@ -61,6 +65,7 @@ EVENTS: dict[str, Audience] = {
     "work_not_done": Audience(agents=True, schedulers=True),
     "no_show": Audience(customer=True, schedulers=True),
     "change_request": Audience(schedulers=True),
+    "confirmation_expired": Audience(customer=True, schedulers=True, scheduler_emails=True),
 }
 
 # One line in the in-portal list; {number}, {service}, {window}, {note} are filled in.
@@ -74,6 +79,10 @@ CUSTOMER_NOTICES = {
     "completed": "The work for {number} is done: please sign it off.",
     "signed_off": "You signed off {number}. Thank you.",
     "no_show": "We could not reach you for {number} on {window}.",
+    "confirmation_expired": (
+        "We did not hear from you in time about {number} on {window}: "
+        "our scheduling team will be in touch."
+    ),
 }
 STAFF_NOTICES = {
     "booked": "New task: {service} on {window} ({number}). Please accept or decline.",
@@ -87,6 +96,9 @@ STAFF_NOTICES = {
     "work_not_done": "The customer says the work for {number} was not done. {note}",
     "no_show": "No-show on {number} ({window}).",
     "change_request": "Change request for {number}: {note}",
+    "confirmation_expired": (
+        "{number} on {window} was not confirmed by the deadline: please contact the customer."
+    ),
 }
 
 # Events whose staff e-mail asks the agent to accept or decline a new task.
@@ -131,7 +143,7 @@ def _announce(
         for agent in chosen:
             _tell_agent(session, event, appointment, agent, context)
     if audience.schedulers:
-        _tell_schedulers(session, event, appointment, context, actor=actor)
+        _tell_schedulers(session, event, appointment, audience, context, actor=actor)
 
 
 def queue_reminders(
@@ -246,15 +258,31 @@ def _tell_agent(session, event, appointment, agent, context) -> None:
     )
 
 
-def _tell_schedulers(session, event, appointment, context, *, actor) -> None:
+def _tell_schedulers(session, event, appointment, audience, context, *, actor) -> None:
     message = STAFF_NOTICES[event].format(**context["fields"]).strip()
     users = session.scalars(
-        sa.select(User).where(User.role.in_(SCHEDULER_ROLES), User.active.is_(True))
+        sa.select(User)
+        .where(User.role.in_(SCHEDULER_ROLES), User.active.is_(True))
+        .order_by(User.id)
     )
     for user in users:
         if actor is not None and user.id == actor.id:
             continue  # the scheduler who did it need not be told
-        notify_user(session, user.id, message, f"/staff/appointments/{appointment.id}")
+        notify_user(session, user.id, message, _staff_link(appointment))
+        if not audience.scheduler_emails or not user.email_notifications:
+            continue
+        subject, text, html = render_email(
+            f"email/staff/{event}.txt", **context, recipient_name=user.full_name
+        )
+        queue_email(
+            session,
+            to=user.email,
+            subject=subject,
+            text=text,
+            html=html,
+            subject_type="appointment",
+            subject_id=appointment.id,
+        )
 
 
 def _agents(session: so.Session, appointment: Appointment) -> list[Agent]:
@@ -287,6 +315,10 @@ def _task_mail_exists(session, appointment, agent) -> bool:
         session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
         is not None
     )
+
+
+def _staff_link(appointment: Appointment) -> str:
+    return f"/staff/appointments/{appointment.id}"
 
 
 def _customer_link(appointment: Appointment) -> str:
@@ -343,6 +375,8 @@ def _context(session, appointment, event, *, actor, note, old_window) -> dict:
         "signed_at": fmt_datetime(sign_off.signed_at, zone) if sign_off else "",
         "manage_url": manage_url(appointment.id),
         "task_url": task_url(),
+        "staff_url": current_app.config["BASE_URL"] + _staff_link(appointment),
+        "deadline": fmt_datetime(appointment.confirm_deadline, zone),
         "portal_url": current_app.config["BASE_URL"],
         "fields": {
             "number": appointment.number,

@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +16,9 @@ from portal.notifications import jobs
 from portal.notifications.events import queue_reminders
 from portal.notifications.models import Notification, OutboxMessage
 from portal.notifications.services import queue_email
-from tests.conftest import SECRET_KEY, app_config
+from tests.conftest import app_config
 from tests.factories import create_appointment, create_customer
+from tests.scheduler_process import kill, start_scheduler, stop, stored_job_ids, wait_for
 from tests.smtp_sink import SmtpSink
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -140,7 +137,7 @@ def test_each_job_is_stored_once_however_often_the_scheduler_starts(app, databas
             background.shutdown(wait=True)
         with engine.connect() as connection:
             ids = connection.execute(sa.text("SELECT id FROM apscheduler_jobs ORDER BY id"))
-            assert [row.id for row in ids] == ["send-outbox", "send-reminders"]
+            assert [row.id for row in ids] == sorted(spec.id for spec in scheduler.JOBS)
     finally:
         with engine.begin() as connection:
             connection.exec_driver_sql("DROP TABLE IF EXISTS apscheduler_jobs")
@@ -163,63 +160,33 @@ def _queue(url: str, instance: Path, to: str) -> None:
         app.extensions["portal.engine"].dispose()
 
 
-def _wait_for(predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.1)
-
-
-def _start_scheduler(url: str, instance: Path, sink: SmtpSink, log: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update(
-        PORTAL_DATABASE_URL=url,
-        PORTAL_INSTANCE_PATH=str(instance),
-        PORTAL_SECRET_KEY=SECRET_KEY,
-        PORTAL_SMTP_HOST="127.0.0.1",
-        PORTAL_SMTP_PORT=str(sink.port),
-    )
-    portal = Path(sys.executable).parent / "portal"
-    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([str(portal), "scheduler"], env=env, stdout=out, stderr=out)
-
-
-def _stop(process: subprocess.Popen) -> int:
-    process.send_signal(signal.SIGTERM)
-    return process.wait(timeout=15)
-
-
 @pytest.mark.slow
 def test_the_scheduler_process_sends_once_across_a_restart(sqlite_url, tmp_path):
     instance, log = tmp_path / "instance", tmp_path / "scheduler.log"
     sink = SmtpSink()
     sink.start()
     _queue(sqlite_url, instance, "first@example.com")
-    process = _start_scheduler(sqlite_url, instance, sink, log)
+    process = start_scheduler(sqlite_url, instance, sink, log)
     try:
-        _wait_for(lambda: len(sink.messages) == 1)
-        assert _stop(process) == 0
+        wait_for(lambda: len(sink.messages) == 1)
+        assert stop(process) == 0
 
         _queue(sqlite_url, instance, "second@example.com")
-        process = _start_scheduler(sqlite_url, instance, sink, log)
-        _wait_for(lambda: len(sink.messages) == 2)
+        process = start_scheduler(sqlite_url, instance, sink, log)
+        wait_for(lambda: len(sink.messages) == 2)
         time.sleep(0.5)  # anything sent twice would arrive now
-        assert _stop(process) == 0
+        assert stop(process) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        kill(process)
         sink.stop()
 
     assert sorted(m["To"] for m in sink.messages) == ["first@example.com", "second@example.com"]
     engine = sa.create_engine(sqlite_url)
     try:
         with engine.connect() as connection:
-            jobs_stored = connection.execute(sa.text("SELECT id FROM apscheduler_jobs")).all()
             statuses = connection.execute(sa.text("SELECT status FROM outbox_messages")).all()
     finally:
         engine.dispose()
-    assert sorted(row.id for row in jobs_stored) == ["send-outbox", "send-reminders"]
+    assert stored_job_ids(sqlite_url) == sorted(spec.id for spec in scheduler.JOBS)
     assert [row.status for row in statuses] == ["sent", "sent"]
     assert log.read_text().count("Scheduler stopped") == 2

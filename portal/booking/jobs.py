@@ -1,0 +1,32 @@
+"""The booking jobs the scheduler process runs (see portal/scheduler.py).
+
+Each job is a module-level function, so the job store keeps it by reference
+("portal.booking.jobs:expire_confirmations"); each opens its own app context and session
+and commits once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from portal.booking.expiry import expire_confirmations as _expire_confirmations
+from portal.db import get_session
+from portal.scheduler import job_app, run_soon
+from portal.timeutil import now_utc
+
+log = logging.getLogger(__name__)
+
+
+def expire_confirmations() -> None:
+    """Lock and announce the confirmation requests whose deadline passed; commits once.
+
+    The customer and the schedulers should hear at once, not at the outbox's next turn:
+    when anything expired, the outbox is asked to run now.
+    """
+    with job_app().app_context():
+        session = get_session()
+        count = _expire_confirmations(session, now_utc())
+        session.commit()
+    if count:
+        log.info("Expired %d unanswered confirmation request(s)", count)
+        run_soon("send-outbox")
