@@ -1,5 +1,5 @@
-"""Customer accounts without staff help: sign-up, e-mail verification, password reset,
-invitations and the profile.
+"""Accounts without staff help: sign-up, e-mail verification, password reset, invitations
+(of a customer's contacts by staff, and of staff users by an admin) and the profile.
 
 None of these tells a stranger whether an e-mail address is registered. Signing up with
 a known address and asking to reset an unknown one answer exactly as the other case
@@ -28,7 +28,7 @@ from flask import current_app, render_template
 
 from portal.accounts import services
 from portal.accounts.models import Contact, CustomerAccount, LoginAttempt, ServiceLocation, User
-from portal.errors import Conflict, Invalid, NotAllowed, PortalError
+from portal.errors import Conflict, Invalid, NotAllowed, NotFound, PortalError
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import queue_email
 from portal.timeutil import is_valid_zone, now_utc
@@ -53,6 +53,8 @@ SUBJECT_VERIFY = "Verify your e-mail address"
 SUBJECT_SIGNUP_EXISTS = "Someone tried to sign up with your e-mail address"
 SUBJECT_RESET = "Reset your password"
 SUBJECT_INVITE = "You are invited to book service appointments"
+SUBJECT_STAFF_INVITE = "You are invited to join the Field Service Portal"
+INVITE_SUBJECTS = (SUBJECT_INVITE, SUBJECT_STAFF_INVITE)
 SUBJECT_PASSWORD_CHANGED = "Your password was changed"
 
 # Appointment and work-order states after which an address is no longer needed for them.
@@ -135,10 +137,10 @@ def validate_new_password(password: str, *, email: str = "") -> None:
         )
 
 
-def _clean_name(full_name: str) -> str:
+def _clean_name(full_name: str, *, whose: str = "your") -> str:
     name = " ".join(full_name.split())
     if not name:
-        raise Invalid("Enter your full name.", field="full_name")
+        raise Invalid(f"Enter {whose} full name.", field="full_name")
     if len(name) > 120:
         raise Invalid("Use at most 120 characters.", field="full_name")
     return name
@@ -545,20 +547,153 @@ def invite_contact(
         else:
             contact.user = user
             session.flush()
-    link = _link("invite", "invite", user, INVITE_LIFETIME, fp=password_fingerprint(user, "invite"))
-    _queue(
-        session,
-        to=user.email,
-        subject=SUBJECT_INVITE,
-        template="invite",
-        user=user,
-        name=user.full_name,
-        account_name=account.name,
-        inviter=invited_by.full_name,
-        link=link,
-        days=INVITE_LIFETIME.days,
+    _send_invitation(
+        session, user, SUBJECT_INVITE, "invite", inviter=invited_by, account_name=account.name
     )
     return contact
+
+
+def _send_invitation(
+    session: so.Session, user: User, subject: str, template: str, *, inviter: User, **context
+) -> OutboxMessage | None:
+    """E-mail `user` a fresh link to choose a first password. Every link sent works until
+    it expires or until one of them is used (the fingerprint of the still-empty password
+    is in each), so a resent invitation does not break one the person already opened."""
+    link = _link("invite", "invite", user, INVITE_LIFETIME, fp=password_fingerprint(user, "invite"))
+    return _queue(
+        session,
+        to=user.email,
+        subject=subject,
+        template=template,
+        user=user,
+        name=user.full_name,
+        inviter=inviter.full_name,
+        link=link,
+        days=INVITE_LIFETIME.days,
+        **context,
+    )
+
+
+# --- staff invitations ------------------------------------------------------------------------
+
+STAFF_ROLE_LABELS = {
+    "agent": "an agent (technician)",
+    "scheduler": "a scheduler",
+    "manager": "a manager",
+    "admin": "an admin",
+}
+
+
+def _require_user_admin(admin: User) -> None:
+    if not admin.has_role("admin"):
+        raise NotAllowed("Only an admin can invite staff users.")
+
+
+def invite_staff_user(
+    session: so.Session,
+    admin: User,
+    *,
+    full_name: str,
+    email: str,
+    role: str,
+    time_zone: str,
+) -> User:
+    """Create a staff user without a password and e-mail them a link to choose one.
+
+    Until they follow it they cannot log in (there is no password to match). An agent is
+    made bookable at once, so an admin can set its hours and skills meanwhile.
+    """
+    from portal.staff.services import create_agent  # staff imports booking, which needs us
+
+    _require_user_admin(admin)
+    if role not in STAFF_ROLE_LABELS:
+        raise Invalid("Choose agent, scheduler, manager or admin.", field="role")
+    full_name = _clean_name(full_name, whose="their")
+    email = services.normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise Invalid("Enter an e-mail address like name@example.com.", field="email")
+    _check_zone(time_zone)
+    existing = session.scalar(sa.select(User).where(User.email == email))
+    if existing is not None:
+        raise Invalid(_taken_message(existing), field="email")
+    try:
+        with session.begin_nested():
+            user = services.create_user(
+                session,
+                email=email,
+                full_name=full_name,
+                role=role,
+                password=None,
+                time_zone=time_zone,
+                verified=False,
+            )
+    except sa.exc.IntegrityError:  # another admin invited the same address a moment ago
+        raise Invalid(f"{email} was invited a moment ago by someone else.", field="email") from None
+    if role == "agent":
+        create_agent(session, user, time_zone=time_zone)
+    _send_staff_invitation(session, user, admin)
+    return user
+
+
+def _taken_message(user: User) -> str:
+    if user.is_staff and user.password_hash is None and user.active:
+        return (
+            f"{user.email} is already invited. To send the link again, open "
+            f'{user.full_name}\'s page and choose "Send the invitation again".'
+        )
+    return (
+        f"{user.email} already has a log-in, so it cannot be invited again. They can log "
+        "in, or reset their password from the log-in page."
+    )
+
+
+def _send_staff_invitation(session: so.Session, user: User, admin: User) -> OutboxMessage | None:
+    return _send_invitation(
+        session,
+        user,
+        SUBJECT_STAFF_INVITE,
+        "staff_invite",
+        inviter=admin,
+        role_label=STAFF_ROLE_LABELS.get(user.role, user.role),
+    )
+
+
+def resend_staff_invitation(session: so.Session, admin: User, user: User) -> OutboxMessage | None:
+    """Send an invited staff user a new link (the earlier ones keep working until used
+    or expired); refused once the invitation was accepted or the user is deactivated."""
+    _require_user_admin(admin)
+    if not user.is_staff:
+        raise NotFound("There is no such staff user.")
+    if user.password_hash is not None:
+        raise Conflict(f"{user.full_name} has already accepted the invitation and can log in.")
+    if not user.active:
+        raise Conflict(f"{user.full_name} is deactivated: activate them before inviting again.")
+    return _send_staff_invitation(session, user, admin)
+
+
+def user_state(user: User) -> str:
+    """The user's state in the staff list: deactivated, invited (no password yet) or active."""
+    if not user.active:
+        return "deactivated"
+    if user.password_hash is None:
+        return "invited"
+    return "active"
+
+
+def invitations_sent(session: so.Session, user_ids: list[int]) -> dict[int, datetime]:
+    """When each of these users was last sent an invitation (one query for the lot)."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        sa.select(OutboxMessage.subject_id, sa.func.max(OutboxMessage.created_at))
+        .where(
+            OutboxMessage.subject_type == "User",
+            OutboxMessage.subject_id.in_(user_ids),
+            OutboxMessage.subject.in_(INVITE_SUBJECTS),
+        )
+        .group_by(OutboxMessage.subject_id)
+    )
+    return {user_id: sent for user_id, sent in rows}
 
 
 def read_invitation(session: so.Session, token: str) -> User:

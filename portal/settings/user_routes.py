@@ -1,4 +1,9 @@
-"""Staff users, for admins: create with an initial password, change role, (de)activate.
+"""Staff users, for admins: invite by e-mail, send an invitation again, change role,
+(de)activate.
+
+An admin never chooses a staff member's password: the invitee follows the e-mailed link
+and chooses it (portal.accounts.selfservice; `portal create-user` still makes the first
+admin from the command line). Until then the user is listed as invited and cannot log in.
 
 An inactive user cannot log in, and a session it already has stops working (flask-login
 treats an inactive user as not authenticated). Deactivating an agent's user also takes
@@ -8,20 +13,16 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from portal.accounts import selfservice
 from portal.accounts.access import role_required
 from portal.accounts.models import User
 from portal.db import commit, get_session
 from portal.errors import PortalError
 from portal.settings import bp
 from portal.settings import services as svc
-from portal.settings.forms import (
-    STAFF_ROLE_CHOICES,
-    STAFF_ROLES,
-    ActionForm,
-    RoleForm,
-    StaffUserForm,
-)
+from portal.settings.forms import STAFF_ROLE_CHOICES, STAFF_ROLES, ActionForm, RoleForm
 from portal.settings.helpers import me, page_arg, refuse, status
+from portal.settings.user_forms import StaffInviteForm
 from portal.staff.disruptions import disruption_message
 
 
@@ -31,39 +32,51 @@ def users():
     role = request.args.get("role") or None
     if role not in STAFF_ROLES:
         role = None
-    page = svc.list_staff_users(get_session(), role=role, page=page_arg())
+    session = get_session()
+    page = svc.list_staff_users(session, role=role, page=page_arg())
+    invited = [u.id for u in page.items if selfservice.user_state(u) == "invited"]
     return render_template(
         "settings/users.html",
         page=page,
         role=role,
         roles=STAFF_ROLE_CHOICES,
         args={"role": role} if role else {},
+        state_of=selfservice.user_state,
+        invited_at=selfservice.invitations_sent(session, invited),
     )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @role_required("admin")
 def user_new():
-    form = StaffUserForm(data={"role": "agent", "time_zone": me().time_zone})
+    """Invite a staff user: they choose their own password through the e-mailed link."""
+    form = StaffInviteForm(data={"role": "agent", "time_zone": me().time_zone})
     error = None
     if form.validate_on_submit():
         try:
-            user = svc.create_staff_user(
+            user = selfservice.invite_staff_user(
                 get_session(),
                 me(),
-                email=form.email.data,
                 full_name=form.full_name.data,
+                email=form.email.data,
                 role=form.role.data,
                 time_zone=form.time_zone.data,
-                password=form.password.data,
             )
         except PortalError as err:
             error = refuse(form, err)
         else:
             commit()
-            flash(f"{user.full_name} can now log in as {user.email}.", "success")
+            flash(_sent_message(user), "success")
             return redirect(url_for("settings.user", user_id=user.id))
     return render_template("settings/user_new.html", form=form, error=error), status(form, error)
+
+
+def _sent_message(user: User) -> str:
+    days = selfservice.INVITE_LIFETIME.days
+    return (
+        f"We sent {user.full_name} an invitation at {user.email}. The link works for "
+        f"{days} days; they can log in once they have chosen a password."
+    )
 
 
 def _staff_user(user_id: int) -> User:
@@ -72,11 +85,16 @@ def _staff_user(user_id: int) -> User:
 
 def _user_page(user: User, *, role_form: RoleForm | None = None, error: str | None = None):
     form = role_form or RoleForm(formdata=None, data={"role": user.role})
-    agent = svc.agent_for_user(get_session(), user)
+    session = get_session()
+    agent = svc.agent_for_user(session, user)
+    state = selfservice.user_state(user)
+    sent = selfservice.invitations_sent(session, [user.id]).get(user.id)
     return render_template(
         "settings/user.html",
         user=user,
         agent=agent,
+        state=state,
+        invited_at=sent if state == "invited" else None,
         role_form=form,
         action_form=ActionForm(),
         error=error,
@@ -124,4 +142,21 @@ def user_active(user_id: int, action: str):
         flash(f"{user.full_name} can no longer log in.", "success")
     if parked:
         flash(disruption_message(parked), "info")
+    return redirect(url_for("settings.user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/invitation")
+@role_required("admin")
+def user_invitation(user_id: int):
+    """Send an invited staff user a new link."""
+    user = _staff_user(user_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        selfservice.resend_staff_invitation(get_session(), me(), user)
+    except PortalError as err:
+        return _user_page(user, error=refuse(form, err))
+    commit()
+    flash(_sent_message(user), "success")
     return redirect(url_for("settings.user", user_id=user.id))

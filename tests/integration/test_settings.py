@@ -531,30 +531,29 @@ def test_an_agent_taken_off_the_schedule_offers_no_windows(client, session, mana
 
 # --- staff users ---------------------------------------------------------------------------
 
+# Inviting (the form, e-mail, link and its refusals) is covered in test_staff_invite.py.
+
 NEW_USER = {
     "email": "New.Tech@Example.com",
     "full_name": "New Tech",
     "role": "agent",
     "time_zone": "Europe/London",
-    "password": "correct horse battery",
 }
 
 
-def test_an_admin_creates_a_staff_user_who_can_log_in(client, session, admin, auth):
+def test_an_admin_invites_a_staff_user_instead_of_choosing_their_password(client, session, admin):
     response = client.post_form("/settings/users/new", NEW_USER)
 
     assert response.status_code == 302
     user = session.scalar(sa.select(User).where(User.email == "new.tech@example.com"))
-    assert user.role == "agent" and user.password_hash.startswith("$argon2id$")
+    assert user.role == "agent" and user.password_hash is None
     assert session.scalar(sa.select(Agent).where(Agent.user_id == user.id)) is not None
-    auth.logout()
-    assert auth.login("new.tech@example.com", "correct horse battery").status_code == 302
+    assert response.headers["Location"] == f"/settings/users/{user.id}"
 
 
 @pytest.mark.parametrize(
     "changes",
     [
-        {"password": "short"},
         {"role": "customer"},
         {"email": "not-an-email"},
         {"email": "root@example.com"},  # taken
