@@ -1,6 +1,7 @@
 """Imports every model so the mapper registry and Alembic see the whole schema."""
 
 from portal.accounts.models import Contact, CustomerAccount, LoginAttempt, ServiceLocation, User
+from portal.api.models import ApiRateWindow, ApiToken
 from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service, SignOff
 from portal.db import Base
 from portal.notifications.models import Notification, OutboxMessage
@@ -18,6 +19,8 @@ from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
 
 __all__ = [
     "Agent",
+    "ApiRateWindow",
+    "ApiToken",
     "Appointment",
     "AppointmentHold",
     "Base",
