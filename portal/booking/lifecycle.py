@@ -762,7 +762,9 @@ def _retask(session: so.Session, appointment: Appointment, agents: set[int], act
     session.flush()
 
 
-def _close_queue_tasks(session: so.Session, appointment: Appointment, actor: Actor) -> None:
+def _close_queue_tasks(
+    session: so.Session, appointment: Appointment, actor: Actor, note: str = "a new time was found"
+) -> None:
     for task in session.scalars(
         sa.select(WorkOrderTask).where(
             WorkOrderTask.appointment_id == appointment.id,
@@ -770,7 +772,7 @@ def _close_queue_tasks(session: so.Session, appointment: Appointment, actor: Act
             WorkOrderTask.status.in_(ACTIVE_TASKS),
         )
     ):
-        _set_task(session, task, "done", actor, note="a new time was found")
+        _set_task(session, task, "done", actor, note=note)
 
 
 def request_change(
@@ -971,6 +973,95 @@ def reassign_task(
     announce(session, "assigned", appointment, actor=user)
     session.flush()
     return new_task
+
+
+def qualified_agent_ids(session: so.Session, appointment: Appointment) -> set[int]:
+    """The active agents with the appointment's skill who serve its territory."""
+    from portal.availability.services import qualified_agent_names
+
+    return {
+        agent_id
+        for agent_id, _name in qualified_agent_names(
+            session, appointment.service, appointment.location
+        )
+    }
+
+
+def assign_from_queue(
+    session: so.Session,
+    appointment: Appointment,
+    agent_ids: list[int],
+    user: User,
+    *,
+    note: str = "",
+) -> Appointment:
+    """A scheduler gives an appointment that needs a new time to agents free for its
+    current window: they are held, get tasks to accept, and the appointment waits for
+    them again (requested). Recorded on the customer's behalf; customer and agents told.
+
+    Refused when the window has begun, when the choice is not the number of agents the
+    job needs, or an agent is not qualified or not free; if another booking takes an
+    agent in the same instant, the database refuses the hold and so do we."""
+    actor = Actor(user)
+    if not actor.is_scheduler:
+        raise NotFound("There is no such appointment.")
+    note = _reason(note, required=False, what="the note")
+    appointment = _lock(session, appointment)
+    _require_status(
+        appointment,
+        ("needs_reschedule",),
+        "only an appointment waiting for a new time can be assigned from the queue.",
+    )
+    if appointment.window_start <= now_utc():
+        raise IllegalTransition(
+            "This appointment's window has already begun: choose a new time on its page."
+        )
+    chosen = sorted(set(agent_ids))
+    needed = appointment.service.agents_needed
+    if len(chosen) != needed:
+        raise Invalid(
+            "Choose one agent." if needed == 1 else f"Choose {needed} agents: the job needs them.",
+            field="agent",
+        )
+    agents = [session.get(Agent, agent_id) for agent_id in chosen]
+    qualified = qualified_agent_ids(session, appointment)
+    for agent_id, agent in zip(chosen, agents, strict=True):
+        if agent is None or agent_id not in qualified:
+            who = agent.name if agent is not None else "That agent"
+            raise Invalid(f"{who} is not qualified for this job in its territory.", field="agent")
+    free = set(
+        free_agents_at(
+            session,
+            appointment.service,
+            appointment.location,
+            appointment.planned_start,
+            now=now_utc(),
+        )
+    )
+    for agent in agents:
+        if agent.id not in free:
+            raise Conflict(f"{agent.name} is not free for this appointment's time.")
+    try:
+        with session.begin_nested():
+            for agent in agents:
+                _hold(session, appointment, agent.id)
+    except IntegrityError as err:
+        if OVERLAP_CONSTRAINT not in str(err.orig):
+            raise
+        session.expire(appointment)
+        raise Conflict(
+            "One of those agents was booked by someone else a moment ago; nothing changed."
+        ) from None
+    for agent in agents:
+        _assign(session, appointment, agent.id, actor, note=note or "assigned from the queue")
+    # A new version for calendars: the customer's invitation is sent again (REQUEST).
+    appointment.sequence += 1
+    _move(session, appointment, "requested", actor, note=note)
+    _set_work_order(session, appointment.work_order, "scheduled", actor)
+    _close_queue_tasks(session, appointment, actor, note="agents assigned from the queue")
+    announce(session, "booked", appointment, actor=user, agents=agents)
+    session.flush()
+    return appointment
 
 
 def park_for_disruption(

@@ -21,11 +21,19 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import CustomerAccount, ServiceLocation, User
+from portal.availability.services import free_agents_at, qualified_agent_names
 from portal.booking import lifecycle as lc
 from portal.booking.models import APPOINTMENT_STATES, Appointment, AppointmentHold, Service
 from portal.formatting import status_label
-from portal.staff.models import Agent, Skill, Territory, agent_skills, agent_territories
-from portal.timeutil import local_day_bounds, week_start
+from portal.staff.models import (
+    Agent,
+    Skill,
+    Territory,
+    TimeOff,
+    agent_skills,
+    agent_territories,
+)
+from portal.timeutil import local_day_bounds, now_utc, week_start
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from portal.workorders.services import ACTIVE_TASK_STATES, SCHEDULING_QUEUE
 
@@ -534,7 +542,7 @@ def _load_parked(session: so.Session, filters: BoardFilters) -> tuple[list[Parke
     return items, total
 
 
-# --- the reassign panel -------------------------------------------------------------------
+# --- the reassign and assign panels -------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -554,11 +562,55 @@ class ReassignOptions:
     blocked: str | None  # why this task cannot be reassigned now, or None
 
 
+def _candidates(
+    session: so.Session, appointment: Appointment, *, leave_out: int | None = None
+) -> list[Candidate]:
+    """The agents qualified for the appointment (skill and territory), by name, each
+    marked free or not for its planned time and why not.
+
+    A fixed number of queries whatever the number of agents: the qualified agents, one
+    availability check for all of them at once (free_agents_at: hours, leave and holds
+    loaded in one query each), and the bookings and leave that explain who is not free.
+    The database still has the last word when the assignment is made."""
+    service, location = appointment.service, appointment.location
+    qualified = [
+        (agent_id, name)
+        for agent_id, name in qualified_agent_names(session, service, location)
+        if agent_id != leave_out
+    ]
+    if not qualified:
+        return []
+    ids = [agent_id for agent_id, _ in qualified]
+    starts = appointment.planned_start
+    ends = starts + timedelta(minutes=service.duration_minutes + service.buffer_minutes)
+    free = set(free_agents_at(session, service, location, starts, now=min(now_utc(), starts)))
+    held = {hold.agent_id for hold in appointment.holds}
+    booked = _booked_at(session, appointment, ids, starts, ends)
+    away = set(
+        session.scalars(
+            sa.select(TimeOff.agent_id).where(
+                TimeOff.agent_id.in_(ids), TimeOff.starts_at < ends, TimeOff.ends_at > starts
+            )
+        )
+    )
+    candidates = []
+    for agent_id, name in qualified:
+        if agent_id in held:
+            candidates.append(Candidate(agent_id, name, False, "already on this appointment"))
+        elif agent_id in free:
+            candidates.append(Candidate(agent_id, name, True, "free"))
+        elif agent_id in booked:
+            candidates.append(Candidate(agent_id, name, False, "not free: booked at that time"))
+        elif agent_id in away:
+            candidates.append(Candidate(agent_id, name, False, "not free: on leave then"))
+        else:
+            candidates.append(Candidate(agent_id, name, False, "not free: not working then"))
+    return candidates
+
+
 def reassign_options(session: so.Session, task: WorkOrderTask) -> ReassignOptions:
-    """The agents qualified for the task's appointment (skill and territory), each
-    marked free or not for its planned time, and why not. Agents booked then are found
-    in one query; each other agent costs one availability check (agent_is_free): this
-    serves one click, for one appointment."""
+    """The agents who could take the task instead of its agent, free or not (see
+    _candidates: one query set for all of them)."""
     appointment = task.appointment
     current = session.get(Agent, task.agent_id) if task.agent_id is not None else None
     blocked = None
@@ -570,43 +622,7 @@ def reassign_options(session: so.Session, task: WorkOrderTask) -> ReassignOption
         )
     candidates: list[Candidate] = []
     if blocked is None:
-        service, location = appointment.service, appointment.location
-        query = (
-            sa.select(Agent.id, User.full_name)
-            .join(User, User.id == Agent.user_id)
-            .where(Agent.active.is_(True), Agent.id != (task.agent_id or 0))
-            .order_by(User.full_name, Agent.id)
-        )
-        if service.required_skill_id is not None:
-            query = query.where(
-                Agent.id.in_(
-                    sa.select(agent_skills.c.agent_id).where(
-                        agent_skills.c.skill_id == service.required_skill_id
-                    )
-                )
-            )
-        if location.territory_id is not None:
-            query = query.where(
-                Agent.id.in_(
-                    sa.select(agent_territories.c.agent_id).where(
-                        agent_territories.c.territory_id == location.territory_id
-                    )
-                )
-            )
-        held = {hold.agent_id for hold in appointment.holds}
-        qualified = session.execute(query).all()
-        booked = _booked_at(session, appointment, [agent_id for agent_id, _ in qualified])
-        for agent_id, name in qualified:
-            if agent_id in held:
-                candidates.append(Candidate(agent_id, name, False, "already on this appointment"))
-            elif agent_id in booked:
-                candidates.append(Candidate(agent_id, name, False, "not free: booked at that time"))
-            elif lc.agent_is_free(session, appointment, agent_id):
-                candidates.append(Candidate(agent_id, name, True, "free"))
-            else:
-                candidates.append(
-                    Candidate(agent_id, name, False, "not free: off work or on leave then")
-                )
+        candidates = _candidates(session, appointment, leave_out=task.agent_id)
     return ReassignOptions(
         task=task,
         appointment=appointment,
@@ -616,12 +632,45 @@ def reassign_options(session: so.Session, task: WorkOrderTask) -> ReassignOption
     )
 
 
-def _booked_at(session: so.Session, appointment: Appointment, agent_ids: list[int]) -> set[int]:
-    """Agents another appointment holds during this one's hold: not free, and known in
-    one query. agent_is_free (one availability check each) decides for the others."""
-    service = appointment.service
-    starts = appointment.planned_start
-    ends = starts + timedelta(minutes=service.duration_minutes + service.buffer_minutes)
+@dataclass(frozen=True)
+class AssignOptions:
+    appointment: Appointment
+    needed: int  # how many agents the job takes
+    candidates: list[Candidate]
+    blocked: str | None  # why it cannot be assigned from here, or None
+
+    @property
+    def free_count(self) -> int:
+        return sum(1 for c in self.candidates if c.free)
+
+    @property
+    def enough_free(self) -> bool:
+        return self.free_count >= self.needed
+
+
+def assign_options(session: so.Session, appointment: Appointment, now: datetime) -> AssignOptions:
+    """The agents who could take a parked appointment at its current window, free or
+    not; `blocked` says why it cannot be assigned from the queue at all."""
+    blocked = None
+    if appointment.status != "needs_reschedule":
+        blocked = (
+            f"The appointment is {lc.STATUS_WORDS[appointment.status]}, "
+            "so it is no longer waiting in the queue."
+        )
+    elif appointment.window_start <= now:
+        blocked = "Its window has already begun, so nobody can be sent then any more."
+    candidates = [] if blocked else _candidates(session, appointment)
+    return AssignOptions(appointment, appointment.service.agents_needed, candidates, blocked)
+
+
+def _booked_at(
+    session: so.Session,
+    appointment: Appointment,
+    agent_ids: list[int],
+    starts: datetime,
+    ends: datetime,
+) -> set[int]:
+    """Agents another appointment holds during [starts, ends), in one query."""
     return set(
         session.scalars(
             sa.select(AppointmentHold.agent_id).where(

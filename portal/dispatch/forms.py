@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms import (
+    DateField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.dispatch.board import STATUS_CHOICES, VIEWS, FilterChoices
@@ -52,4 +59,12 @@ class ReassignForm(FlaskForm):
     # The agent list is drawn by hand in the panel (each choice says whether the agent
     # is free), so this field only reads the submitted id.
     agent_id = IntegerField("New agent", validators=[InputRequired("Choose an agent.")])
+    note = StringField("Note for the timeline (optional)", validators=[Optional(), Length(max=200)])
+
+
+class AssignForm(FlaskForm):
+    # As in ReassignForm, the agents are drawn by hand in the panel (free or busy, and
+    # why); a job for several agents sends agent_id once per agent. The service decides
+    # whether the choice is right, so the field only reads whole numbers.
+    agent_id = SelectMultipleField("Agents", coerce=int, validate_choice=False)
     note = StringField("Note for the timeline (optional)", validators=[Optional(), Length(max=200)])

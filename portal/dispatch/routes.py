@@ -1,4 +1,5 @@
-"""The dispatch board: schedulers see who works when and move tasks in place.
+"""The dispatch board: schedulers see who works when, move tasks in place, and assign
+appointments waiting in the unassigned queue in place.
 
 htmx convention on these pages: an expected refusal (the agent is not free, another
 booking won the race, the task moved on meanwhile, no agent chosen) is answered 200
@@ -23,6 +24,7 @@ from markupsafe import Markup, escape
 from portal import htmx
 from portal.accounts.access import role_required
 from portal.booking import lifecycle as lc
+from portal.booking.models import Appointment
 from portal.db import commit, get_session, rollback_request_session
 from portal.dispatch import bp
 from portal.dispatch.board import (
@@ -30,12 +32,13 @@ from portal.dispatch.board import (
     BoardFilters,
     BoardRange,
     appointment_number,
+    assign_options,
     board_range,
     filter_choices,
     load_board,
     reassign_options,
 )
-from portal.dispatch.forms import BoardForm, ReassignForm
+from portal.dispatch.forms import AssignForm, BoardForm, ReassignForm
 from portal.errors import PortalError
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask
@@ -118,6 +121,7 @@ def _context(state: BoardState, **extra) -> dict:
         "board_href": board_href,
         "appt_url": _id_url("staff.appointment", "appointment_id"),
         "reassign_url": _id_url("dispatch.reassign", "task_id"),
+        "assign_url": _id_url("dispatch.assign", "appointment_id"),
         **extra,
     }
 
@@ -166,17 +170,53 @@ def reassign(task_id: int):
     return page, status
 
 
-def _reassigned(done: str):
+def _reassigned(done: str, heading: str = "Reassigned"):
     if not htmx:
         flash(done, "success")
         return redirect(url_for("dispatch.board", **_board_args()))
-    return render_template("dispatch/_reassigned.html", **_context(_board_state(), done=done))
+    context = _context(_board_state(), done=done, heading=heading)
+    return render_template("dispatch/_reassigned.html", **context)
+
+
+@bp.route("/appointments/<int:appointment_id>/assign", methods=["GET", "POST"])
+@role_required("scheduler")
+def assign(appointment_id: int):
+    """GET: the panel of agents qualified for a queued appointment's window, free or
+    not. POST: assign the chosen ones (the same conventions as the reassign panel)."""
+    session = get_session()
+    appointment = session.get(Appointment, appointment_id) or abort(404)
+    form = AssignForm()
+    message, status = None, 200
+    if form.validate_on_submit():
+        try:
+            lc.assign_from_queue(
+                session, appointment, form.agent_id.data or [], current_user, note=form.note.data
+            )
+        except PortalError as err:
+            rollback_request_session()
+            message, status = err.message, err.status
+        else:
+            names = " and ".join(hold.agent.name for hold in appointment.holds)
+            done = f"{appointment.number} is now with {names}, waiting for them to accept."
+            commit()
+            return _reassigned(done, heading="Assigned")
+    elif form.is_submitted():
+        message, status = " ".join(e for errors in form.errors.values() for e in errors), 422
+    panel = {
+        "options": assign_options(session, appointment, now_utc()),
+        "form": form,
+        "message": message,
+        "args": _board_args(),
+    }
+    if htmx:
+        return render_template("dispatch/_assign_panel.html", **panel)
+    return render_template("dispatch/assign.html", **panel), status
 
 
 @bp.get("/panel/close")
 @role_required("scheduler")
 def close_panel():
-    """Empties the reassign panel (htmx); without it, back to the board."""
+    """Empties the reassign or assign panel (htmx); without it, back to the board."""
     if htmx:
         return ""
     return redirect(url_for("dispatch.board", **_board_args()))

@@ -1,10 +1,11 @@
 """The dispatch board over HTTP: what it shows where, who may open it, reassigning in
-place (htmx), and that its cost in queries does not grow with the appointments."""
+place (htmx), assigning from the unassigned queue in place, and that its cost in queries
+(the board's, and the panels') does not grow with the appointments or the agents."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -249,6 +250,30 @@ def test_customers_and_agents_are_refused(client, session, world, auth, role, me
     assert [h.agent_id for h in world["appt"].holds] == [world["holder"].id]
 
 
+@pytest.mark.parametrize("role", ["customer", "agent"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_customers_and_agents_cannot_assign_from_the_queue(
+    client, session, world, auth, role, method
+):
+    lc.park_for_disruption(session, world["appt"], None, "The agent is ill.")
+    if role == "agent":
+        user = world["other"].user  # even an agent who could take it
+    else:
+        user = create_user(session, role=role, email=f"{role}-x@example.com")
+    auth.login(user.email)
+    url = f"/dispatch/appointments/{world['appt'].id}/assign"
+
+    if method == "GET":
+        response = client.get(url, headers={"HX-Request": "true"})
+    else:
+        response = client.post_form(url, {"agent_id": world["other"].id}, form_url="/")
+
+    assert response.status_code == 403
+    session.expire_all()
+    appt = session.get(Appointment, world["appt"].id)
+    assert appt.status == "needs_reschedule" and appt.holds == []
+
+
 # --- reassigning in place ----------------------------------------------------------------
 
 
@@ -266,7 +291,7 @@ def test_the_panel_marks_each_qualified_agent_free_or_not(client, session, sched
     assert re.search(rf'value="{other.id}" aria-describedby="agent-{other.id}-why">', panel)
     assert f'<span class="why" id="agent-{other.id}-why">Free</span>' in panel
     assert re.search(rf'value="{away.id}" aria-describedby="agent-{away.id}-why" disabled>', panel)
-    assert f'id="agent-{away.id}-why">Not free: off work or on leave then</span>' in panel
+    assert f'id="agent-{away.id}-why">Not free: on leave then</span>' in panel
     assert "Cat Unskilled" not in panel
     assert scheduler["holder"].name not in panel.split("<fieldset>")[1]
 
@@ -401,6 +426,194 @@ def test_closing_the_panel_empties_it(client, scheduler):
     assert response.status_code == 200 and response.get_data(as_text=True) == ""
 
 
+# --- assigning from the unassigned queue in place ------------------------------------------
+
+
+@pytest.fixture
+def queued(scheduler, session):
+    """The booking parked (its agent fell ill): it waits in the queue, holding nobody."""
+    lc.park_for_disruption(session, scheduler["appt"], None, "The agent is ill.")
+    return scheduler
+
+
+def assign_url(appt, **args) -> str:
+    query = "&".join(f"{k}={v}" for k, v in args.items())
+    return f"/dispatch/appointments/{appt.id}/assign" + (f"?{query}" if query else "")
+
+
+def test_each_queued_appointment_offers_assign_in_place(client, queued):
+    appt = queued["appt"]
+
+    page = client.get(WEEK).get_data(as_text=True)
+
+    queue = page[page.index('id="queue"') :]
+    url = assign_url(appt)
+    assert f'id="assign-{appt.id}" href="{url}" hx-get="{url}"' in queue
+    assert f'Assign<span class="visually-hidden"> {appt.number}</span>' in queue
+    assert 'hx-target="#reassign-panel"' in queue
+
+
+def test_the_assign_panel_marks_each_qualified_agent_free_or_busy_and_why(client, session, queued):
+    away = create_agent(session, full_name="Cy Away", skills=[queued["skill"]])
+    session.add(TimeOff(agent=away, starts_at=NOW, ends_at=NOW + timedelta(days=7)))
+    create_agent(session, full_name="Cat Unskilled")  # not a plumber: not offered
+    off_on_wednesdays = create_agent(
+        session,
+        full_name="Dot Weekend",
+        skills=[queued["skill"]],
+        hours=[(5, time(9), time(17)), (6, time(9), time(17))],
+    )
+
+    response = client.get(assign_url(queued["appt"]), headers={"HX-Request": "true"})
+
+    panel = response.get_data(as_text=True)
+    other, away_id = queued["other"], away.id
+    assert response.status_code == 200 and "<html" not in panel
+    assert f"Assign {queued['appt'].number}" in panel
+    assert re.search(rf'type="radio" name="agent_id" id="assign-agent-{other.id}"', panel)
+    assert f'id="assign-agent-{other.id}-why">Free</span>' in panel
+    assert re.search(rf'id="assign-agent-{away_id}" value="{away_id}" [^>]*disabled>', panel)
+    assert f'id="assign-agent-{away_id}-why">Not free: on leave then</span>' in panel
+    weekend = off_on_wednesdays.id
+    assert f'id="assign-agent-{weekend}-why">Not free: not working then</span>' in panel
+    assert "Cat Unskilled" not in panel
+
+
+def test_assigning_in_place_returns_the_board_with_the_block_and_the_queue_without_it(
+    client, session, queued
+):
+    appt, other = queued["appt"], queued["other"]
+    token = client.csrf_token(WEEK)
+
+    response = htmx_post(
+        client,
+        assign_url(appt, view="week", date="2026-06-01"),
+        {"agent_id": other.id},
+        token=token,
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f"{appt.number} is now with {other.name}, waiting for them to accept." in page
+    assert '<div id="board" class="board-region" hx-swap-oob="true"' in page
+    assert appt.number in cell(page, other.id, "2026-06-03")
+    queue = page[page.index('id="queue"') :]
+    assert f'id="assign-{appt.id}"' not in queue
+    session.expire_all()
+    assert session.get(Appointment, appt.id).status == "requested"
+
+
+def test_assigning_a_busy_agent_answers_the_panel_with_the_message(client, session, queued):
+    customer, account, _ = create_customer(session)
+    book_window(  # the other plumber is taken at that time
+        session,
+        BookingRequest(
+            customer=customer,
+            service=queued["service"],
+            location=create_location(session, account),
+            window_start=WINDOW,
+        ),
+    )
+    appt = queued["appt"]
+    busy = session.scalar(
+        sa.select(AppointmentHold.agent_id).where(AppointmentHold.starts_at == PLANNED)
+    )
+    token = client.csrf_token(WEEK)
+
+    response = htmx_post(client, assign_url(appt), {"agent_id": busy}, token=token)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200  # htmx swaps the panel with the message
+    assert "is not free for this appointment&#39;s time." in page
+    assert 'role="alert"' in page and 'id="board"' not in page
+    session.expire_all()
+    assert session.get(Appointment, appt.id).status == "needs_reschedule"
+
+
+def test_assigning_without_choosing_an_agent_says_so(client, queued):
+    response = htmx_post(client, assign_url(queued["appt"]), {}, token=client.csrf_token(WEEK))
+
+    assert response.status_code == 200
+    assert "Choose one agent." in response.get_data(as_text=True)
+
+
+def test_assigning_without_the_csrf_token_is_refused(client, session, queued):
+    response = htmx_post(
+        client, assign_url(queued["appt"]), {"agent_id": queued["other"].id}, token=None
+    )
+
+    assert response.status_code == 400
+    session.expire_all()
+    assert session.get(Appointment, queued["appt"].id).status == "needs_reschedule"
+
+
+def test_when_nobody_is_free_the_panel_says_so_and_links_to_the_move_page(client, session, queued):
+    for _ in range(2):  # both plumbers taken at that time
+        customer, account, _ = create_customer(session)
+        book_window(
+            session,
+            BookingRequest(
+                customer=customer,
+                service=queued["service"],
+                location=create_location(session, account),
+                window_start=WINDOW,
+            ),
+        )
+    appt = queued["appt"]
+
+    panel = client.get(assign_url(appt), headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    assert "No qualified agent is free for this window." in panel
+    assert f'href="/staff/appointments/{appt.id}#suggest-h">Find a new time' in panel
+    assert '<button class="button primary" type="submit">Assign</button>' not in panel
+
+
+def test_when_the_window_has_begun_the_panel_links_to_the_move_page(client, queued, frozen_now):
+    frozen_now(WINDOW + timedelta(minutes=30))
+    appt = queued["appt"]
+
+    panel = client.get(assign_url(appt), headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    assert "Its window has already begun" in panel
+    assert f'href="/staff/appointments/{appt.id}#suggest-h">Find a new time' in panel
+    assert 'name="agent_id"' not in panel
+
+
+def test_an_appointment_no_longer_in_the_queue_is_refused_in_the_panel(client, session, queued):
+    appt, other = queued["appt"], queued["other"]
+    token = client.csrf_token(WEEK)
+    lc.assign_from_queue(session, appt, [other.id], create_user(session, role="scheduler"))
+
+    response = htmx_post(client, assign_url(appt), {"agent_id": other.id}, token=token)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "only an appointment waiting for a new time can be assigned" in page
+    assert "no longer waiting in the queue" in page
+
+
+def test_assigning_an_unknown_appointment_is_not_found(client, queued):
+    assert client.get("/dispatch/appointments/999999/assign").status_code == 404
+
+
+def test_without_javascript_an_assignment_goes_back_to_the_board(client, queued):
+    url = assign_url(queued["appt"], view="week", date="2026-06-01")
+
+    response = client.post_form(url, {"agent_id": queued["other"].id})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dispatch/?view=week&date=2026-06-01"
+
+
+def test_without_javascript_a_refused_assignment_keeps_its_status(client, queued):
+    url = assign_url(queued["appt"])
+
+    response = client.post_form(url, {"agent_id": 999999})
+
+    assert response.status_code == 422
+    assert "<h1>Assign an appointment from the queue</h1>" in response.get_data(as_text=True)
+
+
 # --- cost ---------------------------------------------------------------------------------
 
 
@@ -500,4 +713,53 @@ def test_the_board_issues_as_many_queries_for_2000_appointments_as_for_10(
     many, shown_many = board_queries()
 
     assert (shown_few, shown_many) == (10, 2000)
+    assert many == few
+
+
+def _panel_queries(app, client, url: str) -> int:
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = app.extensions["portal.engine"]
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(url, headers={"HX-Request": "true"})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    return len(statements)
+
+
+def test_the_panels_ask_as_many_queries_for_30_agents_as_for_3(app, client, session, queued):
+    """Free or busy is worked out for all candidates at once, not one agent at a time."""
+    plumbing = queued["skill"]
+    moving = create_appointment(  # a confirmed job, so the reassign panel has a task
+        session,
+        start=WINDOW + timedelta(days=1),
+        contact=queued["appt"].contact,
+        service=queued["service"],
+        location=queued["location"],
+        agents=[queued["holder"]],
+    )
+    moving_task = WorkOrderTask(
+        work_order=moving.work_order,
+        appointment=moving,
+        agent=queued["holder"],
+        title="Leak repair",
+        status="assigned",
+    )
+    session.add(moving_task)
+    create_agent(session, full_name="Cy Extra", skills=[plumbing])
+    session.flush()
+    assign, reassign = assign_url(queued["appt"]), f"/dispatch/tasks/{moving_task.id}/reassign"
+    few = (_panel_queries(app, client, assign), _panel_queries(app, client, reassign))
+
+    for i in range(27):
+        agent = create_agent(session, full_name=f"Plumber {i:02d}", skills=[plumbing])
+        if i % 3 == 0:
+            session.add(TimeOff(agent=agent, starts_at=NOW, ends_at=NOW + timedelta(days=7)))
+    many = (_panel_queries(app, client, assign), _panel_queries(app, client, reassign))
+
     assert many == few
