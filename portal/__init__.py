@@ -58,6 +58,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_handlers(app)
 
+    from portal.api import init_app as init_api
+
+    init_api(app)  # after the page handlers: it answers /api/ paths in problem+json
+
     from portal.cli import register_commands
 
     register_commands(app)

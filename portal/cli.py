@@ -60,6 +60,41 @@ def register_commands(app) -> None:
         session.commit()
         click.echo(f"Created {user.role} {user.email}.")
 
+    @app.cli.command("create-token")
+    @click.option("--email", required=True, help="The user the token acts as.")
+    @click.option("--name", required=True, help="What the token is for.")
+    @click.option("--expires-days", type=click.IntRange(min=1), default=None)
+    def create_token_command(email: str, name: str, expires_days: int | None):
+        """Make a personal API token and print its secret (shown this once only)."""
+        from datetime import timedelta
+
+        from portal.api.tokens import create_token
+        from portal.errors import PortalError
+        from portal.timeutil import now_utc
+
+        session, user = _user_by_email(email)
+        expires_at = now_utc() + timedelta(days=expires_days) if expires_days else None
+        try:
+            _, secret = create_token(session, user, name, expires_at=expires_at)
+        except PortalError as err:
+            raise click.ClickException(err.message) from None
+        session.commit()
+        click.echo(secret)
+
+    @app.cli.command("revoke-token")
+    @click.option("--email", required=True)
+    @click.option("--name", required=True, help="Revokes every working token of this name.")
+    def revoke_token_command(email: str, name: str):
+        """Revoke a user's API tokens by name."""
+        from portal.api.tokens import revoke_tokens_named
+
+        session, user = _user_by_email(email)
+        count = revoke_tokens_named(session, user, name)
+        if not count:
+            raise click.ClickException(f"{user.email} has no working token named {name!r}.")
+        session.commit()
+        click.echo(f"Revoked {count} token{'s' if count != 1 else ''}.")
+
     @app.cli.command("demo")
     @click.option("--force", is_flag=True, help="Load even when demo data is already there.")
     def demo_command(force: bool):
@@ -103,3 +138,17 @@ def register_commands(app) -> None:
         from portal.mail import run_mail_sink
 
         run_mail_sink(host, port, echo=lambda line: click.echo(line, err=True))
+
+
+def _user_by_email(email: str):
+    import sqlalchemy as sa
+
+    from portal.accounts.models import User
+    from portal.accounts.services import normalise_email
+    from portal.db import get_session
+
+    session = get_session()
+    user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"There is no user {email}.")
+    return session, user

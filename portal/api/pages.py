@@ -1,0 +1,98 @@
+"""The "API tokens" page of every logged-in user's profile: make a token (its secret is
+shown once, on the answer to the form), see the ones that work, revoke one.
+
+A blueprint of its own: unlike the API, these are ordinary pages with the session
+cookie, so they keep CSRF protection.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from portal.api.tokens import MAX_NAME, create_token, list_tokens, revoke_token
+from portal.db import commit, get_session, rollback_request_session
+from portal.errors import PortalError
+from portal.timeutil import now_utc
+
+bp = Blueprint("api_tokens", __name__)
+
+EXPIRY_CHOICES = [
+    SelectChoice("30", "In 30 days"),
+    SelectChoice("90", "In 90 days"),
+    SelectChoice("365", "In a year"),
+    SelectChoice("never", "Never"),
+]
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        "Token name",
+        validators=[
+            DataRequired(message="Give the token a name."),
+            Length(max=MAX_NAME, message=f"Use at most {MAX_NAME} characters."),
+        ],
+    )
+    expires = SelectField("Expires", choices=EXPIRY_CHOICES, default="90")
+
+
+class RevokeForm(FlaskForm):
+    """A button that only needs the CSRF token."""
+
+
+def _page(form: TokenForm | None = None, *, secret: str | None = None, status: int = 200):
+    return render_template(
+        "accounts/tokens.html",
+        form=form or TokenForm(formdata=None),
+        revoke_form=RevokeForm(formdata=None),
+        tokens=list_tokens(get_session(), current_user),
+        secret=secret,
+    ), status
+
+
+@bp.get("/profile/tokens")
+@login_required
+def tokens():
+    return _page()
+
+
+@bp.post("/profile/tokens")
+@login_required
+def create():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _page(form, status=422)
+    days = None if form.expires.data == "never" else int(form.expires.data)
+    try:
+        _, secret = create_token(
+            get_session(),
+            current_user,
+            form.name.data,
+            expires_at=now_utc() + timedelta(days=days) if days else None,
+        )
+    except PortalError as err:
+        rollback_request_session()
+        form.name.errors = [*form.name.errors, err.message]
+        return _page(form, status=err.status)
+    commit()
+    # Shown on this answer only (never stored, never put in a flash message or a URL).
+    return _page(secret=secret, status=201)
+
+
+@bp.post("/profile/tokens/<int:token_id>/revoke")
+@login_required
+def revoke(token_id: int):
+    if not RevokeForm().validate_on_submit():
+        abort(400)
+    try:
+        token = revoke_token(get_session(), current_user, token_id)
+    except PortalError:
+        abort(404)
+    commit()
+    flash(f"The token “{token.name}” is revoked: it no longer works.", "success")
+    return redirect(url_for("api_tokens.tokens"))

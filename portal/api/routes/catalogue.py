@@ -1,0 +1,133 @@
+"""Who am I, what can be booked, where, and which windows are free."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal.accounts.models import ServiceLocation, User
+from portal.api.registry import operation
+from portal.api.routes.common import ID, org_zone
+from portal.api.schemas import (
+    ClosedDay,
+    LocationList,
+    LocationOut,
+    MeOut,
+    ServiceList,
+    ServiceOut,
+    WindowList,
+    WindowsQuery,
+    window_out,
+)
+from portal.availability.services import get_availability, location_zone
+from portal.booking.models import Service
+from portal.db import get_session
+from portal.errors import NotFound
+from portal.timeutil import local_day_bounds, now_utc
+
+
+@operation("GET", "/me", summary="The token's user", tag="account", response=MeOut)
+def me(user: User) -> MeOut:
+    """Who this token acts as: its role and customer account decide what it may see."""
+    return MeOut(
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        role=user.role,
+        account_id=user.account_id,
+        time_zone=user.time_zone,
+    )
+
+
+@operation(
+    "GET", "/services", summary="List bookable services", tag="booking", response=ServiceList
+)
+def list_services(user: User) -> ServiceList:
+    """Every service that can be booked now, by name."""
+    services = get_session().scalars(
+        sa.select(Service).where(Service.active).order_by(Service.name, Service.id)
+    )
+    return ServiceList(
+        items=[
+            ServiceOut(
+                id=s.id,
+                code=s.code,
+                name=s.name,
+                description=s.description,
+                duration_minutes=s.duration_minutes,
+                agents_needed=s.agents_needed,
+            )
+            for s in services
+        ]
+    )
+
+
+@operation(
+    "GET",
+    "/locations",
+    summary="List your account's addresses",
+    tag="booking",
+    response=LocationList,
+    roles=("customer",),
+)
+def list_locations(user: User) -> LocationList:
+    """The service locations of the customer's account: book and query windows at these."""
+    locations = get_session().scalars(
+        sa.select(ServiceLocation)
+        .where(ServiceLocation.account_id == user.account_id)
+        .order_by(ServiceLocation.id)
+    )
+    return LocationList(
+        items=[
+            LocationOut(
+                id=loc.id,
+                label=loc.label,
+                street=loc.street,
+                city=loc.city,
+                postal_code=loc.postal_code,
+                country=loc.country,
+                time_zone=loc.territory.time_zone if loc.territory else None,
+            )
+            for loc in locations
+        ]
+    )
+
+
+@operation(
+    "GET",
+    f"/services/<{ID}:service_id>/windows",
+    summary="Free windows for a service",
+    tag="booking",
+    response=WindowList,
+    roles=("customer", "scheduler"),
+    query=WindowsQuery,
+)
+def list_windows(user: User, service_id: int, query: WindowsQuery) -> WindowList:
+    """Bookable arrival windows for the service at the location, from the first to the last
+    day asked (whole days in `tz`), with local times in `tz`. The same live availability
+    the booking pages show. Customers ask for their own addresses; schedulers for any."""
+    session = get_session()
+    service = session.get(Service, service_id)
+    if service is None or not service.active:
+        raise NotFound("There is no such service.")
+    location = session.get(ServiceLocation, query.location)
+    if location is None or (not user.is_staff and location.account_id != user.account_id):
+        raise NotFound("That address is not one of your account's addresses.")
+    place_zone = location_zone(location, org_zone())
+    zone = query.tz or place_zone
+    found = get_availability(
+        session,
+        service,
+        location,
+        range_start=local_day_bounds(query.from_, zone)[0],
+        range_end=local_day_bounds(query.to, zone)[1],
+        now=now_utc(),
+        org_zone=org_zone(),
+    )
+    return WindowList(
+        service_id=service.id,
+        location_id=location.id,
+        time_zone=zone,
+        location_time_zone=place_zone,
+        windows=[window_out(w, zone) for w in found.windows],
+        closed_days=[ClosedDay(date=d, reason=r) for d, r in sorted(found.reasons.items())],
+    )
