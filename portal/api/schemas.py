@@ -228,7 +228,8 @@ class LocationList(BaseModel):
 
 class ClosedDay(BaseModel):
     date: date
-    reason: str
+    reason: str = Field(description="Stable: past, holiday, notice, horizon, no_agent, ...")
+    message: str = Field(description="The reason in words.")
 
 
 class WindowList(BaseModel):

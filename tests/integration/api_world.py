@@ -1,16 +1,14 @@
 """A small world for the API tests: a customer with an address, a service, two agents,
 a scheduler and a stranger from another account, each with a personal token.
 
-Import the `world` fixture into a test module (`from tests.integration.api_world import
-world  # noqa: F401`); `bearer(secret)` makes the header that authenticates a request.
+A test module makes its `world` fixture with `make_world(session, frozen_now)`;
+`bearer(secret)` makes the header that authenticates a request.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import pytest
 
 from portal.accounts.models import ServiceLocation, User
 from portal.api.tokens import create_token
@@ -57,8 +55,7 @@ class World:
         )
 
 
-@pytest.fixture
-def world(session, frozen_now) -> World:
+def make_world(session, frozen_now) -> World:
     frozen_now(NOW)
     ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
     customer, account, _ = create_customer(session, email="ada@example.com")

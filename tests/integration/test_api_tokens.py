@@ -6,14 +6,20 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from portal.api.models import ApiToken
 from portal.api.tokens import create_token, hash_secret
 from tests.factories import create_customer, create_user
-from tests.integration.api_world import NOW, bearer, world  # noqa: F401
+from tests.integration.api_world import NOW, bearer, make_world
 
 SECRET = re.compile(r'value="(pt_[A-Za-z0-9_\-]{40})"')
+
+
+@pytest.fixture
+def world(session, frozen_now):
+    return make_world(session, frozen_now)
 
 
 def test_the_profile_links_to_the_tokens_page(client, session, auth):

@@ -18,6 +18,7 @@ from portal.api.schemas import (
     WindowsQuery,
     window_out,
 )
+from portal.availability.engine import REASONS
 from portal.availability.services import get_availability, location_zone
 from portal.booking.models import Service
 from portal.db import get_session
@@ -129,5 +130,8 @@ def list_windows(user: User, service_id: int, query: WindowsQuery) -> WindowList
         time_zone=zone,
         location_time_zone=place_zone,
         windows=[window_out(w, zone) for w in found.windows],
-        closed_days=[ClosedDay(date=d, reason=r) for d, r in sorted(found.reasons.items())],
+        closed_days=[
+            ClosedDay(date=d, reason=r, message=REASONS.get(r, r))
+            for d, r in sorted(found.reasons.items())
+        ],
     )
