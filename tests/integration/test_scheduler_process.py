@@ -1,0 +1,214 @@
+"""`portal scheduler` as real processes, with the expire-confirmations job: a due job runs
+once, a restart neither repeats it nor loses what fell due while the process was down,
+and two processes on one database still expire and send everything exactly once."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.pool import NullPool
+
+from portal import create_app
+from portal.booking.models import Appointment
+from portal.db import get_session, make_engine
+from portal.notifications.models import OutboxMessage
+from portal.notifications.services import queue_email
+from portal.workorders.models import TimelineEntry
+from tests.conftest import app_config
+from tests.factories import create_appointment, create_customer, create_user
+from tests.scheduler_process import drop_job_table, kill, start_scheduler, stop, wait_for
+from tests.smtp_sink import SmtpSink
+
+CUSTOMER = "ada@example.com"
+SCHEDULER = "sam@example.com"
+
+
+@contextmanager
+def database(url: str, instance: Path) -> Iterator[so.Session]:
+    """A session on the processes' database, committed at the end of the block."""
+    app = create_app(app_config(url, instance))
+    try:
+        with app.app_context():
+            session = get_session()
+            yield session
+            session.commit()
+    finally:
+        app.extensions["portal.engine"].dispose()
+
+
+def awaiting_confirmation(session, contact, *, deadline: datetime, days_ahead: int) -> int:
+    """An accepted appointment whose confirmation request ends at `deadline`; its id."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days_ahead)
+    appt = create_appointment(
+        session, start=start, contact=contact, status="accepted", confirm_deadline=deadline
+    )
+    return appt.id
+
+
+def set_up_people(session):
+    create_user(session, role="scheduler", email=SCHEDULER)
+    _user, _account, contact = create_customer(session, email=CUSTOMER)
+    return contact
+
+
+def mails_to(sink: SmtpSink, to: str) -> list[str]:
+    return [m["Subject"] for m in sink.messages if m["To"] == to]
+
+
+def appointments_mailed(sink: SmtpSink, to: str) -> list[str]:
+    """The appointment numbers (SA-...) of the mails to `to`, one per mail, sorted."""
+    bodies = [m.get_body(("plain",)).get_content() for m in sink.messages if m["To"] == to]
+    return sorted(re.search(r"appointment (SA-\d+)", body).group(1) for body in bodies)
+
+
+@contextmanager
+def held_back(url: str):
+    """Hold the processes at the expiry's first write until all of them wait there, then
+    let them go together; yields `all_waiting(processes)` to poll.
+
+    PostgreSQL: an EXCLUSIVE lock on appointments stops each expiry UPDATE (reads and the
+    outbox go on), and pg_locks shows who waits. SQLite: the write lock (BEGIN IMMEDIATE)
+    stops each process at its first transaction; one that has the file open waits there.
+    """
+    engine = make_engine(url, poolclass=NullPool)
+    path = url.removeprefix("sqlite:///")
+
+    def all_waiting(processes) -> bool:
+        if engine.dialect.name == "sqlite":
+            return all(_has_open(process.pid, path) for process in processes)
+        with engine.connect() as connection:
+            waiting = connection.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks "
+                    "WHERE relation = 'appointments'::regclass AND NOT granted"
+                )
+            )
+        return waiting == len(processes)
+
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("LOCK TABLE appointments IN EXCLUSIVE MODE")
+            yield all_waiting
+    finally:
+        engine.dispose()
+
+
+def _has_open(pid: int, path: str) -> bool:
+    folder = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.path.realpath(fd) == os.path.realpath(path) for fd in folder.iterdir())
+    except FileNotFoundError:  # the process is gone, or a descriptor closed meanwhile
+        return False
+
+
+@pytest.fixture
+def processes(database_url):
+    """The scheduler processes a test starts; whatever still runs at the end is killed,
+    and APScheduler's job table (not the migrations') is dropped."""
+    started: list = []
+    yield started
+    kill(*started)
+    drop_job_table(database_url)
+
+
+@pytest.mark.slow
+def test_a_restart_neither_repeats_an_expiry_nor_loses_one_due_while_down(
+    database_url, tmp_path, smtp_server, processes
+):
+    instance, log = tmp_path / "instance", tmp_path / "scheduler.log"
+    now = datetime.now(UTC)
+    with database(database_url, instance) as session:
+        contact = set_up_people(session)
+        first = awaiting_confirmation(
+            session, contact, deadline=now - timedelta(minutes=1), days_ahead=3
+        )
+        second = awaiting_confirmation(
+            session, contact, deadline=now + timedelta(hours=1), days_ahead=4
+        )
+
+    processes.append(start_scheduler(database_url, instance, smtp_server, log))
+    wait_for(lambda: len(mails_to(smtp_server, CUSTOMER)) == 1)
+    wait_for(lambda: len(mails_to(smtp_server, SCHEDULER)) == 1)
+    assert stop(processes[-1]) == 0
+    with database(database_url, instance) as session:
+        first_expired_at = session.get(Appointment, first).confirm_expired_at
+        assert session.get(Appointment, second).confirm_expired_at is None
+        # While the process is down, the second request's deadline passes. (Written
+        # directly: the deadline service refuses a deadline in the past, as it should.)
+        session.get(Appointment, second).confirm_deadline = datetime.now(UTC) - timedelta(seconds=1)
+
+    processes.append(start_scheduler(database_url, instance, smtp_server, log))
+    wait_for(lambda: len(mails_to(smtp_server, CUSTOMER)) == 2)
+    wait_for(lambda: len(mails_to(smtp_server, SCHEDULER)) == 2)
+    time.sleep(0.5)  # anything announced twice would arrive now
+    assert stop(processes[-1]) == 0
+
+    assert len(smtp_server.messages) == 4
+    with database(database_url, instance) as session:
+        numbers = [session.get(Appointment, i).number for i in (first, second)]
+        assert session.get(Appointment, first).confirm_expired_at == first_expired_at
+        assert session.get(Appointment, second).confirm_expired_at is not None
+        statuses = session.scalars(sa.select(OutboxMessage.status)).all()
+    for to in (CUSTOMER, SCHEDULER):
+        assert appointments_mailed(smtp_server, to) == numbers
+    assert statuses == ["sent"] * 4
+    assert log.read_text().count("Scheduler stopped") == 2
+
+
+@pytest.mark.slow
+def test_two_scheduler_processes_at_once_expire_and_send_everything_once(
+    database_url, tmp_path, smtp_server, processes
+):
+    instance = tmp_path / "instance"
+    now = datetime.now(UTC)
+    with database(database_url, instance) as session:
+        contact = set_up_people(session)
+        expiring = [
+            awaiting_confirmation(
+                session, contact, deadline=now - timedelta(minutes=n + 1), days_ahead=n + 2
+            )
+            for n in range(3)
+        ]
+        for n in range(3):
+            queue_email(session, to=f"queued{n}@example.com", subject=f"Queued {n}", text="Hi")
+    expected = 3 + 2 * len(expiring)  # the queued mails; a customer and a scheduler mail each
+
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    with held_back(database_url) as all_waiting:
+        processes.extend(start_scheduler(database_url, instance, smtp_server, log) for log in logs)
+        wait_for(lambda: all_waiting(processes), timeout=30)
+    wait_for(lambda: len(smtp_server.messages) >= expected, timeout=30)
+    time.sleep(0.5)  # anything sent twice would arrive now
+    assert [stop(process) for process in processes] == [0, 0]
+
+    sent = Counter((m["To"], m["Subject"]) for m in smtp_server.messages)
+    assert len(smtp_server.messages) == expected
+    assert set(sent.values()) == {1}
+    with database(database_url, instance) as session:
+        expired = session.scalars(
+            sa.select(Appointment.confirm_expired_at).where(Appointment.id.in_(expiring))
+        ).all()
+        entries = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(TimelineEntry)
+            .where(TimelineEntry.action == "confirmation_expired")
+        )
+        statuses = session.scalars(sa.select(OutboxMessage.status)).all()
+    assert None not in expired
+    assert entries == len(expiring)
+    assert statuses == ["sent"] * expected
+    for log in logs:
+        text = log.read_text()
+        assert "Scheduler started" in text
+        assert "Traceback" not in text and "raised an exception" not in text
