@@ -1,6 +1,7 @@
 """The dispatch board in a real browser: a scheduler reassigns a task in place (htmx,
-no reload), and the new agent finds it in its day. Screenshots of the board on a desktop
-and on a phone go to artifacts/screenshots/."""
+no reload), and assigns an appointment from the unassigned queue in place; each time
+the agent finds it in its day. Screenshots of the board on a desktop and on a phone go
+to artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 
+from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment
 from portal.db import get_session
-from portal.dispatch.board import reassign_options
+from portal.dispatch.board import assign_options, reassign_options
 from portal.staff.models import Agent
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask
@@ -114,3 +116,98 @@ def test_the_board_works_on_a_phone(browser: Browser, base_url: str, screenshot_
     check_accessibility(page, "the dispatch board on a phone")
     page.screenshot(path=screenshot_dir / "dispatch-board-phone.png", full_page=True)
     page.context.close()
+
+
+def _park_one(live_app) -> dict:
+    """Park an upcoming demo booking (its agent "fell ill") that another qualified agent
+    is free to take at its time: it lands in the unassigned queue."""
+    with live_app.app_context():
+        session = get_session()
+        tasks = session.scalars(
+            sa.select(WorkOrderTask)
+            .join(Appointment, Appointment.id == WorkOrderTask.appointment_id)
+            .where(
+                WorkOrderTask.status.in_(("assigned", "accepted")),
+                Appointment.status.in_(("requested", "accepted", "confirmed")),
+                Appointment.planned_start > now_utc() + timedelta(days=2),
+            )
+            .order_by(Appointment.planned_start)
+        ).all()
+        for task in tasks:
+            if any(c.free for c in reassign_options(session, task).candidates):
+                appointment = task.appointment
+                lc.park_for_disruption(session, appointment, None, "Browser test: agent ill")
+                candidates = assign_options(session, appointment, now_utc()).candidates
+                agent = session.get(Agent, next(c.agent_id for c in candidates if c.free))
+                found = {
+                    "appointment_id": appointment.id,
+                    "number": appointment.number,
+                    "date": to_local(appointment.planned_start, "Europe/London").date(),
+                    "to_agent": agent.id,
+                    "to_name": agent.name,
+                    "to_email": agent.user.email,
+                    "busy": [c.name for c in candidates if not c.free],
+                }
+                session.commit()
+                return found
+        session.rollback()
+    raise AssertionError("the demo data has no booking that another agent could take")
+
+
+def test_a_scheduler_assigns_a_queued_appointment_in_place_and_the_agent_sees_it(
+    browser: Browser, base_url: str, live_app, screenshot_dir
+):
+    parked = _park_one(live_app)
+    number = parked["number"]
+    scheduler = browser.new_context(base_url=base_url, viewport=DESKTOP).new_page()
+    log_in(scheduler, "scheduler@demo.test")
+    scheduler.goto(f"/dispatch/?view=week&date={parked['date'].isoformat()}")
+    queue = scheduler.locator("#queue")
+    expect(queue.get_by_text(f"Find a new time for {number}")).to_be_visible()
+    scheduler.evaluate("window.notReloaded = true")
+
+    # By keyboard: the Assign link opens the panel beside the board, heading focused.
+    scheduler.locator(f"#assign-{parked['appointment_id']}").focus()
+    scheduler.keyboard.press("Enter")
+    panel = scheduler.locator("#reassign-panel")
+    expect(panel.get_by_role("heading", name=f"Assign {number}")).to_be_focused()
+    expect(panel.get_by_label(parked["to_name"])).to_be_enabled()
+    for name in parked["busy"]:
+        expect(panel.get_by_label(name)).to_be_disabled()
+    check_accessibility(scheduler, "the dispatch board with the assign panel")
+    panel.get_by_label(parked["to_name"]).check()
+    panel.screenshot(path=screenshot_dir / "dispatch-assign-panel-desktop.png")
+    scheduler.evaluate("window.scrollTo(0, 0)")  # the panel is sticky: show it in its place
+    scheduler.screenshot(path=screenshot_dir / "dispatch-assign-board-desktop.png", full_page=True)
+    scheduler.set_viewport_size(PHONE)
+    panel.scroll_into_view_if_needed()
+    check_accessibility(scheduler, "the assign panel on a phone")
+    scheduler.screenshot(path=screenshot_dir / "dispatch-assign-panel-phone.png")
+    assert scheduler.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    scheduler.set_viewport_size(DESKTOP)
+    panel.get_by_role("button", name="Assign").click()
+
+    # The block shows in the agent's row and the queue lets go of it, without a reload.
+    expect(panel.get_by_text(f"{number} is now with {parked['to_name']}")).to_be_visible()
+    block = f"td[data-agent='{parked['to_agent']}'] [data-appointment='{parked['appointment_id']}']"
+    expect(scheduler.locator(block)).to_be_visible()
+    expect(scheduler.locator(f"#assign-{parked['appointment_id']}")).to_have_count(0)
+    assert scheduler.evaluate("window.notReloaded === true")
+    scheduler.evaluate("window.scrollTo(0, 0)")
+    scheduler.screenshot(path=screenshot_dir / "dispatch-assigned-desktop.png", full_page=True)
+    scheduler.context.close()
+
+    # The agent finds the task in its day, waiting for its acceptance.
+    agent = browser.new_context(base_url=base_url, viewport=PHONE).new_page()
+    log_in(agent, parked["to_email"])
+    agent.goto("/staff/")
+    task = agent.locator("li.task").filter(has_text=number)
+    expect(task).to_be_visible()
+    expect(task.get_by_role("button", name="Accept")).to_be_visible()
+    agent.context.close()
+    with live_app.app_context():
+        session = get_session()
+        appointment = session.get(Appointment, parked["appointment_id"])
+        assert appointment.status == "requested"
+        assert [h.agent_id for h in appointment.holds] == [parked["to_agent"]]
+        session.rollback()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -20,11 +21,11 @@ from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment, Service
 from portal.booking.services import BookingRequest, book_window
 from portal.db import get_session
-from portal.notifications.models import OutboxMessage
+from portal.notifications.models import Notification, OutboxMessage
 from portal.staff.models import Agent, Skill, Territory, TimeOff
 from portal.timeutil import local_day_bounds, now_utc
 from tests.browser.axe import check_accessibility
-from tests.browser.pages import log_in
+from tests.browser.pages import log_in, screenshots
 
 PHONE = {"width": 390, "height": 844}
 
@@ -229,7 +230,7 @@ MANAGER_PAGES = [
 ]
 ADMIN_PAGES = [
     ("users", "/settings/users", "Staff users"),
-    ("user-new", "/settings/users/new", "New staff user"),
+    ("user-new", "/settings/users/new", "Invite a staff user"),
     ("user", "/settings/users/{user}", "Sam Rivera"),
 ]
 
@@ -267,29 +268,94 @@ def test_the_settings_work_on_a_phone(browser: Browser, base_url: str, live_app,
     page.context.close()
 
 
-def test_an_admin_adds_a_staff_user_who_canlog_in(
+def _invitation_mail(live_app, email: str) -> int:
+    with live_app.app_context():
+        session = get_session()
+        message_id = session.scalar(
+            sa.select(OutboxMessage.id)
+            .where(OutboxMessage.recipient == email)
+            .order_by(OutboxMessage.id.desc())
+        )
+        session.rollback()
+    assert message_id is not None, f"no e-mail to {email}"
+    return message_id
+
+
+def _remove_user(live_app, email: str) -> None:
+    """Take the invited user out again (its agent record and e-mails with it)."""
+    with live_app.app_context():
+        session = get_session()
+        user = session.scalar(sa.select(User).where(User.email == email))
+        if user is not None:
+            session.execute(
+                sa.delete(OutboxMessage).where(
+                    OutboxMessage.subject_type == "User", OutboxMessage.subject_id == user.id
+                )
+            )
+            session.execute(sa.delete(Notification).where(Notification.user_id == user.id))
+            session.execute(sa.delete(Agent).where(Agent.user_id == user.id))
+            session.delete(user)
+        session.commit()
+
+
+def test_an_admin_invites_a_staff_member_who_sets_a_password_and_logs_in(
     browser: Browser, base_url: str, live_app, screenshot_dir
 ):
+    email = "robin.browser@example.com"
     admin = browser.new_context(base_url=base_url).new_page()
-    log_in(admin, "admin@demo.test")
-    admin.goto("/settings/users/new")
-    admin.get_by_label("Full name").fill("Robin Browser")
-    admin.get_by_label("E-mail").fill("robin.browser@example.com")
-    admin.get_by_label("Role").select_option("scheduler")
-    admin.get_by_label("Initial password").fill("lighthouse keeper 42")
-    admin.get_by_role("button", name="Add the staff user").click()
-    expect(admin.get_by_text("Robin Browser can now log in")).to_be_visible()
+    newcomer = browser.new_context(base_url=base_url, viewport=PHONE).new_page()
+    try:
+        log_in(admin, "admin@demo.test")
+        admin.goto("/settings/users")
+        admin.get_by_role("link", name="Invite a staff user").click()
+        admin.get_by_label("Full name").fill("Robin Browser")
+        admin.get_by_label("E-mail").fill(email)
+        admin.get_by_label("Role").select_option("scheduler")
+        admin.get_by_role("button", name="Send the invitation").click()
+        expect(admin.get_by_text(f"We sent Robin Browser an invitation at {email}")).to_be_visible()
+        expect(admin.get_by_role("heading", name="Invitation")).to_be_visible()
+        check_accessibility(admin, "an invited staff user's page")
+        screenshots(admin, screenshot_dir, "settings-user-invited")
+        admin.goto("/settings/users")
+        row = admin.get_by_role("row").filter(has_text="Robin Browser")
+        expect(row.get_by_text("Invited", exact=True)).to_be_visible()
+        expect(row.get_by_text(re.compile(r"Invitation sent"))).to_be_visible()
+        check_accessibility(admin, "the staff users list with an invited user")
+        screenshots(admin, screenshot_dir, "settings-users-invited")
 
-    newcomer = browser.new_context(base_url=base_url).new_page()
-    newcomer.goto("/login")
-    newcomer.get_by_label("E-mail").fill("robin.browser@example.com")
-    newcomer.get_by_label("Password").fill("lighthouse keeper 42")
-    newcomer.get_by_role("button", name="Log in").click()
-    expect(newcomer.get_by_role("button", name="Log out")).to_be_visible()
+        # Not before accepting: there is no password to log in with.
+        log_in(newcomer, email, "lighthouse keeper 42", succeed=False)
+        expect(newcomer.get_by_role("button", name="Log out")).to_have_count(0)
 
-    admin.get_by_role("button", name="Deactivate").click()
-    expect(admin.get_by_text("Robin Browser can no longer log in.")).to_be_visible()
-    newcomer.goto("/staff/")
-    expect(newcomer.get_by_label("Password")).to_be_visible()  # sent back to log in
-    admin.context.close()
-    newcomer.context.close()
+        # The admin reads the invitation in the portal's mail and the link is followed.
+        admin.goto(f"/admin/mail/{_invitation_mail(live_app, email)}")
+        link = admin.locator(".mail-body a", has_text="/invite/")
+        newcomer.goto(urlsplit(link.get_attribute("href")).path)
+        expect(newcomer.get_by_role("heading", name="Welcome, Robin Browser")).to_be_visible()
+        check_accessibility(newcomer, "the staff invitation page on a phone")
+        newcomer.screenshot(path=screenshot_dir / "accounts-staff-invite-phone.png", full_page=True)
+        invite_path = urlsplit(link.get_attribute("href")).path
+        newcomer.get_by_label("Choose a password").fill("lighthouse keeper 42")
+        newcomer.get_by_role("button", name="Set my password").click()
+        expect(newcomer.get_by_role("button", name="Log out")).to_be_visible()
+
+        # Used once, the link is refused with a clear message; the password now works.
+        newcomer.get_by_role("button", name="Log out").click()
+        newcomer.goto(invite_path)
+        expect(newcomer.get_by_text("This invitation has already been used")).to_be_visible()
+        check_accessibility(newcomer, "a used invitation link")
+        log_in(newcomer, email, "lighthouse keeper 42")
+        newcomer.goto("/dispatch/")
+        expect(newcomer.get_by_role("heading", name="Dispatch board")).to_be_visible()
+
+        admin.goto("/settings/users")
+        admin.get_by_role("link", name="Robin Browser").click()
+        expect(admin.locator(".page-head").get_by_text("Active", exact=True)).to_be_visible()
+        admin.get_by_role("button", name="Deactivate").click()
+        expect(admin.get_by_text("Robin Browser can no longer log in.")).to_be_visible()
+        newcomer.goto("/staff/")
+        expect(newcomer.get_by_label("Password")).to_be_visible()  # sent back to log in
+    finally:
+        admin.context.close()
+        newcomer.context.close()
+        _remove_user(live_app, email)
