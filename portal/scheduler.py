@@ -70,7 +70,12 @@ class JobSpec:
     kind: Literal["interval", "cron"] = "interval"
 
     def __post_init__(self) -> None:
-        self.trigger("UTC")  # a typo in a field name fails at import, not at 07:00 Monday
+        # A typo in a field name fails at import, not at 07:00 on a Monday.
+        self.trigger("UTC")
+        # IntervalTrigger() alone means every second: surely a mistake.
+        units = ("weeks", "days", "hours", "minutes", "seconds")
+        if self.kind == "interval" and not any(self.trigger_args.get(u) for u in units):
+            raise ValueError(f"job {self.id!r} needs an interval, e.g. seconds=30")
 
     @classmethod
     def every(cls, id: str, func: str, **interval: int) -> JobSpec:

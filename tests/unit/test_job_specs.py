@@ -71,6 +71,11 @@ def test_a_wrong_cron_field_fails_when_the_spec_is_made(fields, error):
         JobSpec.cron("weekly", "portal.reports.jobs:email_weekly_reports", **fields)
 
 
+def test_an_interval_job_without_an_interval_is_refused():
+    with pytest.raises(ValueError, match="needs an interval"):
+        JobSpec("x", "portal.booking.jobs:expire_confirmations")
+
+
 def test_an_unknown_kind_of_job_is_refused():
     with pytest.raises(ValueError, match="unknown kind"):
         JobSpec("x", "portal.booking.jobs:expire_confirmations", {"days": 1}, kind="weekly")
