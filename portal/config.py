@@ -94,6 +94,9 @@ def from_environment(overrides: dict | None = None) -> dict:
         "PROXY_COUNT": _int("PORTAL_PROXY_COUNT", 0),
         # Absolute links in e-mails (sent by the scheduler process, outside any request).
         "BASE_URL": (os.environ.get("PORTAL_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        # Webhooks to private, loopback or link-local addresses are refused unless this is
+        # on (a receiver inside the network; the tests' loopback server).
+        "WEBHOOKS_ALLOW_PRIVATE": _bool("PORTAL_WEBHOOKS_ALLOW_PRIVATE", False),
     }
     settings.update(overrides)
     return settings

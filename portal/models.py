@@ -3,6 +3,7 @@
 from portal.accounts.models import Contact, CustomerAccount, LoginAttempt, ServiceLocation, User
 from portal.api.models import ApiRateWindow, ApiToken
 from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service, SignOff
+from portal.calendar_feeds.models import CalendarFeed
 from portal.db import Base
 from portal.notifications.models import Notification, OutboxMessage
 from portal.reports.models import ReportRun, ReportSubscription
@@ -15,6 +16,7 @@ from portal.staff.models import (
     TimeOff,
     WorkingHours,
 )
+from portal.webhooks.models import WebhookAttempt, WebhookEndpoint
 from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "AppointmentHold",
     "Base",
     "BookingPolicy",
+    "CalendarFeed",
     "Contact",
     "CustomerAccount",
     "Holiday",
@@ -42,6 +45,8 @@ __all__ = [
     "TimeOff",
     "TimelineEntry",
     "User",
+    "WebhookAttempt",
+    "WebhookEndpoint",
     "WorkOrder",
     "WorkOrderTask",
     "WorkingHours",

@@ -127,6 +127,9 @@ def announce(
     _announce(
         session, event, appointment, actor=actor, note=note, old_window=old_window, agents=agents
     )
+    from portal.webhooks.services import queue_event  # here: it imports the API's shapes
+
+    queue_event(session, event, appointment)
 
 
 def _announce(

@@ -1,0 +1,108 @@
+"""Which URLs a webhook may be sent to: http(s) only, and never, unless the setting
+WEBHOOKS_ALLOW_PRIVATE allows it, to an address inside our own network.
+
+A webhook makes our server send a request to an address a manager typed. Without these
+checks that is a way to reach what only the server can reach (the cloud metadata service
+at 169.254.169.254, a database on 10.x, the app itself on 127.0.0.1). The host is
+resolved and every address it resolves to must be public; delivery checks again and
+connects to the very address it checked, since a name can resolve elsewhere later.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from portal.errors import Invalid
+
+MAX_URL_LENGTH = 500
+SCHEMES = {"http": 80, "https": 443}
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked URL: where to connect (`address`) and what to ask for."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str  # path and query, at least "/"
+    address: str
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """The addresses `host` resolves to (tests may replace this function)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def refusal(address: IPAddress) -> str | None:
+    """Why the address is not a public one, or None when it is."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    checks = (
+        ("is_unspecified", "an unspecified address"),
+        ("is_loopback", "a loopback address"),
+        ("is_link_local", "a link-local address"),
+        ("is_multicast", "a multicast address"),
+        ("is_private", "a private network address"),
+        ("is_reserved", "a reserved address"),
+    )
+    for attribute, words in checks:
+        if getattr(address, attribute):
+            return words
+    if not address.is_global:  # shared (100.64/10), documentation and the like
+        return "an address that is not public"
+    return None
+
+
+def check_url(url: str, *, allow_private: bool, field: str = "url") -> Target:
+    """The URL taken apart and resolved, or Invalid naming `field` and what is wrong."""
+    url = (url or "").strip()
+    if not url:
+        raise Invalid("Enter the URL to send events to.", field=field)
+    if len(url) > MAX_URL_LENGTH:
+        raise Invalid(f"Use a URL of at most {MAX_URL_LENGTH} characters.", field=field)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise Invalid("That URL cannot be read; check the host and port.", field=field) from None
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise Invalid("Use an http:// or https:// URL.", field=field)
+    if not parts.hostname:
+        raise Invalid("The URL needs a host name, like https://example.com/hooks.", field=field)
+    if parts.username is not None or parts.password is not None:
+        raise Invalid(
+            "Leave the user name and password out of the URL; the signature proves "
+            "the request is ours.",
+            field=field,
+        )
+    if parts.fragment:
+        raise Invalid("Leave the #fragment out of the URL.", field=field)
+    host = parts.hostname
+    port = port or SCHEMES[scheme]
+    try:
+        addresses = resolve(host, port)
+    except (OSError, UnicodeError):
+        raise Invalid(f"The host {host} could not be found.", field=field) from None
+    if not addresses:
+        raise Invalid(f"The host {host} could not be found.", field=field)
+    if not allow_private:
+        for raw in addresses:
+            why = refusal(ipaddress.ip_address(raw.split("%", 1)[0]))
+            if why:
+                raise Invalid(
+                    f"The URL's host {host} is {why} ({raw}); webhooks go only to public "
+                    "addresses.",
+                    field=field,
+                )
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return Target(scheme=scheme, host=host, port=port, path=path, address=addresses[0])
