@@ -126,4 +126,5 @@ from portal.settings import (  # noqa: E402, F401
     catalogue_routes,
     disruption_routes,
     user_routes,
+    webhook_routes,
 )
