@@ -79,10 +79,15 @@ def load_agents(
 
     `ignore_appointment` leaves that appointment's own holds out: when it moves, the time
     it holds now is free for it.
+
+    Two queries whatever the number of agents: the agents with their weekly hours, then
+    their time off and holds touching the range. Both select the agents with the same
+    subquery, so the statement text never depends on how many agents qualify (SQLAlchemy
+    caches it compiled) and the database matches them through its indexes.
     """
-    query = sa.select(Agent.id, Agent.time_zone).where(Agent.active.is_(True))
+    qualified = sa.select(Agent.id).where(Agent.active.is_(True))
     if service.required_skill_id is not None:
-        query = query.where(
+        qualified = qualified.where(
             Agent.id.in_(
                 sa.select(agent_skills.c.agent_id).where(
                     agent_skills.c.skill_id == service.required_skill_id
@@ -90,7 +95,7 @@ def load_agents(
             )
         )
     if territory_id is not None:
-        query = query.where(
+        qualified = qualified.where(
             Agent.id.in_(
                 sa.select(agent_territories.c.agent_id).where(
                     agent_territories.c.territory_id == territory_id
@@ -98,58 +103,62 @@ def load_agents(
             )
         )
     if only is not None:
-        query = query.where(Agent.id.in_(only))
-    agents = session.execute(query.order_by(Agent.id)).all()
-    if not agents:
-        return []
-    ids = [a.id for a in agents]
+        qualified = qualified.where(Agent.id.in_(only))
+    zones: dict[int, str] = {}
     hours: dict[int, list[engine.WorkingHours]] = defaultdict(list)
     for row in session.execute(
         sa.select(
-            WorkingHours.agent_id,
+            Agent.id,
+            Agent.time_zone,
             WorkingHours.weekday,
             WorkingHours.start_time,
             WorkingHours.end_time,
-        ).where(WorkingHours.agent_id.in_(ids))
+        )
+        .outerjoin(WorkingHours, WorkingHours.agent_id == Agent.id)
+        .where(Agent.id.in_(qualified))
+        .order_by(Agent.id, WorkingHours.id)
     ):
-        hours[row.agent_id].append(engine.WorkingHours(row.weekday, row.start_time, row.end_time))
+        zones[row.id] = row.time_zone
+        if row.weekday is not None:
+            hours[row.id].append(engine.WorkingHours(row.weekday, row.start_time, row.end_time))
+    if not zones:
+        return []
     # Widen by a day each side: an agent's local working day can start before the
     # range's first UTC instant when zones differ.
     lo, hi = start - LOOKBACK, end + LOOKBACK
+    time_off = sa.select(
+        sa.literal(True).label("is_off"), TimeOff.agent_id, TimeOff.starts_at, TimeOff.ends_at
+    ).where(TimeOff.agent_id.in_(qualified), TimeOff.starts_at < hi, TimeOff.ends_at > lo)
+    holds = sa.select(
+        sa.literal(False).label("is_off"),
+        AppointmentHold.agent_id,
+        AppointmentHold.starts_at,
+        AppointmentHold.ends_at,
+    ).where(
+        AppointmentHold.agent_id.in_(qualified),
+        # Bounded on both sides of starts_at so the index does the work.
+        AppointmentHold.starts_at >= lo - LOOKBACK,
+        AppointmentHold.starts_at < hi,
+        AppointmentHold.ends_at > lo,
+        AppointmentHold.appointment_id != (ignore_appointment or 0),
+    )
     off: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for row in session.execute(
-        sa.select(TimeOff.agent_id, TimeOff.starts_at, TimeOff.ends_at).where(
-            TimeOff.agent_id.in_(ids), TimeOff.starts_at < hi, TimeOff.ends_at > lo
-        )
-    ):
-        off[row.agent_id].append((row.starts_at, row.ends_at))
     busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for row in session.execute(
-        sa.select(
-            AppointmentHold.agent_id, AppointmentHold.starts_at, AppointmentHold.ends_at
-        ).where(
-            AppointmentHold.agent_id.in_(ids),
-            # Bounded on both sides of starts_at so the index does the work.
-            AppointmentHold.starts_at >= lo - LOOKBACK,
-            AppointmentHold.starts_at < hi,
-            AppointmentHold.ends_at > lo,
-            AppointmentHold.appointment_id != (ignore_appointment or 0),
-        )
-    ):
-        busy[row.agent_id].append((row.starts_at, row.ends_at))
+    for is_off, agent_id, starts_at, ends_at in session.execute(sa.union_all(time_off, holds)):
+        (off if is_off else busy)[agent_id].append((starts_at, ends_at))
     skill = frozenset({service.required_skill.code}) if service.required_skill else frozenset()
     territories = frozenset({territory_id}) if territory_id is not None else frozenset()
     return [
         engine.AgentInput(
-            id=a.id,
-            tz=a.time_zone,
-            hours=tuple(hours[a.id]),
+            id=agent_id,
+            tz=tz,
+            hours=tuple(hours[agent_id]),
             skills=skill,
             territories=territories,
-            time_off=tuple(off[a.id]),
-            busy=tuple(busy[a.id]),
+            time_off=tuple(off[agent_id]),
+            busy=tuple(busy[agent_id]),
         )
-        for a in agents
+        for agent_id, tz in zones.items()
     ]
 
 
