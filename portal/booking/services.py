@@ -212,24 +212,32 @@ def choose_agents(
     week_first = week_start(planned_start.date())
     lo = datetime.combine(week_first, datetime.min.time(), tzinfo=planned_start.tzinfo)
     hi = lo + timedelta(days=7)
-    booked: dict[int, float] = defaultdict(float)
-    for agent_id, starts_at, ends_at in session.execute(
-        sa.select(
-            AppointmentHold.agent_id, AppointmentHold.starts_at, AppointmentHold.ends_at
-        ).where(
-            AppointmentHold.agent_id.in_(candidates),
-            AppointmentHold.starts_at >= lo,
-            AppointmentHold.starts_at < hi,
-        )
-    ):
-        booked[agent_id] += (ends_at - starts_at).total_seconds()
-    last_assigned = dict(
-        session.execute(
-            sa.select(WorkOrderTask.agent_id, sa.func.max(WorkOrderTask.id))
-            .where(WorkOrderTask.agent_id.in_(candidates))
-            .group_by(WorkOrderTask.agent_id)
-        ).all()
+    # One round trip: the candidates' holds starting that week (rows with a start), then
+    # each candidate's latest task (rows with only `last_task`).
+    week_holds = sa.select(
+        AppointmentHold.agent_id,
+        AppointmentHold.starts_at,
+        AppointmentHold.ends_at,
+        sa.null().label("last_task"),
+    ).where(
+        AppointmentHold.agent_id.in_(candidates),
+        AppointmentHold.starts_at >= lo,
+        AppointmentHold.starts_at < hi,
     )
+    latest_tasks = (
+        sa.select(WorkOrderTask.agent_id, sa.null(), sa.null(), sa.func.max(WorkOrderTask.id))
+        .where(WorkOrderTask.agent_id.in_(candidates))
+        .group_by(WorkOrderTask.agent_id)
+    )
+    booked: dict[int, float] = defaultdict(float)
+    last_assigned: dict[int, int] = {}
+    for agent_id, starts_at, ends_at, last_task in session.execute(
+        sa.union_all(week_holds, latest_tasks)
+    ):
+        if starts_at is None:
+            last_assigned[agent_id] = last_task
+        else:
+            booked[agent_id] += (ends_at - starts_at).total_seconds()
     candidates.sort(key=lambda a: (a not in prefer, booked[a], last_assigned.get(a, 0), a))
     return sorted(candidates[:needed])
 
