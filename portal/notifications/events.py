@@ -136,11 +136,15 @@ def _announce(
     session, event, appointment, *, actor=None, note="", old_window=None, agents=None
 ) -> None:
     audience = EVENTS[event]
-    context = _context(session, appointment, event, actor=actor, note=note, old_window=old_window)
+    # Who works on it, loaded once for the context and for the agents' messages.
+    working = _agents(session, appointment)
+    context = _context(
+        session, appointment, event, actor=actor, note=note, old_window=old_window, working=working
+    )
     if audience.customer:
         _tell_customer(session, event, appointment, audience, context)
     if audience.agents:
-        chosen = list(agents) if agents is not None else _agents(session, appointment)
+        chosen = list(agents) if agents is not None else working
         if event == "assigned" and agents is None:
             chosen = [a for a in chosen if not _task_mail_exists(session, appointment, a)]
         for agent in chosen:
@@ -292,20 +296,23 @@ def _agents(session: so.Session, appointment: Appointment) -> list[Agent]:
     """Everyone working on the appointment: its holds, and tasks not declined.
 
     A cancelled appointment holds nobody any more, so its tasks name who was going.
+    One query loads them with their users (their names and addresses come next).
     """
-    agents = {hold.agent_id: hold.agent for hold in appointment.holds}
-    tasks = session.scalars(
-        sa.select(WorkOrderTask)
-        .where(
-            WorkOrderTask.appointment_id == appointment.id,
-            WorkOrderTask.agent_id.is_not(None),
-            WorkOrderTask.status != "declined",
-        )
-        .order_by(WorkOrderTask.id)
+    session.flush()  # a hold added by agent object gets its agent_id here
+    held = {hold.agent_id for hold in appointment.holds}
+    tasked = sa.select(WorkOrderTask.agent_id).where(
+        WorkOrderTask.appointment_id == appointment.id,
+        WorkOrderTask.agent_id.is_not(None),
+        WorkOrderTask.status != "declined",
     )
-    for task in tasks:
-        agents.setdefault(task.agent_id, task.agent)
-    return [agents[key] for key in sorted(agents)]
+    return list(
+        session.scalars(
+            sa.select(Agent)
+            .options(so.joinedload(Agent.user))
+            .where(sa.or_(Agent.id.in_(held), Agent.id.in_(tasked)))
+            .order_by(Agent.id)
+        )
+    )
 
 
 def _task_key(appointment: Appointment, agent: Agent) -> str:
@@ -348,7 +355,7 @@ def service_phrase(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _context(session, appointment, event, *, actor, note, old_window) -> dict:
+def _context(session, appointment, event, *, actor, note, old_window, working) -> dict:
     zone = appointment_zone(appointment)
     window = fmt_window(appointment.window_start, appointment.window_end, zone)
     old = fmt_window(old_window[0], old_window[1], zone) if old_window else ""
@@ -358,7 +365,7 @@ def _context(session, appointment, event, *, actor, note, old_window) -> dict:
         sign_off = session.scalar(
             sa.select(SignOff).where(SignOff.appointment_id == appointment.id)
         )
-    agents = _agents(session, appointment)
+    agents = working
     return {
         "event": event,
         "appointment": appointment,
