@@ -89,19 +89,23 @@ def _register_blueprints(app: Flask) -> None:
     import portal.staff.console  # noqa: F401  (registers its views on the staff blueprint)
     from portal.accounts.routes import bp as accounts_bp
     from portal.booking.routes import bp as booking_bp
+    from portal.calendar_feeds.routes import bp as calendar_feeds_bp
     from portal.dispatch.routes import bp as dispatch_bp
     from portal.health import bp as health_bp
     from portal.notifications.routes import bp as notifications_bp
+    from portal.reports.routes import bp as reports_bp
     from portal.settings.routes import bp as settings_bp
     from portal.staff.routes import bp as staff_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(booking_bp)
+    app.register_blueprint(calendar_feeds_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(dispatch_bp, url_prefix="/dispatch")
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(reports_bp, url_prefix="/reports")
 
     @app.get("/")
     def index():

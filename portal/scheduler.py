@@ -100,6 +100,14 @@ JOBS = (
     JobSpec.every("send-outbox", "portal.notifications.jobs:send_outbox", seconds=30),
     JobSpec.every("send-reminders", "portal.notifications.jobs:send_reminders", minutes=5),
     JobSpec.every("expire-confirmations", "portal.booking.jobs:expire_confirmations", minutes=1),
+    JobSpec.every("run-reports", "portal.reports.jobs:run_queued_reports", seconds=5),
+    JobSpec.every("purge-reports", "portal.reports.jobs:purge_expired_reports", hours=1),
+    JobSpec.cron(
+        "email-weekly-reports",
+        "portal.reports.jobs:email_weekly_reports",
+        day_of_week="mon",
+        hour=7,
+    ),
 )
 
 _app: Flask | None = None

@@ -236,6 +236,27 @@ def explain_days(
     return find_windows_explained(service, agents, grid, query)[1]
 
 
+def working_minutes(
+    agent: AgentInput, start: datetime, end: datetime, holidays: frozenset[date] = frozenset()
+) -> int:
+    """Minutes the agent works in [start, end): its weekly hours on its own clock, less its
+    time off and the holidays (whole local days in the agent's zone). Bookings do not
+    count against it: this is the capacity a utilisation figure divides by."""
+    _require_aware(start, "start")
+    _require_aware(end, "end")
+    lo, hi = _floor_minute(start), _ceil_minute(end)
+    if hi <= lo:
+        return 0
+    zone = ZoneInfo(agent.tz)
+    closed = []
+    for day in holidays:
+        day_start = datetime.combine(day, time.min, tzinfo=zone)
+        day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+        closed.append((day_start, day_end))
+    blocked = _blocked_time((*agent.time_off, *closed), lo, hi)
+    return sum(e - s for s, e in _subtract(_working_time(agent, lo, hi), blocked))
+
+
 def find_windows_explained(
     service: ServiceSpec, agents: Sequence[AgentInput], grid: Grid, query: Query
 ) -> tuple[list[Window], dict[date, str]]:

@@ -1,0 +1,222 @@
+"""Reports turned into files: PDF (WeasyPrint, from HTML templates with a print stylesheet)
+and CSV (the same numbers, plus the row-level detail a PDF should not hold)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import render_template
+
+from portal.accounts.models import User
+from portal.booking.models import Service
+from portal.reports import charts, figures
+from portal.reports.figures import Operations, ReportParams, SignOffs, Utilisation
+from portal.staff.models import Agent
+from portal.timeutil import now_utc
+
+TITLES = {
+    "operations": "Operations report",
+    "utilisation": "Agent utilisation",
+    "signoffs": "Completion sign-offs",
+}
+Report = Operations | Utilisation | SignOffs
+Progress = Callable[[int], None]
+
+
+def compute(session: so.Session, params: ReportParams) -> Report:
+    if params.kind == "operations":
+        return figures.operations(session, params)
+    if params.kind == "utilisation":
+        return figures.utilisation(session, params)
+    return figures.sign_offs(session, params)
+
+
+def percent(rate: float | None) -> str:
+    """A rate as the report prints it: one decimal, or a dash when there is nothing to rate."""
+    return "–" if rate is None else f"{rate * 100:.1f}\u00a0%"
+
+
+def hours(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def scope(session: so.Session, params: ReportParams) -> str:
+    """What the report is restricted to, in words."""
+    parts = []
+    if params.service_id is not None:
+        parts.append(f"service {session.get(Service, params.service_id).name}")
+    if params.agent_id is not None:
+        name = session.scalar(
+            sa.select(User.full_name)
+            .join(Agent, Agent.user_id == User.id)
+            .where(Agent.id == params.agent_id)
+        )
+        parts.append(f"agent {name}")
+    return ", ".join(parts) or "all services and agents"
+
+
+def _charts(report: Report) -> dict[str, str]:
+    if isinstance(report, Operations):
+        labels = [c.period.label for c in report.series]
+        return {
+            "per_period": charts.bars(
+                labels,
+                [
+                    charts.Series("Booked", [c.booked for c in report.series], charts.BLUE),
+                    charts.Series("Completed", [c.completed for c in report.series], charts.GREEN),
+                ],
+            )
+        }
+    if isinstance(report, Utilisation):
+        shown = sorted(report.agents, key=lambda a: -(a.utilisation or 0))[:30]
+        return {
+            "utilisation": charts.bars(
+                [a.name for a in shown],
+                [charts.Series("Utilisation", [a.utilisation or 0 for a in shown])],
+                horizontal=True,
+                percent=True,
+                height_in=max(1.6, 0.22 * len(shown) + 0.6),
+            )
+        }
+    return {
+        "per_period": charts.bars(
+            [p.label for p, _n in report.series],
+            [charts.Series("Sign-offs", [n for _p, n in report.series], charts.GREEN)],
+        )
+    }
+
+
+def render_html(session: so.Session, report: Report) -> str:
+    params = report.params
+    return render_template(
+        f"reports/pdf/{params.kind}.html",
+        report=report,
+        params=params,
+        title=TITLES[params.kind],
+        scope=scope(session, params),
+        charts=_charts(report),
+        generated=now_utc().astimezone(ZoneInfo(params.zone)),
+        percent=percent,
+        hours=hours,
+        zone=ZoneInfo(params.zone),
+    )
+
+
+def render_pdf(html: str) -> bytes:
+    import weasyprint  # loaded on first report, not by every web worker at start
+
+    return weasyprint.HTML(string=html, base_url=None).write_pdf()
+
+
+def pdf(session: so.Session, params: ReportParams, progress: Progress = lambda _p: None) -> bytes:
+    """The report as PDF; `progress` hears the percentage done after each step."""
+    report = compute(session, params)
+    progress(40)
+    html = render_html(session, report)
+    progress(70)
+    return render_pdf(html)
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def _safe(cell) -> str:
+    """A cell a spreadsheet will not run: text starting with = + - @ gets a leading quote."""
+    text = "" if cell is None else str(cell)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _rate_cell(rate: float | None) -> str:
+    return "" if rate is None else f"{rate * 100:.1f}"
+
+
+def _operations_rows(session: so.Session, report: Operations) -> Iterator[tuple]:
+    params = report.params
+    yield ("section", "item", "value")
+    yield ("report", "first_day", params.date_from.isoformat())
+    yield ("report", "last_day", params.date_to.isoformat())
+    yield ("report", "time_zone", params.zone)
+    yield ("report", "scope", scope(session, params))
+    yield ("summary", "booked", report.booked)
+    yield ("summary", "completed", report.completed)
+    yield ("summary", "cancelled", report.cancelled)
+    yield ("summary", "no_shows", report.no_shows)
+    yield ("summary", "rescheduled_appointments", report.rescheduled)
+    yield ("summary", "reschedules", report.reschedules)
+    yield ("summary", "confirmed", report.confirmed)
+    average = report.avg_hours_to_confirm
+    yield ("summary", "avg_hours_to_confirm", "" if average is None else f"{average:.1f}")
+    yield ("summary", "completion_rate_percent", _rate_cell(report.completion_rate))
+    yield ("summary", "cancellation_rate_percent", _rate_cell(report.cancellation_rate))
+    yield ("summary", "reschedule_rate_percent", _rate_cell(report.reschedule_rate))
+    yield ("summary", "no_show_rate_percent", _rate_cell(report.no_show_rate))
+    for status, count in report.by_status.items():
+        yield ("status", status, count)
+    unit = report.series[0].period.unit if report.series else "day"
+    for row in report.series:
+        yield (f"booked_per_{unit}", row.period.first_day.isoformat(), row.booked)
+    for row in report.series:
+        yield (f"completed_per_{unit}", row.period.first_day.isoformat(), row.completed)
+    for name, count in report.top_services:
+        yield ("top_service", name, count)
+    for name, count in report.top_agents:
+        yield ("top_agent_completed", name, count)
+
+
+def _utilisation_rows(report: Utilisation) -> Iterator[tuple]:
+    yield ("agent", "working_hours", "booked_hours", "utilisation_percent", "appointments")
+    for row in [*report.agents, report.total]:
+        yield (
+            row.name,
+            hours(row.working_hours),
+            hours(row.booked_hours),
+            _rate_cell(row.utilisation),
+            row.appointments,
+        )
+
+
+def _sign_off_rows(session: so.Session, params: ReportParams) -> Iterator[tuple]:
+    zone = ZoneInfo(params.zone)
+    yield ("work_order", "appointment", "account", "signed_by", "signed_at", "service", "agents")
+    for row in figures.sign_off_rows(session, params):
+        yield (
+            row.work_order,
+            row.appointment_id,
+            row.account,
+            row.signed_by,
+            row.signed_at.astimezone(zone).isoformat(timespec="minutes"),
+            row.service,
+            row.agents,
+        )
+
+
+def csv_rows(session: so.Session, params: ReportParams) -> Iterable[tuple]:
+    if params.kind == "operations":
+        return _operations_rows(session, figures.operations(session, params))
+    if params.kind == "utilisation":
+        return _utilisation_rows(figures.utilisation(session, params))
+    return _sign_off_rows(session, params)
+
+
+def csv_bytes(session: so.Session, params: ReportParams) -> bytes:
+    """The report as CSV, UTF-8 with a byte-order mark so spreadsheets read names right."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in csv_rows(session, params):
+        writer.writerow([_safe(cell) for cell in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -1,0 +1,157 @@
+"""The reports pages (managers and admins): ask for a report, watch it being made,
+download it, and choose which reports arrive by e-mail every Monday."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from wtforms import SelectChoice
+
+from portal import htmx
+from portal.accounts.access import role_required
+from portal.accounts.models import User
+from portal.booking.models import Service
+from portal.db import commit, get_session, rollback_request_session
+from portal.errors import NotFound, PortalError
+from portal.pagination import page_arg
+from portal.reports import services as svc
+from portal.reports.figures import ReportParams
+from portal.reports.forms import KINDS, ReportForm, SubscriptionForm
+from portal.reports.models import REPORT_KINDS
+from portal.settings.helpers import me
+from portal.staff.models import Agent
+from portal.timeutil import now_utc, to_local
+
+bp = Blueprint("reports", __name__)
+
+
+def _form() -> ReportForm:
+    session = get_session()
+    form = ReportForm()
+    services = session.scalars(sa.select(Service).order_by(Service.name))
+    form.service_id.choices = [SelectChoice("", "All services")] + [
+        SelectChoice(s.id, s.name) for s in services
+    ]
+    agents = session.execute(
+        sa.select(Agent.id, User.full_name)
+        .join(User, User.id == Agent.user_id)
+        .order_by(User.full_name)
+    )
+    form.agent_id.choices = [SelectChoice("", "All agents")] + [
+        SelectChoice(a.id, a.full_name) for a in agents
+    ]
+    if not form.is_submitted():
+        today = to_local(now_utc(), current_app.config["ORG_TIME_ZONE"]).date()
+        form.date_from.data = today.replace(day=1)
+        form.date_to.data = today
+        form.kind.data = "operations"
+    return form
+
+
+def _page(form: ReportForm, error: str | None = None, code: int = 200):
+    session = get_session()
+    runs = svc.list_runs(session, me(), page_arg(request.args.get("page")))
+    return (
+        render_template(
+            "reports/index.html",
+            form=form,
+            runs=runs,
+            error=error,
+            subscribed=svc.subscribed_kinds(session, me()),
+            kinds=KINDS,
+            inline_days=svc.INLINE_MAX_DAYS,
+            zone=current_app.config["ORG_TIME_ZONE"],
+        ),
+        code,
+    )
+
+
+@bp.get("/")
+@role_required("manager")
+def index():
+    return _page(_form())
+
+
+@bp.post("/")
+@role_required("manager")
+def create():
+    form = _form()
+    if not form.validate():
+        return _page(form, code=422)
+    params = ReportParams(
+        kind=form.kind.data,
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+        zone=current_app.config["ORG_TIME_ZONE"],
+        service_id=form.service_id.data,
+        agent_id=form.agent_id.data,
+    )
+    try:
+        run = svc.request_report(get_session(), me(), params, form.fmt.data)
+    except PortalError as error:
+        rollback_request_session()
+        field = getattr(form, error.field or "", None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, error.message]
+            return _page(form, code=error.status)
+        return _page(form, error.message, code=error.status)
+    commit()
+    # The run's page says whether it is ready or how far it has got.
+    return redirect(url_for("reports.run", run_id=run.id))
+
+
+@bp.get("/runs/<int:run_id>")
+@role_required("manager")
+def run(run_id: int):
+    try:
+        report_run = svc.get_run(get_session(), me(), run_id)
+    except NotFound:
+        abort(404)
+    template = "reports/_progress.html" if htmx else "reports/run.html"
+    return render_template(template, run=report_run, now=now_utc(), keep=svc.KEEP_FOR)
+
+
+@bp.get("/runs/<int:run_id>/download")
+@role_required("manager")
+def download(run_id: int):
+    try:
+        report_run = svc.download(get_session(), me(), run_id, now_utc())
+    except NotFound:
+        abort(404)
+    response = Response(report_run.content, mimetype=svc.MIME[report_run.fmt])
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{report_run.file_name}"; '
+        f"filename*=UTF-8''{quote(report_run.file_name)}"
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/subscriptions")
+@role_required("manager")
+def subscription():
+    form = SubscriptionForm()
+    kind = request.form.get("kind", "")
+    wanted = request.form.get("wanted") == "1"
+    if not form.validate() or kind not in REPORT_KINDS:
+        abort(400)
+    svc.set_subscription(get_session(), me(), kind, wanted)
+    commit()
+    label = KINDS[kind][0]
+    if wanted:
+        flash(f"{label} will be e-mailed to you every Monday for the week before.", "success")
+    else:
+        flash(f"{label} will no longer be e-mailed to you.", "success")
+    return redirect(url_for("reports.index"))
