@@ -1,0 +1,184 @@
+"""Calendar feeds: the secret URL of a user's appointments, and the .ics behind it.
+
+A customer's feed holds its account's appointments (what its appointments page shows);
+an agent's holds the appointments of the tasks assigned to it. Both run from 30 days
+back to a year ahead and leave cancelled appointments out, so a calendar that refreshes
+the feed drops them. Each event keeps the UID of the e-mailed invitation and the
+appointment's SEQUENCE, so a client updates the event it has rather than adding one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from icalendar import Calendar, Event
+from itsdangerous import BadSignature, Signer
+
+from portal.accounts.models import User
+from portal.booking.models import Appointment
+from portal.calendar_feeds.models import CalendarFeed
+from portal.errors import NotAllowed
+from portal.notifications.ics import appointment_uid
+from portal.staff.models import Agent
+from portal.workorders.models import WorkOrderTask
+
+PAST = timedelta(days=30)
+AHEAD = timedelta(days=365)
+SALT = "portal.calendar-feed"
+LEFT_OUT = ("cancelled",)
+# Calendar STATUS: a booking nobody has confirmed yet is tentative.
+TENTATIVE = frozenset({"requested", "accepted", "needs_reschedule", "declined_by_customer"})
+STATUS_WORDS = {
+    "requested": "waiting for the technician to accept",
+    "accepted": "waiting for the customer's confirmation",
+    "confirmed": "confirmed",
+    "in_progress": "in progress",
+    "completed": "done, waiting for the customer's sign-off",
+    "signed_off": "signed off",
+    "declined_by_customer": "declined by the customer",
+    "needs_reschedule": "waiting for a new time",
+    "no_show": "missed",
+}
+
+
+# --- the key and the URL --------------------------------------------------------------------
+
+
+def agent_of(session: so.Session, user: User) -> Agent | None:
+    return session.scalar(sa.select(Agent).where(Agent.user_id == user.id))
+
+
+def can_have_feed(session: so.Session, user: User) -> bool:
+    """Customers of an account and agents have appointments to subscribe to."""
+    if not user.is_staff:
+        return user.account_id is not None
+    return agent_of(session, user) is not None
+
+
+def get_feed(session: so.Session, user: User) -> CalendarFeed | None:
+    return session.scalar(sa.select(CalendarFeed).where(CalendarFeed.user_id == user.id))
+
+
+def reset_feed(session: so.Session, user: User) -> CalendarFeed:
+    """Make the user's feed key, or draw a new one: the old URL stops working at once."""
+    if not can_have_feed(session, user):
+        raise NotAllowed("Your account has no appointments to put in a calendar.")
+    feed = get_feed(session, user)
+    if feed is None:
+        feed = CalendarFeed(user_id=user.id)
+        session.add(feed)
+    feed.key = secrets.token_urlsafe(24)
+    session.flush()
+    return feed
+
+
+def feed_token(feed: CalendarFeed, secret_key: str) -> str:
+    """The secret part of the feed's URL: the key signed with the app's secret key."""
+    return Signer(secret_key, salt=SALT).sign(feed.key).decode()
+
+
+def user_for_token(session: so.Session, token: str, secret_key: str) -> User | None:
+    """The user whose feed `token` opens, or None (forged, reset, or a user turned off)."""
+    try:
+        key = Signer(secret_key, salt=SALT).unsign(token).decode()
+    except (BadSignature, UnicodeError):
+        return None
+    feed = session.scalar(sa.select(CalendarFeed).where(CalendarFeed.key == key))
+    if feed is None:
+        return None
+    user = session.get(User, feed.user_id)
+    if user is None or not user.active or not can_have_feed(session, user):
+        return None
+    return user
+
+
+# --- what the feed holds --------------------------------------------------------------------
+
+
+def feed_appointments(session: so.Session, user: User, now: datetime) -> list[Appointment]:
+    """The appointments in the user's feed, soonest first."""
+    query = (
+        sa.select(Appointment)
+        .where(
+            Appointment.status.not_in(LEFT_OUT),
+            Appointment.window_end >= now - PAST,
+            Appointment.window_start <= now + AHEAD,
+        )
+        .options(
+            so.joinedload(Appointment.service),
+            so.joinedload(Appointment.location),
+            so.joinedload(Appointment.work_order),
+            so.joinedload(Appointment.account),
+        )
+        .order_by(Appointment.window_start, Appointment.id)
+    )
+    if user.is_staff:
+        agent = agent_of(session, user)
+        if agent is None:
+            return []
+        tasks = sa.select(WorkOrderTask.appointment_id).where(
+            WorkOrderTask.agent_id == agent.id, WorkOrderTask.status != "declined"
+        )
+        query = query.where(Appointment.id.in_(tasks))
+    else:
+        if user.account_id is None:
+            return []
+        query = query.where(Appointment.account_id == user.account_id)
+    return list(session.scalars(query).unique())
+
+
+def build_feed(
+    appointments: list[Appointment],
+    *,
+    for_staff: bool,
+    base_url: str,
+    now: datetime,
+    name: str = "Field service appointments",
+) -> str:
+    """The VCALENDAR text of a subscribed calendar (no METHOD: it is not an invitation)."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Field Service Portal//Calendar feed//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    # Ask clients to refresh hourly (REFRESH-INTERVAL is RFC 7986; the other, Outlook's).
+    calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
+    for appointment in appointments:
+        calendar.add_component(_event(appointment, for_staff, base_url, now))
+    return calendar.to_ical().decode("utf-8")
+
+
+def _event(appointment: Appointment, for_staff: bool, base_url: str, now: datetime) -> Event:
+    event = Event()
+    # The UID of the e-mailed invitation, so both are one event to a calendar.
+    event.add("uid", appointment_uid(appointment))
+    event.add("sequence", appointment.sequence)
+    event.add("dtstamp", now)
+    event.add("dtstart", appointment.window_start)
+    event.add("dtend", appointment.window_end)
+    summary = f"{appointment.service.name} ({appointment.number})"
+    if for_staff:
+        summary = f"{appointment.service.name}: {appointment.account.name} ({appointment.number})"
+    event.add("summary", summary)
+    event.add("location", appointment.location.one_line)
+    link = (
+        f"{base_url}/staff/appointments/{appointment.id}"
+        if for_staff
+        else f"{base_url}/appointments/{appointment.id}"
+    )
+    words = STATUS_WORDS.get(appointment.status, appointment.status.replace("_", " "))
+    event.add(
+        "description",
+        f"{appointment.service.name}, {words}.\n"
+        f"Work order {appointment.work_order.number}, appointment {appointment.number}.\n"
+        f"The technician arrives within this window.\n"
+        f"Details: {link}",
+    )
+    event.add("status", "TENTATIVE" if appointment.status in TENTATIVE else "CONFIRMED")
+    event.add("url", link)
+    event.add("transp", "OPAQUE")
+    return event
