@@ -117,11 +117,8 @@ def _seconds_between(session: so.Session, start, end):
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
 
 
-def _appointments_in(params: ReportParams):
-    """The appointments a report covers: window starting in range, optional filters."""
-    query = sa.select(Appointment.id).where(
-        Appointment.window_start >= params.start, Appointment.window_start < params.end
-    )
+def _only_chosen(query, params: ReportParams):
+    """`query` (which selects from appointments) kept to the report's service or agent."""
     if params.service_id is not None:
         query = query.where(Appointment.service_id == params.service_id)
     if params.agent_id is not None:
@@ -132,6 +129,14 @@ def _appointments_in(params: ReportParams):
             )
         )
     return query
+
+
+def _appointments_in(params: ReportParams):
+    """The appointments a report covers: window starting in range, optional filters."""
+    query = sa.select(Appointment.id).where(
+        Appointment.window_start >= params.start, Appointment.window_start < params.end
+    )
+    return _only_chosen(query, params)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -449,16 +454,7 @@ def _sign_off_query(params: ReportParams):
         .join(CustomerAccount, CustomerAccount.id == Appointment.account_id)
         .where(SignOff.signed_at >= params.start, SignOff.signed_at < params.end)
     )
-    if params.service_id is not None:
-        query = query.where(Appointment.service_id == params.service_id)
-    if params.agent_id is not None:
-        query = query.where(
-            sa.exists().where(
-                WorkOrderTask.appointment_id == Appointment.id,
-                WorkOrderTask.agent_id == params.agent_id,
-            )
-        )
-    return query
+    return _only_chosen(query, params)
 
 
 def _agent_names(session: so.Session, appointment_ids: list[int]) -> dict[int, str]:
