@@ -57,7 +57,7 @@ def mail_list():
 @role_required("manager")
 def mail_detail(message_id: int):
     message = get_session().get(OutboxMessage, message_id)
-    if message is None:
+    if message is None or message.channel != "email":
         abort(404)
     return render_template("admin/mail_detail.html", message=message)
 

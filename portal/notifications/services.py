@@ -240,17 +240,24 @@ def list_notifications(
 def list_outbox(
     session: so.Session, *, status: str | None = None, page: int = 1, per_page: int = 25
 ) -> Page:
-    """Outbox messages, newest first, optionally of one status."""
-    query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    """Outbox e-mails, newest first, optionally of one status (webhook deliveries have
+    their own log on the webhooks settings page)."""
+    query = (
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.channel == "email")
+        .order_by(OutboxMessage.id.desc())
+    )
     if status:
         query = query.where(OutboxMessage.status == status)
     return paginate(session, query, page, per_page)
 
 
 def outbox_counts(session: so.Session) -> dict[str, int]:
-    """How many messages are in each state (every state present, zero when none)."""
+    """How many e-mails are in each state (every state present, zero when none)."""
     rows = session.execute(
-        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+        sa.select(OutboxMessage.status, sa.func.count())
+        .where(OutboxMessage.channel == "email")
+        .group_by(OutboxMessage.status)
     )
     counts = dict.fromkeys(OUTBOX_STATES, 0)
     counts.update({status: count for status, count in rows})

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from portal.notifications.models import OutboxMessage
 from portal.notifications.services import notify_user, queue_email
 from tests.factories import create_agent, create_customer, create_user
 
@@ -141,3 +142,20 @@ def test_the_e_mails_link_shows_only_for_managers_and_admins(session, client, au
     auth.logout()
     auth.login(create_user(session, role="manager").email)
     assert ">E-mails</a>" in client.get("/staff/").get_data(as_text=True)
+
+
+def test_webhook_deliveries_are_not_listed_among_the_e_mails(session, client, auth):
+    (mail,) = _queue(session)
+    hook = OutboxMessage(
+        channel="webhook", recipient="https://hooks.example.com/x", subject="Webhook 1"
+    )
+    session.add(hook)
+    session.flush()
+    auth.login(create_user(session, role="admin").email)
+
+    page = client.get("/admin/mail").get_data(as_text=True)
+
+    assert "Message number 0" in page
+    assert "Webhook 1" not in page
+    assert client.get(f"/admin/mail/{hook.id}").status_code == 404
+    assert client.get(f"/admin/mail/{mail.id}").status_code == 200
