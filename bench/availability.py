@@ -9,6 +9,10 @@ the next four weeks. Measured side by side in one run so the ratios hold on a no
   engine_p95_ms_200k              the same 4-week query with 200,000 appointments of history
   book_per_s / raw_insert_per_s   8 concurrent clients on PostgreSQL: bookings through the
   book_over_insert                booking service vs single-row transactional inserts
+  book_client_cpu_ms              a booking's Python CPU in its client process
+  book_statements / book_refused  SQL statements per booking; windows refused as taken
+
+`--only booking` runs the PostgreSQL part alone, `--only engine` the rest.
 """
 
 from __future__ import annotations
