@@ -26,6 +26,7 @@ from portal.booking.suggestions import Preferences
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
 from portal.formatting import fmt_window
 from portal.notifications.events import announce
+from portal.staff.models import Agent
 from portal.timeutil import now_utc, week_start
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from portal.workorders.services import record
@@ -224,10 +225,15 @@ def choose_agents(
         AppointmentHold.starts_at >= lo,
         AppointmentHold.starts_at < hi,
     )
-    latest_tasks = (
-        sa.select(WorkOrderTask.agent_id, sa.null(), sa.null(), sa.func.max(WorkOrderTask.id))
-        .where(WorkOrderTask.agent_id.in_(candidates))
-        .group_by(WorkOrderTask.agent_id)
+    # One max() per candidate (an index descent each), not one GROUP BY over the
+    # candidates' whole task history.
+    latest_task = (
+        sa.select(sa.func.max(WorkOrderTask.id))
+        .where(WorkOrderTask.agent_id == Agent.id)
+        .scalar_subquery()
+    )
+    latest_tasks = sa.select(Agent.id, sa.null(), sa.null(), latest_task).where(
+        Agent.id.in_(candidates)
     )
     booked: dict[int, float] = defaultdict(float)
     last_assigned: dict[int, int] = {}
