@@ -241,7 +241,7 @@ def choose_agents(
         sa.union_all(week_holds, latest_tasks)
     ):
         if starts_at is None:
-            last_assigned[agent_id] = last_task
+            last_assigned[agent_id] = last_task or 0  # None: the agent has no task yet
         else:
             booked[agent_id] += (ends_at - starts_at).total_seconds()
     candidates.sort(key=lambda a: (a not in prefer, booked[a], last_assigned.get(a, 0), a))

@@ -22,6 +22,7 @@ from tests.factories import (
     create_customer,
     create_location,
     create_service,
+    create_task,
     create_territory,
     create_user,
     ensure_policy,
@@ -160,6 +161,15 @@ def test_assignment_prefers_the_agent_with_fewest_booked_hours(session, world):
         world["agent"].id,
         second.id,
     }
+
+
+def test_an_agent_never_assigned_yet_goes_before_one_assigned_before(session, world):
+    newcomer = create_agent(session)
+    create_task(session, agent=world["agent"])  # an earlier task, in no week's hours
+
+    appt = book_window(session, booking(world))
+
+    assert [hold.agent_id for hold in appt.holds] == [newcomer.id]
 
 
 def test_a_two_agent_service_holds_two_agents_at_the_same_time(session, world):
