@@ -562,10 +562,21 @@ def mark_no_show(session: so.Session, appointment: Appointment, user: User) -> A
 # --- customers ----------------------------------------------------------------------------
 
 
+def _require_unexpired(appointment: Appointment) -> None:
+    """A confirmation request left unanswered past its deadline locks the customer's
+    answer too (PRODUCT.md: it locks self-service); a scheduler sets a new deadline."""
+    if appointment.confirm_expired_at is not None:
+        raise NotAllowed(
+            "The time to answer this request has passed. Our scheduling team will be in "
+            "touch; you can still send them a change request."
+        )
+
+
 def confirm_appointment(session: so.Session, appointment: Appointment, actor: Actor) -> Appointment:
     _require_customer(actor, appointment)
     appointment = _lock(session, appointment)
     _require_status(appointment, ("accepted",), "there is nothing to confirm.")
+    _require_unexpired(appointment)
     _move(session, appointment, "confirmed", actor)
     announce(session, "confirmed", appointment, actor=actor.user)
     session.flush()
@@ -580,6 +591,7 @@ def decline_appointment(
     reason = _reason(reason, required=False, what="why")
     appointment = _lock(session, appointment)
     _require_status(appointment, ("accepted",), "it cannot be declined.")
+    _require_unexpired(appointment)
     _move(session, appointment, "declined_by_customer", actor, note=reason)
     _release(session, appointment, actor)
     _set_work_order(session, appointment.work_order, "new", actor)
@@ -742,6 +754,11 @@ def reschedule_appointment(
         _move(session, appointment, "requested", actor, visibility="internal")
     elif actor.is_staff and appointment.status == "confirmed":
         _move(session, appointment, "accepted", actor, note="moved by staff: please confirm")
+    if appointment.confirm_expired_at is not None:
+        # The new time is a new request: the lapsed one's lock and deadline go with it.
+        appointment.confirm_expired_at = None
+        if appointment.confirm_deadline is not None and appointment.confirm_deadline <= now_utc():
+            appointment.confirm_deadline = None
     announce(session, "rescheduled", appointment, actor=actor.user, old_window=old_window)
     if appointment.status == "accepted" and actor.is_staff:
         announce(session, "confirmation_requested", appointment, actor=actor.user)
@@ -870,7 +887,8 @@ def report_not_done(
 def set_confirm_deadline(
     session: so.Session, appointment: Appointment, user: User, deadline: datetime | None
 ) -> Appointment:
-    """After the deadline the customer can no longer change the appointment by itself."""
+    """After the deadline the customer can no longer change the appointment by itself.
+    Setting one (or none) lifts the lock of an expired confirmation request."""
     if not user.has_role("scheduler"):
         raise NotFound("There is no such appointment.")
     if appointment.status in CLOSED_STATES:
@@ -882,6 +900,7 @@ def set_confirm_deadline(
             raise Invalid("The deadline must come before the arrival window.", field="deadline")
     old = appointment.confirm_deadline
     appointment.confirm_deadline = deadline
+    appointment.confirm_expired_at = None  # a new deadline is a new request
     record(
         session,
         appointment,

@@ -195,6 +195,50 @@ def test_the_customer_can_no_longer_reschedule_once_expired(session, people):
         )
 
 
+@pytest.mark.parametrize("answer", ["confirm", "decline"])
+def test_the_customer_can_no_longer_answer_once_expired(session, people, answer):
+    appt = accepted(session, people)
+    expire_confirmations(session, NOW)
+    act = lc.confirm_appointment if answer == "confirm" else lc.decline_appointment
+
+    with pytest.raises(NotAllowed, match="time to answer this request has passed"):
+        act(session, appt, lc.Actor(people["user"]))
+    assert appt.status == "accepted"
+
+
+def test_the_customer_can_still_confirm_before_expiry_runs(session, people):
+    appt = accepted(session, people, deadline=NOW + timedelta(hours=1))
+
+    lc.confirm_appointment(session, appt, lc.Actor(people["user"]))
+
+    assert appt.status == "confirmed"
+
+
+def test_a_new_deadline_lifts_the_lock_and_can_expire_again(session, people):
+    appt = accepted(session, people)
+    expire_confirmations(session, NOW)
+
+    lc.set_confirm_deadline(session, appt, people["scheduler"], NOW + timedelta(hours=2))
+
+    assert appt.confirm_expired_at is None
+    lc.confirm_appointment(session, appt, lc.Actor(people["user"]))
+    assert appt.status == "confirmed"
+
+
+def test_a_staff_move_of_an_expired_request_lifts_the_lock(session, people):
+    appt = accepted(session, people)
+    expire_confirmations(session, NOW)
+
+    lc.reschedule_appointment(
+        session, appt, WINDOW + timedelta(days=3), lc.Actor(people["scheduler"])
+    )
+
+    assert (appt.confirm_expired_at, appt.confirm_deadline) == (None, None)
+    assert expire_confirmations(session, NOW + timedelta(minutes=5)) == 0
+    lc.confirm_appointment(session, appt, lc.Actor(people["user"]))
+    assert appt.status == "confirmed"
+
+
 def test_two_schedulers_expiring_at_the_same_moment_announce_once(app, session, people):
     accepted(session, people)
     accepted(session, people, start=WINDOW + timedelta(days=1))
@@ -272,5 +316,7 @@ def test_the_customer_page_gives_the_reason_for_the_lock(client, auth, session, 
     page = client.get(f"/appointments/{appt.id}").get_data(as_text=True)
 
     assert "The deadline our scheduler set for changes has passed" in page
+    assert "The time to confirm has passed" in page
+    assert "Confirm this appointment" not in page
     assert "Move to another time" not in page
     assert "Ask our scheduler for a change" in page
