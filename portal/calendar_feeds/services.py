@@ -1,10 +1,11 @@
 """Calendar feeds: the secret URL of a user's appointments, and the .ics behind it.
 
 A customer's feed holds its account's appointments (what its appointments page shows);
-an agent's holds the appointments of the tasks assigned to it. Both run from 30 days
-back to a year ahead and leave cancelled appointments out, so a calendar that refreshes
-the feed drops them. Each event keeps the UID of the e-mailed invitation and the
-appointment's SEQUENCE, so a client updates the event it has rather than adding one.
+an agent's holds the appointments of the tasks assigned to it now (or done by it), as
+the API and the pages let it see them. Both run from 30 days back to a year ahead and
+leave cancelled appointments out, so a calendar that refreshes the feed drops them. Each
+event keeps the UID of the e-mailed invitation and the appointment's SEQUENCE, so a
+client updates the event it has rather than adding one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from icalendar import Calendar, Event
 from itsdangerous import BadSignature, Signer
 
 from portal.accounts.models import User
+from portal.booking.lifecycle import ACTIVE_TASKS
 from portal.booking.models import Appointment
 from portal.calendar_feeds.models import CalendarFeed
 from portal.errors import NotAllowed
@@ -29,6 +31,10 @@ PAST = timedelta(days=30)
 AHEAD = timedelta(days=365)
 SALT = "portal.calendar-feed"
 LEFT_OUT = ("cancelled",)
+# The tasks that put an appointment in its agent's feed: the rule of
+# lifecycle.is_assigned_agent, which the API and the pages use for an agent's access. A
+# task reassigned, cancelled, parked or moved away is "cancelled" and leaves the feed.
+AGENT_TASKS = (*ACTIVE_TASKS, "done")
 # Calendar STATUS: a booking nobody has confirmed yet is tentative.
 TENTATIVE = frozenset({"requested", "accepted", "needs_reschedule", "declined_by_customer"})
 STATUS_WORDS = {
@@ -120,7 +126,7 @@ def feed_appointments(session: so.Session, user: User, now: datetime) -> list[Ap
         if agent is None:
             return []
         tasks = sa.select(WorkOrderTask.appointment_id).where(
-            WorkOrderTask.agent_id == agent.id, WorkOrderTask.status != "declined"
+            WorkOrderTask.agent_id == agent.id, WorkOrderTask.status.in_(AGENT_TASKS)
         )
         query = query.where(Appointment.id.in_(tasks))
     else:

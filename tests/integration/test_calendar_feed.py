@@ -9,15 +9,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
+from portal.booking import lifecycle as lc
+from portal.booking.services import BookingRequest, book_window
 from portal.calendar_feeds import services as feeds
 from tests.conftest import SECRET_KEY
 from tests.factories import (
     create_agent,
     create_appointment,
     create_customer,
+    create_location,
     create_service,
     create_task,
     create_user,
+    ensure_policy,
 )
 
 NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
@@ -190,3 +194,32 @@ def test_making_a_link_needs_a_log_in(client):
 
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_after_a_reassignment_only_the_new_agent_feed_holds_the_appointment(
+    session, client, frozen_now
+):
+    """A task moved away is cancelled, not declined: the former agent loses the customer's
+    name, address and times, as on the API and the pages (active or done tasks only)."""
+    frozen_now(NOW)
+    ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
+    customer, account, _ = create_customer(session)
+    location = create_location(session, account)
+    service = create_service(session)
+    former = create_agent(session)
+    scheduler = create_user(session, role="scheduler")
+    appointment = book_window(
+        session,
+        BookingRequest(
+            customer=customer,
+            service=service,
+            location=location,
+            window_start=datetime(2026, 6, 3, 7, 0, tzinfo=UTC),
+        ),
+    )
+    successor = create_agent(session)
+    (task,) = [t for t in appointment.work_order.tasks if t.agent_id == former.id]
+    lc.reassign_task(session, task, successor.id, scheduler)
+
+    assert uid(appointment) not in events_of(client.get(feed_url(session, former.user)))
+    assert uid(appointment) in events_of(client.get(feed_url(session, successor.user)))
