@@ -8,6 +8,7 @@ from flask import Flask, redirect, url_for
 from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from portal import config as config_module
 from portal import db
@@ -15,6 +16,13 @@ from portal import db
 csrf = CSRFProtect()
 htmx = HTMX()
 login_manager = LoginManager()
+
+
+class RecordId(IntegerConverter):
+    """Flask's int converter, bounded to the ids our INTEGER columns can hold."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2_147_483_647, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -46,6 +54,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
+    # Every <int:...> in a URL is a record id: ids past a 32-bit integer are 404 at the
+    # router, instead of an overflow error from the database.
+    app.url_map.converters["int"] = RecordId
     db.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)

@@ -89,6 +89,21 @@ def test_an_unknown_url_gets_the_not_found_page(client):
     assert "There is nothing at /no-such-page." in page
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/settings/users/2147483648",
+        "/reports/runs/99999999999999999999",
+        "/staff/appointments/2147483648",
+        "/appointments/2147483648",
+    ],
+)
+def test_an_id_too_large_for_any_record_is_not_found(session, client, auth, url):
+    auth.login(create_user(session, role="admin").email)
+
+    assert client.get(url).status_code == 404
+
+
 def test_the_customer_home_shows_only_its_own_accounts_appointments(
     session, client, auth, frozen_now
 ):
