@@ -54,6 +54,8 @@ def bars(
         "svg.hashsalt": "portal-reports",
         "font.family": "DejaVu Sans",
         "font.size": 8,
+        "text.parse_math": False,  # labels are people's names: "$" is just a character
+        "text.usetex": False,
     }
     with _lock, matplotlib.rc_context(settings):
         figure = Figure(figsize=(width_in, height_in))

@@ -30,7 +30,12 @@ def email_weekly_reports() -> None:
             session, now_utc(), app.config["ORG_TIME_ZONE"], app.config["BASE_URL"]
         )
         session.commit()
-        log.info("Weekly reports: %d e-mailed, %d already sent", outcome.sent, outcome.skipped)
+        log.info(
+            "Weekly reports: %d e-mailed, %d already sent, %d failed",
+            outcome.sent,
+            outcome.skipped,
+            outcome.failed,
+        )
 
 
 def purge_expired_reports() -> None:

@@ -240,13 +240,14 @@ def previous_week(now: datetime, zone: str) -> tuple[date, date]:
 class WeeklyOutcome:
     sent: int
     skipped: int
+    failed: int = 0
 
 
 def email_weekly(session: so.Session, now: datetime, zone: str, base_url: str) -> WeeklyOutcome:
     """Make last week's report for each subscription and e-mail its link, once per week:
     a repeated run finds the week's e-mail queued already (its dedupe key) and skips it."""
     first, last = previous_week(now, zone)
-    sent = skipped = 0
+    sent = skipped = failed = 0
     rows = session.execute(
         sa.select(ReportSubscription, User)
         .join(User, User.id == ReportSubscription.user_id)
@@ -259,7 +260,13 @@ def email_weekly(session: so.Session, now: datetime, zone: str, base_url: str) -
             skipped += 1  # this week's e-mail is queued already
             continue
         params = ReportParams(kind=subscription.kind, date_from=first, date_to=last, zone=zone)
-        run = request_report(session, user, params, "pdf", origin="weekly")
+        try:
+            with session.begin_nested():
+                run = request_report(session, user, params, "pdf", origin="weekly")
+        except Exception:  # noqa: BLE001  (one failing report must not stop the others)
+            log.exception("Weekly %s report for user %s failed", subscription.kind, user.id)
+            failed += 1
+            continue
         title = render.TITLES[subscription.kind]
         link = f"{base_url}/reports/runs/{run.id}"
         queue_email(
@@ -279,4 +286,4 @@ def email_weekly(session: so.Session, now: datetime, zone: str, base_url: str) -
             subject_id=run.id,
         )
         sent += 1
-    return WeeklyOutcome(sent=sent, skipped=skipped)
+    return WeeklyOutcome(sent=sent, skipped=skipped, failed=failed)

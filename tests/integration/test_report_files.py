@@ -246,3 +246,31 @@ def test_the_scheduler_jobs_make_queued_reports_and_purge_old_ones(
     session.commit()
     jobs.purge_expired_reports()
     assert session.scalar(sa.select(sa.func.count()).select_from(ReportRun)) == 0
+
+
+def test_an_agent_name_with_dollar_signs_is_drawn_as_text(session, world, manager):
+    world.ann.user.full_name = r"Bo $\frac{$"
+
+    run = services.request_report(session, manager, world.params("utilisation"), "pdf")
+
+    assert run.status == "done"
+    assert r"Bo $\frac{$" in pdf_text(run.content)
+
+
+def test_one_failing_weekly_report_does_not_stop_the_others(session, world, manager, monkeypatch):
+    other = create_user(session, role="manager", full_name="Otto Other")
+    services.set_subscription(session, manager, "operations", True)
+    services.set_subscription(session, other, "utilisation", True)
+    real = render.compute
+
+    def compute(session, params):
+        if params.kind == "operations":
+            raise RuntimeError("boom")
+        return real(session, params)
+
+    monkeypatch.setattr(render, "compute", compute)
+    outcome = services.email_weekly(session, NOW, ZONE, "https://portal.example")
+
+    assert (outcome.sent, outcome.failed) == (1, 1)
+    (mail,) = session.scalars(sa.select(OutboxMessage)).all()
+    assert mail.recipient == other.email
