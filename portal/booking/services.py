@@ -87,7 +87,7 @@ def book_window(
     existing = _existing(session, account_id, request.idempotency_key)
     if existing is not None:
         return existing
-    _validate(request, account_id)
+    _validate(session, request, account_id)
 
     for _attempt in range(MAX_ATTEMPTS):
         window = live_window(
@@ -136,7 +136,7 @@ def _existing(session: so.Session, account_id: int, key: str | None) -> Appointm
     )
 
 
-def _validate(request: BookingRequest, account_id: int) -> None:
+def _validate(session: so.Session, request: BookingRequest, account_id: int) -> None:
     if not request.service.active:
         raise Invalid("That service cannot be booked at the moment.", field="service")
     if request.location.account_id != account_id:
@@ -149,6 +149,9 @@ def _validate(request: BookingRequest, account_id: int) -> None:
         raise Invalid(f"Keep the note under {MAX_NOTE_LENGTH} characters.", field="note")
     if request.idempotency_key is not None and len(request.idempotency_key) > 64:
         raise Invalid("The form was malformed; please reload the page.")
+    wanted = request.preferences.agent_id if request.preferences else None
+    if wanted is not None and session.get(Agent, wanted) is None:
+        raise Invalid("There is no such technician.", field="preferences.agent_id")
 
 
 def live_window(

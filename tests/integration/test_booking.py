@@ -298,3 +298,12 @@ def test_stated_preferences_are_kept_with_the_booking(session, world):
     appt = book_window(session, booking(world, preferences=prefs))
 
     assert preferences_of(appt) == prefs
+
+
+def test_an_unknown_preferred_technician_is_refused_naming_the_field(session, world):
+    prefs = Preferences(agent_id=2_000_000_000)
+
+    with pytest.raises(Invalid) as refused:
+        book_window(session, booking(world, preferences=prefs))
+
+    assert refused.value.field == "preferences.agent_id"
