@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from portal.api.routes.common import ID
 from portal.api.tokens import MAX_NAME, create_token, list_tokens, revoke_token
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
@@ -84,7 +85,7 @@ def create():
     return _page(secret=secret, status=201)
 
 
-@bp.post("/profile/tokens/<int:token_id>/revoke")
+@bp.post(f"/profile/tokens/<{ID}:token_id>/revoke")
 @login_required
 def revoke(token_id: int):
     if not RevokeForm().validate_on_submit():

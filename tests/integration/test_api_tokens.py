@@ -173,3 +173,12 @@ def test_the_rate_limit_starts_again_in_the_next_window(app, client, world, froz
     frozen_now(NOW + timedelta(seconds=61))
 
     assert client.get("/api/v1/me", headers=world.headers()).status_code == 200
+
+
+def test_revoking_a_token_id_beyond_the_database_range_is_404(client, session, auth):
+    create_customer(session, email="ada@example.com")
+    auth.login("ada@example.com")
+
+    response = client.post_form("/profile/tokens/2147483648/revoke", form_url="/profile/tokens")
+
+    assert response.status_code == 404
