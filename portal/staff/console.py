@@ -24,7 +24,12 @@ from portal.errors import PortalError
 from portal.pagination import page_arg
 from portal.staff import bp
 from portal.staff.forms import DeadlineForm, DetailsForm, MoveForm, OnBehalfForm, StaffCancelForm
-from portal.staff.queries import list_appointments, list_work_orders, search_customers
+from portal.staff.queries import (
+    ALL_ACCOUNTS,
+    list_appointments,
+    list_work_orders,
+    search_customers,
+)
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WORK_ORDER_STATES
 from portal.workorders.services import agent_names, timeline_for_work_order
@@ -320,7 +325,12 @@ def appointments():
     status = request.args.get("status") or None
     if status not in (None, *APPOINTMENT_STATES):
         status = None
-    found = list_appointments(get_session(), status=status, page=page_arg(request.args.get("page")))
+    found = list_appointments(
+        get_session(),
+        account_id=ALL_ACCOUNTS,
+        status=status,
+        page=page_arg(request.args.get("page")),
+    )
     return render_template(
         "staff/appointments.html", found=found, status=status, states=APPOINTMENT_STATES
     )

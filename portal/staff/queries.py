@@ -3,7 +3,9 @@ Every list is one page from the database, filtered there."""
 
 from __future__ import annotations
 
+import enum
 import re
+from typing import Literal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -13,6 +15,13 @@ from portal.booking.models import Appointment
 from portal.pagination import Page, paginate
 from portal.workorders.models import WorkOrder
 
+
+class _AllAccounts(enum.Enum):
+    ALL = "all accounts"
+
+
+# Staff lists only: pass this, never None, to list every account's appointments.
+ALL_ACCOUNTS = _AllAccounts.ALL
 NUMBER = re.compile(r"^\s*(WO|SA)-?0*(\d+)\s*$", re.IGNORECASE)
 
 
@@ -49,12 +58,24 @@ def search_customers(session: so.Session, q: str, *, page: int = 1) -> Page:
 def list_appointments(
     session: so.Session,
     *,
-    account_id: int | None = None,
+    account_id: int | Literal[_AllAccounts.ALL],
     status: str | None = None,
     page: int = 1,
     per_page: int = 25,
 ) -> Page:
-    """Appointments, the soonest first, optionally of one account or status."""
+    """Appointments, the latest first, of one account or (`ALL_ACCOUNTS`, for staff
+    only) of every account; optionally of one status.
+
+    `account_id` has no default and None is refused: a customer without an account
+    must never get everyone's appointments because its account id was empty.
+    """
+    if account_id is not ALL_ACCOUNTS and (
+        not isinstance(account_id, int) or isinstance(account_id, bool)
+    ):
+        raise TypeError(
+            f"account_id must be an account's id, or ALL_ACCOUNTS for every account "
+            f"(staff only), not {account_id!r}"
+        )
     query = (
         sa.select(Appointment)
         .options(
@@ -64,7 +85,7 @@ def list_appointments(
         )
         .order_by(Appointment.window_start.desc(), Appointment.id.desc())
     )
-    if account_id is not None:
+    if account_id is not ALL_ACCOUNTS:
         query = query.where(Appointment.account_id == account_id)
     if status:
         query = query.where(Appointment.status == status)

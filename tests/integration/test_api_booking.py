@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from portal.api.tokens import create_token
 from portal.booking.models import Appointment
-from tests.factories import create_appointment, create_service
+from tests.factories import create_appointment, create_service, create_user
 from tests.integration.api_world import LATER_WINDOW, WINDOW, bearer, make_world
 
 
@@ -246,6 +246,19 @@ def test_a_customer_lists_only_its_accounts_appointments(client, world):
 
     assert mine["total"] == 1
     assert theirs["total"] == 0
+
+
+def test_a_customer_without_an_account_lists_no_appointments(client, session, world):
+    """A customer user with no contact has no account: an empty list, never everyone's."""
+    world.book(client)
+    loner = create_user(session, role="customer", email="loner@example.com")
+    _, secret = create_token(session, loner, "tests")
+
+    response = client.get("/api/v1/appointments", headers=bearer(secret))
+
+    assert response.status_code == 200
+    assert response.get_json()["items"] == []
+    assert response.get_json()["total"] == 0
 
 
 def test_listing_with_an_unknown_status_is_422_naming_status(client, world):

@@ -27,6 +27,7 @@ from portal.booking.services import BookingRequest, book_window
 from portal.booking.suggestions import Preferences
 from portal.db import commit, get_session
 from portal.errors import NotFound
+from portal.staff.queries import ALL_ACCOUNTS
 from portal.staff.queries import list_appointments as query_appointments
 
 APPOINTMENT = f"/appointments/<{ID}:appointment_id>"
@@ -42,8 +43,15 @@ APPOINTMENT = f"/appointments/<{ID}:appointment_id>"
     query=AppointmentsQuery,
 )
 def list_appointments(user: User, query: AppointmentsQuery) -> AppointmentPage:
-    """A customer's account's appointments, or (schedulers) everyone's; latest first."""
-    account_id = query.account if user.is_staff else user.account_id
+    """A customer's account's appointments, or (schedulers) everyone's, or one account's
+    with `account`; latest first. A customer user without an account (no contact) gets an
+    empty list."""
+    if user.is_staff:
+        account_id = ALL_ACCOUNTS if query.account is None else query.account
+    elif user.account_id is None:
+        return AppointmentPage(items=[], page=1, pages=1, total=0)
+    else:
+        account_id = user.account_id
     found = query_appointments(
         get_session(),
         account_id=account_id,

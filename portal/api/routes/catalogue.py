@@ -71,7 +71,10 @@ def list_services(user: User) -> ServiceList:
     roles=("customer",),
 )
 def list_locations(user: User) -> LocationList:
-    """The service locations of the customer's account: book and query windows at these."""
+    """The service locations of the customer's account: book and query windows at these.
+    A customer user without an account has none."""
+    if user.account_id is None:
+        return LocationList(items=[])
     locations = get_session().scalars(
         sa.select(ServiceLocation)
         .where(ServiceLocation.account_id == user.account_id)
