@@ -89,6 +89,8 @@ def from_environment(overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": _int("PORTAL_LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCK_MINUTES": _int("PORTAL_LOGIN_LOCK_MINUTES", 15),
         "WINDOWS_REFRESH_SECONDS": _int("PORTAL_WINDOWS_REFRESH_SECONDS", 15),
+        # Request bodies above 1 MB are refused (413); a drawn signature is ~300 KB at most.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
         # How many reverse proxies set X-Forwarded-For in front of the app: log-in rate
         # limits count per client address, which behind a proxy only ProxyFix reveals.
         "PROXY_COUNT": _int("PORTAL_PROXY_COUNT", 0),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from portal.api import API_PREFIX, bp
@@ -26,6 +26,7 @@ CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
     422: "invalid",
     429: "rate_limited",
     500: "server_error",
@@ -37,6 +38,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Request body too large",
     422: "Invalid input",
     429: "Too many requests",
     500: "Server error",
@@ -129,6 +131,8 @@ def _http_problem(err: HTTPException) -> Response:
     detail = {
         404: f"There is nothing at {request.path}.",
         405: "That method is not available here.",
+        413: "The request body is too large: send at most "
+        f"{(current_app.config.get('MAX_CONTENT_LENGTH') or 0) // 1024} KB.",
     }.get(status, err.description or TITLES.get(status, "Error"))
     headers = {}
     if status == 405:
@@ -162,12 +166,14 @@ def _server_error(err):
 
 
 def register_api_error_handlers(app: Flask) -> None:
-    """Unknown paths and wrong methods under /api/ answer in problem+json too.
+    """Unknown paths, wrong methods and too large bodies under /api/ answer in
+    problem+json too.
 
-    Routing errors happen before a blueprint is known, so the blueprint's handlers do not
-    see them: the app's handlers for 404 and 405 are wrapped, and pages keep theirs.
+    Routing errors happen before a blueprint is known (and a body may be read before the
+    view), so the blueprint's handlers do not see them: the app's handlers for 404, 405
+    and 413 are wrapped, and pages keep theirs.
     """
-    for status in (404, 405):
+    for status in (404, 405, 413):
         previous = dict(app.error_handler_spec[None].get(status, {}))
         page_handler = next(iter(previous.values()), None)
 

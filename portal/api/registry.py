@@ -283,5 +283,5 @@ def _error_statuses(op: Operation) -> list[int]:
     if op.query is not None or op.body is not None or op.idempotency_key:
         statuses.add(422)
     if op.body is not None:
-        statuses.add(400)
+        statuses.update((400, 413))
     return sorted(statuses)
