@@ -62,6 +62,12 @@ def _no_store_for_token_pages(response):
     return response
 
 
+# A new password revokes what outlives a session (selfservice.revoke_access): say so.
+REVOKED_NOTICE = (
+    "Your API tokens and calendar links were revoked: make new ones if you still need them."
+)
+
+
 @bp.context_processor
 def _account_texts() -> dict:
     return {"password_hint": PASSWORD_HINT}
@@ -356,7 +362,10 @@ def reset_password(token: str):
         else:
             commit()
             _end_session()  # whoever was logged in here, log in afresh with the new password
-            flash("Your password is changed. Log in with your new password.", "success")
+            flash(
+                "Your password is changed. Log in with your new password. " + REVOKED_NOTICE,
+                "success",
+            )
             return redirect(url_for("accounts.login"))
     status = 422 if (form.errors or error) else 200
     return render_template("accounts/reset.html", form=form, user=user, error=error), status
@@ -563,6 +572,10 @@ def change_password():
         else:
             commit()
             _stamp_session(current_user)  # this session stays; the others end
-            flash("Your password is changed. Other devices will need to log in again.", "success")
+            flash(
+                "Your password is changed. Other devices will need to log in again. "
+                + REVOKED_NOTICE,
+                "success",
+            )
             return redirect(url_for("accounts.profile"))
     return _profile_page(status, password=form, password_error=error)

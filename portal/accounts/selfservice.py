@@ -28,6 +28,8 @@ from flask import current_app, render_template
 
 from portal.accounts import services
 from portal.accounts.models import Contact, CustomerAccount, LoginAttempt, ServiceLocation, User
+from portal.api.models import ApiToken
+from portal.calendar_feeds.models import CalendarFeed
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound, PortalError
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import queue_email
@@ -468,6 +470,7 @@ def _set_password(session: so.Session, user: User, new_password: str) -> None:
     validate_new_password(new_password, email=user.email)
     user.password_hash = services.hash_password(new_password)
     session.flush()
+    revoke_access(session, user)
     _queue(
         session,
         to=user.email,
@@ -477,6 +480,25 @@ def _set_password(session: so.Session, user: User, new_password: str) -> None:
         name=user.full_name,
         reset_url=f"{current_app.config['BASE_URL']}/reset",
     )
+
+
+def revoke_access(session: so.Session, user: User) -> None:
+    """End every way in that outlives a session: the user's working API tokens are
+    revoked and its calendar feed key dropped (a new link can be made). A new password
+    must shut out whoever stole the old one, and a token or feed link they made too."""
+    now = now_utc()
+    session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(
+        sa.delete(CalendarFeed)
+        .where(CalendarFeed.user_id == user.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
 
 
 # --- invitations ------------------------------------------------------------------------------

@@ -12,8 +12,11 @@ import sqlalchemy as sa
 
 from portal.accounts.models import LoginAttempt, User
 from portal.accounts.selfservice import SUBJECT_PASSWORD_CHANGED, SUBJECT_RESET
+from portal.api.tokens import create_token
+from portal.calendar_feeds import services as feeds
 from portal.notifications.models import OutboxMessage
 from portal.timeutil import now_utc
+from tests.conftest import SECRET_KEY
 from tests.factories import create_customer
 
 NEW_PASSWORD = "staple tide lantern"
@@ -156,6 +159,34 @@ def test_a_reset_tells_the_owner_that_the_password_changed(session, client, cust
 
     [notice] = emails(session, "jo@example.com", SUBJECT_PASSWORD_CHANGED)
     assert "/reset" in notice.body_text
+
+
+def test_a_reset_revokes_the_users_api_tokens(session, client, customer):
+    _, secret = create_token(session, customer, "Made with a stolen session")
+    path = emailed_reset_path(client, session)
+
+    client.post_form(path, {"password": NEW_PASSWORD})
+
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 401
+
+
+def test_a_reset_stops_the_calendar_link(session, client, customer):
+    feed = feeds.reset_feed(session, customer)
+    url = f"/calendar/{feeds.feed_token(feed, SECRET_KEY)}.ics"
+    path = emailed_reset_path(client, session)
+
+    client.post_form(path, {"password": NEW_PASSWORD})
+
+    assert client.get(url).status_code == 404
+
+
+def test_a_reset_says_that_api_tokens_and_calendar_links_were_revoked(session, client, customer):
+    path = emailed_reset_path(client, session)
+
+    response = client.post_form(path, {"password": NEW_PASSWORD}, follow_redirects=True)
+
+    assert "API tokens and calendar links were revoked" in response.get_data(as_text=True)
 
 
 def test_a_reset_logs_out_the_other_sessions(app, session, client, customer):

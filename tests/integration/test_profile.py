@@ -9,7 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from portal.accounts.models import ServiceLocation, User
+from portal.api.tokens import create_token
+from portal.calendar_feeds import services as feeds
 from portal.timeutil import now_utc
+from tests.conftest import SECRET_KEY
 from tests.factories import (
     create_appointment,
     create_customer,
@@ -215,6 +218,41 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(
     assert tablet.get("/profile").status_code == 302
     auth.logout()
     assert auth.login("jo@example.com", NEW_PASSWORD).status_code == 302
+
+
+def change_password(client):
+    return client.post_form(
+        "/profile/password",
+        {"current_password": "demo", "password": NEW_PASSWORD},
+        form_url="/profile",
+        follow_redirects=True,
+    )
+
+
+def test_changing_the_password_revokes_api_tokens(session, client, customer):
+    _, secret = create_token(session, customer, "Made with a stolen session")
+
+    change_password(client)
+
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 401
+
+
+def test_changing_the_password_stops_the_calendar_link(session, client, customer):
+    feed = feeds.reset_feed(session, customer)
+    url = f"/calendar/{feeds.feed_token(feed, SECRET_KEY)}.ics"
+
+    change_password(client)
+
+    assert client.get(url).status_code == 404
+
+
+def test_changing_the_password_says_api_tokens_and_calendar_links_were_revoked(
+    session, client, customer
+):
+    response = change_password(client)
+
+    assert "API tokens and calendar links were revoked" in response.get_data(as_text=True)
 
 
 def test_guessing_the_current_password_is_rate_limited(app, session, client, customer):
