@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from portal.errors import Invalid
 
@@ -21,6 +21,12 @@ MAX_URL_LENGTH = 500
 SCHEMES = {"http": 80, "https": 443}
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# What may stay as typed in a path or query (RFC 3986's unreserved and sub-delims, ":"
+# and "@", and "%" so that escapes already there are kept); the rest is percent-encoded
+# as UTF-8, since a request line is ASCII only.
+PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+QUERY_SAFE = PATH_SAFE + "?"
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,17 @@ def resolve(host: str, port: int) -> list[str]:
 
 def refusal(address: IPAddress) -> str | None:
     """Why the address is not a public one, or None when it is."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    # 6to4 (2002::/16) and Teredo (2001::/32) tunnel to an IPv4 address, maybe a private
+    # one; site-local (fec0::/10) is the old private range: none is a public address.
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            address = address.ipv4_mapped
+        elif address.sixtofour is not None:
+            return "a 6to4 tunnel address"
+        elif address.teredo is not None:
+            return "a Teredo tunnel address"
+        elif address.is_site_local:
+            return "a site-local address"
     checks = (
         ("is_unspecified", "an unspecified address"),
         ("is_loopback", "a loopback address"),
@@ -86,6 +101,13 @@ def check_url(url: str, *, allow_private: bool, field: str = "url") -> Target:
     if parts.fragment:
         raise Invalid("Leave the #fragment out of the URL.", field=field)
     host = parts.hostname
+    if not host.isascii():
+        # An internationalised name goes on the wire (DNS, Host header, TLS) in its
+        # ASCII form: bücher.example -> xn--bcher-kva.example.
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise Invalid(f"The host name {host} cannot be used.", field=field) from None
     port = port or SCHEMES[scheme]
     try:
         addresses = resolve(host, port)
@@ -102,7 +124,7 @@ def check_url(url: str, *, allow_private: bool, field: str = "url") -> Target:
                     "addresses.",
                     field=field,
                 )
-    path = parts.path or "/"
+    path = quote(parts.path or "/", safe=PATH_SAFE)
     if parts.query:
-        path = f"{path}?{parts.query}"
+        path = f"{path}?{quote(parts.query, safe=QUERY_SAFE)}"
     return Target(scheme=scheme, host=host, port=port, path=path, address=addresses[0])

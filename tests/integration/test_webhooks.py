@@ -74,6 +74,10 @@ def webhook_messages(session) -> list[OutboxMessage]:
         ("http://0.0.0.0/hook", "unspecified"),
         ("http://224.0.0.1/hook", "multicast"),
         ("http://[::ffff:10.0.0.1]/hook", "private network"),
+        ("http://[2002:a00:1::1]/hook", "6to4 tunnel"),
+        ("http://[2002:5db8:d70e::1]/hook", "6to4 tunnel"),
+        ("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook", "Teredo tunnel"),
+        ("http://[fec0::1]/hook", "site-local"),
         ("https://user:pw@hooks.example.com/", "user name and password"),
         ("https:///no-host", "host name"),
         ("https://hooks.example.com:99999/", "cannot be read"),
@@ -88,12 +92,42 @@ def test_a_url_that_is_not_public_http_is_refused_naming_the_field(session, url,
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:9/hook", "http://localhost/hook", "http://[::1]/", "http://10.0.0.1/"]
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://[::1]/",
+        "http://10.0.0.1/",
+        "http://[2002:a00:1::1]/",
+        "http://[fec0::1]/",
+    ],
 )
 def test_private_addresses_are_accepted_when_the_setting_allows_them(session, url):
     hook = endpoint(session, url=url, allow_private=True)
 
     assert hook.url == url
+
+
+def test_a_non_ascii_path_and_query_are_percent_encoded_keeping_existing_escapes():
+    target = urls.check_url(
+        "https://hooks.example.com/hooks/café?name=Zoë&next=%2Fhome", allow_private=False
+    )
+
+    assert target.path == "/hooks/caf%C3%A9?name=Zo%C3%AB&next=%2Fhome"
+
+
+def test_an_international_host_name_is_sent_in_its_ascii_form():
+    target = urls.check_url("https://bücher.example.com/in", allow_private=False)
+
+    assert target.host == "xn--bcher-kva.example.com"
+
+
+def test_a_host_name_idna_cannot_encode_is_refused_naming_the_field():
+    with pytest.raises(Invalid) as refused:
+        urls.check_url(f"https://{'ü' * 70}.example.com/in", allow_private=False)
+
+    assert refused.value.field == "url"
+    assert "cannot be used" in refused.value.message
 
 
 def test_a_host_that_does_not_resolve_is_refused(session):
