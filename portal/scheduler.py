@@ -98,6 +98,7 @@ class JobSpec:
 
 JOBS = (
     JobSpec.every("send-outbox", "portal.notifications.jobs:send_outbox", seconds=30),
+    JobSpec.every("send-webhooks", "portal.webhooks.jobs:send_webhooks", seconds=30),
     JobSpec.every("send-reminders", "portal.notifications.jobs:send_reminders", minutes=5),
     JobSpec.every("expire-confirmations", "portal.booking.jobs:expire_confirmations", minutes=1),
     JobSpec.every("run-reports", "portal.reports.jobs:run_queued_reports", seconds=5),

@@ -129,10 +129,8 @@ def send_due(
     global _warned_no_smtp
     settings = smtp or SmtpSettings.from_config(current_app.config)
     report = SendReport()
-    # Webhooks (channel "webhook") go over HTTP, with or without a mail server.
-    from portal.webhooks.delivery import send_due_webhooks
-
-    send_due_webhooks(session, now, limit=limit, report=report)
+    # Webhooks (channel "webhook") share the outbox but have a sender and a scheduler
+    # job of their own (portal/webhooks/jobs.py): a slow receiver never delays an e-mail.
     if not settings.host:
         if not _warned_no_smtp:
             log.warning("No SMTP server configured (PORTAL_SMTP_HOST): e-mails stay queued.")

@@ -14,7 +14,7 @@ from portal.settings import bp
 from portal.settings.forms import ActionForm
 from portal.settings.helpers import me, refuse, status
 from portal.webhooks import services as hooks
-from portal.webhooks.delivery import TIMEOUT_SECONDS
+from portal.webhooks.delivery import DEADLINE_SECONDS
 from portal.webhooks.forms import EndpointForm
 from portal.webhooks.models import WEBHOOK_EVENTS, WebhookEndpoint
 
@@ -60,7 +60,7 @@ def _endpoint_page(endpoint: WebhookEndpoint, *, secret: str | None = None, stat
         event_names=WEBHOOK_EVENTS,
         action_form=ActionForm(formdata=None),
         secret=secret,
-        timeout=TIMEOUT_SECONDS,
+        timeout=DEADLINE_SECONDS,
         max_attempts=MAX_ATTEMPTS,
     ), status
 

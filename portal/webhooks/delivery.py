@@ -1,5 +1,6 @@
-"""Sending webhooks: the outbox's sender (notifications.services.send_due) hands every
-due message of channel "webhook" to `send_due_webhooks`.
+"""Sending webhooks: the scheduler job "send-webhooks" (portal/webhooks/jobs.py) sends
+the due outbox messages of channel "webhook" with `send_due_webhooks`. It is a job of its
+own, beside the e-mail sender, so a slow receiver never holds up an e-mail.
 
 Each delivery is a POST of the event's JSON with these headers:
 
@@ -11,14 +12,18 @@ Each delivery is a POST of the event's JSON with these headers:
     X-Portal-Signature: sha256=<hex>    (HMAC-SHA256 of "<timestamp>.<body>", key: the
                                          endpoint's secret)
 
-A 2xx answer delivers it; anything else, a refused address or a network error is
-retried with the outbox's backoff until its attempt limit, then the message is failed.
+A 2xx answer delivers it; anything else, a refused address, a network error or no
+complete answer within DEADLINE_SECONDS is retried with the outbox's backoff until its
+attempt limit, then the message is failed. The deadline covers the whole delivery
+(connect, TLS, request, answer): the socket timeout alone applies to each read, which a
+receiver trickling a byte at a time would otherwise stretch without end.
 Redirects are not followed (http.client never does; a 3xx is not a 2xx). Every attempt
 is logged with its status code and the start of the answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -26,6 +31,7 @@ import json
 import logging
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,13 +42,15 @@ from flask import current_app
 
 from portal.errors import Invalid
 from portal.notifications.models import OutboxMessage
-from portal.notifications.services import CLAIM_LEASE, MAX_ATTEMPTS, backoff
+from portal.notifications.services import CLAIM_LEASE, MAX_ATTEMPTS, SendReport, backoff
+from portal.timeutil import now_utc
 from portal.webhooks.models import WebhookAttempt, WebhookEndpoint
 from portal.webhooks.urls import Target, check_url
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_SECONDS = 5
+TIMEOUT_SECONDS = 5  # each connect, send or read
+DEADLINE_SECONDS = 10  # the whole delivery, however the receiver paces its answer
 EXCERPT_CHARS = 500
 READ_BYTES = 4096
 USER_AGENT = "Portal-Webhooks/1"
@@ -66,36 +74,52 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def send_due_webhooks(session: so.Session, now: datetime, *, limit: int, report) -> None:
-    """Deliver the webhook messages due at `now` (at most `limit`), counting them in
-    `report` (a notifications SendReport). Commits like send_due: once to claim the
-    batch, once after each delivery, never while waiting for a receiver."""
+def send_due_webhooks(session: so.Session, now: datetime, *, limit: int = 50) -> SendReport:
+    """Deliver the webhook messages due at `now` (at most `limit`). Commits like the
+    e-mail sender: once to claim the batch, once after each delivery, never while
+    waiting for a receiver. Whatever goes wrong with one message is recorded as a failed
+    attempt of that message; the rest of the batch still goes out."""
     allow_private = current_app.config.get("WEBHOOKS_ALLOW_PRIVATE", False)
-    batch = _claim(session, now, limit)
-    for message_id in batch:
-        message = session.get(OutboxMessage, message_id)
-        endpoint = session.get(WebhookEndpoint, message.subject_id)
-        if endpoint is None or not endpoint.active:
-            message.status = "failed"
-            message.last_error = "The endpoint was removed or paused before delivery."
-            report.failed += 1
+    report = SendReport()
+    for message_id in _claim(session, now, limit):
+        try:
+            _send_one(session, message_id, now, allow_private, report)
+        except Exception as exc:
+            session.rollback()
+            log.exception("Webhook %s could not be sent", message_id)
+            error = f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS]
+            message = session.get(OutboxMessage, message_id)
+            endpoint_id = message.subject_id if message is not None else None
+            if endpoint_id is not None and session.get(WebhookEndpoint, endpoint_id) is None:
+                endpoint_id = None
+            _record(session, message_id, endpoint_id, now, Outcome(error=error), report)
             session.commit()
-            continue
-        # Read what the request needs, then end the transaction before the network call.
-        url, secret, body = endpoint.url, endpoint.secret, message.body_text
-        attempt_no = message.attempts + 1
+    return report
+
+
+def _send_one(session, message_id: int, now: datetime, allow_private: bool, report) -> None:
+    message = session.get(OutboxMessage, message_id)
+    endpoint = session.get(WebhookEndpoint, message.subject_id)
+    if endpoint is None or not endpoint.active:
+        message.status = "failed"
+        message.last_error = "The endpoint was removed or paused before delivery."
+        report.failed += 1
         session.commit()
-        outcome = deliver(
-            url,
-            secret,
-            body,
-            delivery_id=message_id,
-            attempt=attempt_no,
-            now=now,
-            allow_private=allow_private,
-        )
-        _record(session, message_id, endpoint.id, now, outcome, report)
-        session.commit()
+        return
+    # Read what the request needs, then end the transaction before the network call.
+    url, secret, body, endpoint_id = endpoint.url, endpoint.secret, message.body_text, endpoint.id
+    attempt_no = message.attempts + 1
+    session.commit()
+    outcome = deliver(
+        url,
+        secret,
+        body,
+        delivery_id=message_id,
+        attempt=attempt_no,
+        allow_private=allow_private,
+    )
+    _record(session, message_id, endpoint_id, now, outcome, report)
+    session.commit()
 
 
 def _claim(session: so.Session, now: datetime, limit: int) -> list[int]:
@@ -125,18 +149,31 @@ def deliver(
     *,
     delivery_id: int,
     attempt: int,
-    now: datetime,
     allow_private: bool,
 ) -> Outcome:
-    """POST one signed event to `url`; never raises for what the receiver does."""
+    """POST one signed event to `url`, giving up after DEADLINE_SECONDS in all; never
+    raises: whatever goes wrong is the outcome's error."""
     started = time.monotonic()
+    try:
+        outcome = _post(url, secret, body, delivery_id, attempt, allow_private)
+    except Exception as exc:  # a bug or a row we cannot send must not stop the sender
+        log.exception("Webhook delivery %s failed unexpectedly", delivery_id)
+        outcome = Outcome(error=f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS])
+    outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+def _post(
+    url: str, secret: str, body: str, delivery_id: int, attempt: int, allow_private: bool
+) -> Outcome:
     try:
         target = check_url(url, allow_private=allow_private)
     except Invalid as refused:
         return Outcome(error=f"Refused: {refused.message}")
     payload = body.encode("utf-8")
-    timestamp = int(now.timestamp())
     event = json.loads(body)
+    # Signed when sent: a retry an hour later carries that hour's timestamp.
+    timestamp = int(now_utc().timestamp())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -147,7 +184,9 @@ def deliver(
         "X-Portal-Timestamp": str(timestamp),
         "X-Portal-Signature": sign(secret, timestamp, payload),
     }
-    connection = _connection(target)
+    deadline = _Deadline(DEADLINE_SECONDS)
+    connection = _connection(target, deadline)
+    deadline.start()
     try:
         connection.request("POST", target.path, body=payload, headers=headers)
         response = connection.getresponse()
@@ -159,55 +198,105 @@ def deliver(
     except (OSError, http.client.HTTPException) as exc:
         outcome = Outcome(error=f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS])
     finally:
+        deadline.cancel()
         connection.close()
-    outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    if deadline.expired:
+        # Cut off: what was read may be a truncated answer that only looks complete.
+        return Outcome(error=f"Timeout: no complete answer within {DEADLINE_SECONDS} seconds.")
     return outcome
+
+
+class _Deadline:
+    """Ends a delivery that runs past `seconds` in all: a timer shuts its sockets down,
+    which wakes a read that is waiting (it then sees the connection end)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain socket's shutdown, also for a TLS socket: no TLS close_notify from this
+    # thread while another may be reading; the read just sees the end. OSError: not
+    # connected yet, or closed already.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Connects to the address the URL check approved, not to a fresh DNS answer."""
 
-    def __init__(self, target: Target):
+    def __init__(self, target: Target, deadline: _Deadline):
         super().__init__(target.host, target.port, timeout=TIMEOUT_SECONDS)
         self._address = target.address
+        self._deadline = deadline
 
     def connect(self) -> None:
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self._deadline.watch(self.sock)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """TLS to the approved address, the certificate checked against the URL's host."""
 
-    def __init__(self, target: Target):
+    def __init__(self, target: Target, deadline: _Deadline):
         self._tls = ssl.create_default_context()
         super().__init__(target.host, target.port, timeout=TIMEOUT_SECONDS, context=self._tls)
         self._address = target.address
+        self._deadline = deadline
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
+        self._deadline.watch(sock)  # during the handshake
         self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+        self._deadline.watch(self.sock)
 
 
-def _connection(target: Target) -> http.client.HTTPConnection:
+def _connection(target: Target, deadline: _Deadline) -> http.client.HTTPConnection:
     if target.scheme == "https":
-        return _PinnedHTTPSConnection(target)
-    return _PinnedHTTPConnection(target)
+        return _PinnedHTTPSConnection(target, deadline)
+    return _PinnedHTTPConnection(target, deadline)
 
 
-def _record(session, message_id: int, endpoint_id: int, now, outcome: Outcome, report) -> None:
+def _record(
+    session, message_id: int, endpoint_id: int | None, now, outcome: Outcome, report
+) -> None:
     message = session.get(OutboxMessage, message_id)
-    session.add(
-        WebhookAttempt(
-            message_id=message_id,
-            endpoint_id=endpoint_id,
-            attempted_at=now,
-            status_code=outcome.status_code,
-            response_excerpt=outcome.excerpt,
-            error=outcome.error,
-            duration_ms=outcome.duration_ms,
+    if endpoint_id is not None:  # the log belongs to an endpoint; none left, no log
+        session.add(
+            WebhookAttempt(
+                message_id=message_id,
+                endpoint_id=endpoint_id,
+                attempted_at=now,
+                status_code=outcome.status_code,
+                response_excerpt=outcome.excerpt,
+                error=outcome.error,
+                duration_ms=outcome.duration_ms,
+            )
         )
-    )
     message.attempts += 1
     if outcome.ok:
         message.status = "sent"

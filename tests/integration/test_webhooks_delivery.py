@@ -6,17 +6,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
 
+from portal import scheduler
 from portal.booking.services import BookingRequest, book_window
 from portal.notifications.models import OutboxMessage
-from portal.notifications.services import MAX_ATTEMPTS, send_due
+from portal.notifications.services import MAX_ATTEMPTS, queue_email, send_due
+from portal.webhooks import delivery
 from portal.webhooks import services as webhooks
+from portal.webhooks.delivery import send_due_webhooks
+from portal.webhooks.jobs import send_webhooks
 from portal.webhooks.models import WebhookAttempt
 from tests.factories import (
     create_agent,
@@ -79,6 +85,54 @@ class Receiver:
         self.thread.join(timeout=5)
 
 
+class Trickler:
+    """A receiver on 127.0.0.1 that answers "200 OK" one byte every `pause` seconds (each
+    well within the socket timeout), finishing its headers only after `length` of them."""
+
+    def __init__(self, pause: float = 0.2, length: int = 40):
+        self.pause, self.length = pause, length
+        self.connections = 0
+        self.stop = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hooks/slow"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                self.connections += 1
+                try:
+                    connection.recv(65536)
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    for _ in range(self.length):
+                        if self.stop.wait(self.pause):
+                            return
+                        connection.sendall(b"x")
+                    connection.sendall(b"\r\nContent-Length: 2\r\n\r\nok")
+                except OSError:  # the sender hung up
+                    pass
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.listener.close()
+
+
+@pytest.fixture
+def trickler():
+    with Trickler() as server:
+        yield server
+
+
 @pytest.fixture
 def receiver():
     with Receiver() as server:
@@ -134,7 +188,7 @@ def test_a_booking_is_posted_to_the_receiver_with_a_valid_signature(session, wor
     endpoint = subscribe(session, receiver.url)
     appointment = book(session, world)
 
-    report = send_due(session, NOW)
+    report = send_due_webhooks(session, NOW)
 
     (request,) = receiver.requests
     headers, body = request["headers"], request["body"]
@@ -163,7 +217,7 @@ def test_after_a_rotation_retries_are_signed_with_the_new_secret(session, world,
     webhooks.rotate_secret(session, endpoint)
     session.commit()
 
-    send_due(session, NOW)
+    send_due_webhooks(session, NOW)
 
     (request,) = receiver.requests
     stamp, body = request["headers"]["X-Portal-Timestamp"], request["body"]
@@ -181,23 +235,23 @@ def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(session, wo
     subscribe(session, receiver.url)
     book(session, world)
 
-    send_due(session, NOW)
+    send_due_webhooks(session, NOW)
     message = the_delivery(session)
     assert (message.status, message.attempts) == ("pending", 1)
     assert message.next_attempt_at == NOW + timedelta(minutes=1)
 
-    send_due(session, NOW + timedelta(seconds=30))  # not due yet: nothing is sent
+    send_due_webhooks(session, NOW + timedelta(seconds=30))  # not due yet: nothing is sent
     assert len(receiver.requests) == 1
 
     second = NOW + timedelta(minutes=1)
-    send_due(session, second)
+    send_due_webhooks(session, second)
     session.refresh(message)
     assert (message.status, message.attempts) == ("pending", 2)
     assert message.next_attempt_at == second + timedelta(minutes=2)
     assert message.last_error == "HTTP 503"
 
     third = second + timedelta(minutes=2)
-    send_due(session, third)
+    send_due_webhooks(session, third)
     session.refresh(message)
     assert (message.status, message.attempts, message.sent_at) == ("sent", 3, third)
 
@@ -217,7 +271,7 @@ def test_a_receiver_that_never_answers_well_is_given_up_on(session, world, recei
 
     when = NOW
     for _ in range(MAX_ATTEMPTS):
-        send_due(session, when)
+        send_due_webhooks(session, when)
         session.refresh(message)
         when = message.next_attempt_at
 
@@ -230,7 +284,7 @@ def test_a_redirect_is_not_followed(session, world, receiver):
     subscribe(session, receiver.url)
     book(session, world)
 
-    send_due(session, NOW)
+    send_due_webhooks(session, NOW)
 
     assert len(receiver.requests) == 1
     assert the_delivery(session).status == "pending"
@@ -243,7 +297,7 @@ def test_a_receiver_that_is_down_is_logged_as_a_connection_error(session, world)
     subscribe(session, url)
     book(session, world)
 
-    send_due(session, NOW)
+    send_due_webhooks(session, NOW)
 
     (attempt,) = attempts(session)
     assert attempt.status_code is None
@@ -256,7 +310,7 @@ def test_a_private_address_is_refused_again_at_delivery(app, session, world, rec
     book(session, world)
     app.config["WEBHOOKS_ALLOW_PRIVATE"] = False
 
-    send_due(session, NOW)
+    send_due_webhooks(session, NOW)
 
     assert receiver.requests == []
     (attempt,) = attempts(session)
@@ -270,7 +324,124 @@ def test_a_paused_endpoint_gets_no_delivery_queued_before(session, world, receiv
     webhooks.set_active(session, endpoint, False)
     session.commit()
 
-    send_due(session, NOW)
+    send_due_webhooks(session, NOW)
 
     assert receiver.requests == []
     assert the_delivery(session).status == "failed"
+
+
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_deadline(
+    session, world, trickler, monkeypatch
+):
+    monkeypatch.setattr(delivery, "DEADLINE_SECONDS", 1)
+    subscribe(session, trickler.url)
+    book(session, world)
+
+    started = time.monotonic()
+    report = send_due_webhooks(session, NOW)
+
+    assert time.monotonic() - started < 3  # the trickle alone would take 8 s
+    (attempt,) = attempts(session)
+    assert attempt.status_code is None
+    assert attempt.error == "Timeout: no complete answer within 1 seconds."
+    message = the_delivery(session)
+    assert (message.status, message.attempts) == ("pending", 1)
+    assert message.next_attempt_at == NOW + timedelta(minutes=1)
+    assert report.retrying == 1
+
+
+def test_the_signature_timestamp_is_the_time_of_sending(session, world, receiver, frozen_now):
+    subscribe(session, receiver.url)
+    book(session, world)
+    sending = frozen_now(NOW + timedelta(minutes=3))
+
+    send_due_webhooks(session, NOW)
+
+    (request,) = receiver.requests
+    assert int(request["headers"]["X-Portal-Timestamp"]) == int(sending.timestamp())
+
+
+def test_a_url_with_a_non_ascii_path_is_delivered_percent_encoded(session, world, receiver):
+    subscribe(session, f"{receiver.url}/café?name=Zoë")
+    book(session, world)
+
+    send_due_webhooks(session, NOW)
+
+    (request,) = receiver.requests
+    assert request["path"] == "/hooks/portal/caf%C3%A9?name=Zo%C3%AB"
+    assert the_delivery(session).status == "sent"
+
+
+def test_an_unexpected_error_while_delivering_is_logged_as_a_failed_attempt(
+    session, world, receiver, monkeypatch
+):
+    def broken(*args):
+        raise RuntimeError("signing broke")
+
+    monkeypatch.setattr(delivery, "sign", broken)
+    subscribe(session, receiver.url)
+    book(session, world)
+
+    send_due_webhooks(session, NOW)
+
+    (attempt,) = attempts(session)
+    assert attempt.error == "RuntimeError: signing broke"
+    message = the_delivery(session)
+    assert (message.status, message.attempts) == ("pending", 1)
+    assert message.last_error == "RuntimeError: signing broke"
+    assert message.next_attempt_at == NOW + timedelta(minutes=1)
+
+
+def test_one_message_that_breaks_the_sender_does_not_stop_the_rest_of_the_batch(
+    session, world, receiver, monkeypatch
+):
+    first = subscribe(session, receiver.url)
+    subscribe(session, receiver.url.replace("/portal", "/other"))
+    book(session, world)
+    real = delivery.deliver
+
+    def deliver(url, *args, **kwargs):
+        if url == first.url:
+            raise RuntimeError("boom")
+        return real(url, *args, **kwargs)
+
+    monkeypatch.setattr(delivery, "deliver", deliver)
+
+    report = send_due_webhooks(session, NOW)
+
+    assert [r["path"] for r in receiver.requests] == ["/hooks/other"]
+    messages = session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.channel == "webhook")
+        .order_by(OutboxMessage.subject_id)
+    ).all()
+    assert [(m.status, m.attempts) for m in messages] == [("pending", 1), ("sent", 1)]
+    assert messages[0].last_error == "RuntimeError: boom"
+    assert (report.sent, report.retrying) == (1, 1)
+
+
+def test_e_mails_go_out_without_waiting_for_a_slow_webhook(session, world, trickler, smtp_server):
+    subscribe(session, trickler.url)
+    book(session, world)
+    queue_email(session, to="ops@example.com", subject="Reset your password", text="Hi")
+    session.commit()
+
+    started = time.monotonic()
+    send_due(session, NOW, smtp=smtp_server.settings)
+
+    assert time.monotonic() - started < 3
+    assert "Reset your password" in [m["Subject"] for m in smtp_server.messages]
+    assert trickler.connections == 0  # the webhook is the webhook job's
+    assert (the_delivery(session).attempts, the_delivery(session).status) == (0, "pending")
+
+
+def test_the_webhook_job_delivers_what_is_due(app, session, world, receiver, monkeypatch):
+    monkeypatch.setattr(scheduler, "_app", app)
+    subscribe(session, receiver.url)
+    book(session, world)
+
+    send_webhooks()
+
+    assert len(receiver.requests) == 1
+    session.expire_all()
+    assert the_delivery(session).status == "sent"
