@@ -193,6 +193,17 @@ def test_an_unknown_endpoint_is_404(client, manager):
     assert client.get("/settings/webhooks/999").status_code == 404
 
 
+@pytest.mark.parametrize("endpoint_id", ["2147483648", "99999999999999999999"])
+def test_an_id_too_large_for_the_database_is_404(client, manager, endpoint_id):
+    assert client.get(f"/settings/webhooks/{endpoint_id}").status_code == 404
+
+
+def test_an_action_on_an_id_too_large_for_the_database_is_404(client, manager):
+    response = client.post_form("/settings/webhooks/2147483648/pause", {})
+
+    assert response.status_code == 404
+
+
 def test_the_endpoint_page_shows_each_attempt_with_its_answer(session, client, manager, endpoint):
     message = webhooks.queue_ping(session, endpoint)
     message.attempts = 2
