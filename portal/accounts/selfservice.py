@@ -58,6 +58,7 @@ SUBJECT_INVITE = "You are invited to book service appointments"
 SUBJECT_STAFF_INVITE = "You are invited to join the Field Service Portal"
 INVITE_SUBJECTS = (SUBJECT_INVITE, SUBJECT_STAFF_INVITE)
 SUBJECT_PASSWORD_CHANGED = "Your password was changed"
+SUBJECT_TOKEN_CREATED = "A new API token was made for your account"
 
 # Appointment and work-order states after which an address is no longer needed for them.
 FINISHED_APPOINTMENT_STATES = frozenset(
@@ -501,6 +502,22 @@ def revoke_access(session: so.Session, user: User) -> None:
     session.flush()
 
 
+def tell_token_created(session: so.Session, user: User, token_name: str) -> None:
+    """E-mail the user that a personal API token was made for its account, so a token
+    made by someone else with a borrowed session does not go unnoticed."""
+    _queue(
+        session,
+        to=user.email,
+        subject=SUBJECT_TOKEN_CREATED,
+        template="token_created",
+        user=user,
+        name=user.full_name,
+        token_name=token_name,
+        tokens_url=f"{current_app.config['BASE_URL']}/profile/tokens",
+        reset_url=f"{current_app.config['BASE_URL']}/reset",
+    )
+
+
 # --- invitations ------------------------------------------------------------------------------
 
 
@@ -784,6 +801,34 @@ def update_profile(
     return user
 
 
+def check_current_password(
+    session: so.Session,
+    user: User,
+    current_password: str,
+    *,
+    remote_addr: str,
+    max_failures: int = 5,
+    lock_minutes: int = 15,
+) -> None:
+    """Refuse unless `current_password` is the user's password: a step-up check before
+    something a borrowed session must not do alone. A wrong guess counts as a log-in
+    failure (the caller commits it), and too many lock the check as they lock log-in."""
+    since = now_utc() - timedelta(minutes=lock_minutes)
+    failures = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.email == user.email, LoginAttempt.at >= since)
+    )
+    if failures >= max_failures:
+        raise RateLimited(
+            f"Too many wrong passwords. Please wait {lock_minutes} minutes and try again."
+        )
+    if not services.verify_password(user.password_hash, current_password or ""):
+        session.add(LoginAttempt(email=user.email, remote_addr=remote_addr[:64]))
+        session.flush()
+        raise Invalid("That is not your current password.", field="current_password")
+
+
 def change_password(
     session: so.Session,
     user: User,
@@ -796,20 +841,14 @@ def change_password(
 ) -> User:
     """Set a new password after checking the current one (wrong guesses count as log-in
     failures, so a borrowed session cannot be used to guess it)."""
-    since = now_utc() - timedelta(minutes=lock_minutes)
-    failures = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.email == user.email, LoginAttempt.at >= since)
+    check_current_password(
+        session,
+        user,
+        current_password,
+        remote_addr=remote_addr,
+        max_failures=max_failures,
+        lock_minutes=lock_minutes,
     )
-    if failures >= max_failures:
-        raise RateLimited(
-            f"Too many wrong passwords. Please wait {lock_minutes} minutes and try again."
-        )
-    if not services.verify_password(user.password_hash, current_password):
-        session.add(LoginAttempt(email=user.email, remote_addr=remote_addr[:64]))
-        session.flush()
-        raise Invalid("That is not your current password.", field="current_password")
     if current_password == new_password:
         raise Invalid("Choose a password different from the current one.", field="password")
     _set_password(session, user, new_password)

@@ -1,5 +1,6 @@
-"""The "API tokens" page of every logged-in user's profile: make a token (its secret is
-shown once, on the answer to the form), see the ones that work, revoke one.
+"""The "API tokens" page of every logged-in user's profile: make a token (after typing
+the current password; its secret is shown once, on the answer to the form, and the user
+is e-mailed), see the ones that work, revoke one.
 
 A blueprint of its own: unlike the API, these are ordinary pages with the session
 cookie, so they keep CSRF protection.
@@ -9,15 +10,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.api.routes.common import ID
-from portal.api.tokens import MAX_NAME, create_token, list_tokens, revoke_token
-from portal.db import commit, get_session, rollback_request_session
+from portal.api.tokens import MAX_NAME, create_own_token, list_tokens, revoke_token
+from portal.db import commit, get_session
 from portal.errors import PortalError
 from portal.timeutil import now_utc
 
@@ -40,6 +41,14 @@ class TokenForm(FlaskForm):
         ],
     )
     expires = SelectField("Expires", choices=EXPIRY_CHOICES, default="90")
+    # As the profile's change-password form: a borrowed session cannot make a token alone.
+    current_password = PasswordField(
+        "Your current password",
+        validators=[
+            DataRequired(message="Enter your current password."),
+            Length(max=200, message="Use at most 200 characters."),
+        ],
+    )
 
 
 class RevokeForm(FlaskForm):
@@ -69,16 +78,27 @@ def create():
     if not form.validate_on_submit():
         return _page(form, status=422)
     days = None if form.expires.data == "never" else int(form.expires.data)
+    session = get_session()
     try:
-        _, secret = create_token(
-            get_session(),
+        _, secret = create_own_token(
+            session,
             current_user,
             form.name.data,
+            current_password=form.current_password.data,
+            remote_addr=request.remote_addr or "unknown",
             expires_at=now_utc() + timedelta(days=days) if days else None,
+            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+            lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
         )
     except PortalError as err:
-        rollback_request_session()
-        form.name.errors = [*form.name.errors, err.message]
+        # A wrong current password is kept: it is what the lock counts.
+        if err.field == "current_password":
+            commit()
+        else:
+            session.rollback()
+        about_password = err.field == "current_password" or err.status == 429
+        field = form.current_password if about_password else form.name
+        field.errors = [*field.errors, err.message]
         return _page(form, status=err.status)
     commit()
     # Shown on this answer only (never stored, never put in a flash message or a URL).

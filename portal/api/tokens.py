@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import User
+from portal.accounts.selfservice import check_current_password, tell_token_created
 from portal.api.models import ApiToken
 from portal.errors import Invalid, NotFound
 from portal.timeutil import now_utc
@@ -60,6 +61,33 @@ def create_token(
     )
     session.add(token)
     session.flush()
+    return token, secret
+
+
+def create_own_token(
+    session: so.Session,
+    user: User,
+    name: str,
+    *,
+    current_password: str,
+    remote_addr: str,
+    expires_at: datetime | None = None,
+    max_failures: int = 5,
+    lock_minutes: int = 15,
+) -> tuple[ApiToken, str]:
+    """What the tokens page does: a user makes a token for itself after typing its
+    current password (a stolen session alone cannot mint lasting access; wrong guesses
+    count as log-in failures), and the user is e-mailed about it."""
+    check_current_password(
+        session,
+        user,
+        current_password,
+        remote_addr=remote_addr,
+        max_failures=max_failures,
+        lock_minutes=lock_minutes,
+    )
+    token, secret = create_token(session, user, name, expires_at=expires_at)
+    tell_token_created(session, user, token.name)
     return token, secret
 
 

@@ -22,6 +22,7 @@ def test_a_customer_makes_a_token_sees_it_listed_and_revokes_it(page: Page, scre
 
     page.get_by_label("Token name").fill("Browser test script")
     page.get_by_label("Expires").select_option("30")
+    page.get_by_label("Your current password").fill("demo")
     page.get_by_role("button", name="Make the token").click()
 
     expect(page.get_by_label("Token", exact=True)).to_have_value(SECRET)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from portal.api.models import ApiToken
 from portal.api.tokens import create_token, hash_secret
+from portal.notifications.models import OutboxMessage
 from tests.factories import create_customer, create_user
 from tests.integration.api_world import NOW, bearer, make_world
 
@@ -35,7 +36,9 @@ def test_a_token_made_on_the_page_is_shown_once_and_stored_only_as_a_hash(client
     create_user(session, role="agent", email="bo@example.com")
     auth.login("bo@example.com")
 
-    response = client.post_form("/profile/tokens", {"name": "Calendar sync", "expires": "30"})
+    response = client.post_form(
+        "/profile/tokens", {"name": "Calendar sync", "expires": "30", "current_password": "demo"}
+    )
 
     assert response.status_code == 201
     secret = SECRET.search(response.get_data(as_text=True)).group(1)
@@ -51,10 +54,67 @@ def test_a_token_without_a_name_is_refused_on_the_page(client, session, auth):
     create_customer(session, email="ada@example.com")
     auth.login("ada@example.com")
 
-    response = client.post_form("/profile/tokens", {"name": "", "expires": "never"})
+    response = client.post_form(
+        "/profile/tokens", {"name": "", "expires": "never", "current_password": "demo"}
+    )
 
     assert response.status_code == 422
     assert session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+
+
+def count_tokens(session) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(ApiToken))
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("", "Enter your current password."), ("not it", "That is not your current password.")],
+)
+def test_making_a_token_without_the_right_current_password_is_refused_on_that_field(
+    client, session, auth, password, message
+):
+    create_customer(session, email="ada@example.com")
+    auth.login("ada@example.com")
+
+    response = client.post_form(
+        "/profile/tokens", {"name": "Script", "expires": "30", "current_password": password}
+    )
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(rf'id="current_password-error">{re.escape(message)}</p>', page)
+    assert count_tokens(session) == 0
+
+
+def test_wrong_current_passwords_on_the_token_page_count_towards_the_lock(
+    app, client, session, auth
+):
+    create_customer(session, email="ada@example.com")
+    auth.login("ada@example.com")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        client.post_form("/profile/tokens", {"name": "Script", "current_password": "guess"})
+
+    response = client.post_form("/profile/tokens", {"name": "Script", "current_password": "demo"})
+
+    assert response.status_code == 429
+    assert "Too many wrong passwords" in response.get_data(as_text=True)
+    assert count_tokens(session) == 0
+
+
+def test_making_a_token_emails_its_owner(client, session, auth):
+    create_customer(session, email="ada@example.com")
+    auth.login("ada@example.com")
+
+    client.post_form(
+        "/profile/tokens", {"name": "Office sync", "expires": "30", "current_password": "demo"}
+    )
+
+    [message] = session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.recipient == "ada@example.com")
+    ).all()
+    assert message.subject == "A new API token was made for your account"
+    assert "Office sync" in message.body_text
+    assert "/profile/tokens" in message.body_text
 
 
 def test_a_revoked_token_no_longer_opens_the_api(client, session, auth):
