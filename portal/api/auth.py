@@ -1,9 +1,16 @@
 """Who is calling: a personal token in `Authorization: Bearer pt_...`, nothing else.
 
 The API never reads the session cookie, so a logged-in browser cannot be made to call
-it from another site (and the API needs no CSRF token). Each request is counted against
-its token in a fixed window kept in the database (an atomic upsert), so the limit holds
-however many worker processes serve the API.
+it from another site (and the API needs no CSRF token). Requests are counted in fixed
+windows kept in the database (an atomic upsert), so the limits hold however many worker
+processes serve the API:
+
+* every request of a user's tokens together, in one window per user (making more
+  tokens gives no more requests);
+* every request refused for want of a valid token (401), per client address
+  (`request.remote_addr`, which ProxyFix sets from X-Forwarded-For behind a proxy). An
+  address over that limit gets 429 without its token being looked at, so tokens
+  cannot be guessed quickly, and a bad client cannot hammer the token lookup.
 """
 
 from __future__ import annotations
@@ -18,12 +25,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.accounts.models import User
 from portal.api.errors import RateLimited, Unauthenticated
-from portal.api.models import ApiRateWindow, ApiToken
+from portal.api.models import ApiRateWindow
 from portal.api.tokens import find_usable_token
 from portal.db import get_session
 from portal.timeutil import now_utc
 
-DEFAULT_RATE_LIMIT = 120  # requests per token per window
+DEFAULT_RATE_LIMIT = 120  # requests per user (all its tokens) per window
+DEFAULT_AUTH_FAILURE_LIMIT = 30  # refused (401) requests per client address per window
 DEFAULT_RATE_WINDOW_SECONDS = 60
 
 
@@ -38,28 +46,40 @@ def bearer_secret() -> str | None:
 def authenticate_request() -> User:
     """The token's user, after counting this request; 401 or 429 otherwise.
 
-    The count and last_used_at are committed at once, in a transaction of their own, so
+    The counts and last_used_at are committed at once, in a transaction of their own, so
     a request that is later refused still counts, and business work starts afresh.
     """
-    secret = bearer_secret()
-    if secret is None:
-        raise Unauthenticated("Send a personal API token: Authorization: Bearer pt_...")
     session = get_session()
-    token = find_usable_token(session, secret)
+    seconds = current_app.config.get("API_RATE_WINDOW_SECONDS", DEFAULT_RATE_WINDOW_SECONDS)
+    failure_limit = current_app.config.get("API_AUTH_FAILURE_LIMIT", DEFAULT_AUTH_FAILURE_LIMIT)
+    now = now_utc()
+    address = f"addr:{request.remote_addr or 'unknown'}"[:80]
+    refused, retry_after = current_count(session, address, now, window_seconds=seconds)
+    if refused >= failure_limit:
+        session.rollback()
+        raise RateLimited(
+            f"Too many requests without a valid token came from your address: at most "
+            f"{failure_limit} every {seconds} seconds. Try again in {retry_after} seconds.",
+            retry_after=retry_after,
+        )
+    secret = bearer_secret()
+    token = find_usable_token(session, secret) if secret is not None else None
     if token is None:
         session.rollback()
+        count_request(session, address, now, window_seconds=seconds)
+        session.commit()
+        if secret is None:
+            raise Unauthenticated("Send a personal API token: Authorization: Bearer pt_...")
         raise Unauthenticated("That API token is not valid, or it was revoked or has expired.")
     limit = current_app.config.get("API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
-    seconds = current_app.config.get("API_RATE_WINDOW_SECONDS", DEFAULT_RATE_WINDOW_SECONDS)
-    now = now_utc()
-    count, retry_after = count_request(session, token, now, window_seconds=seconds)
-    token.last_used_at = now
     user_id = token.user_id
+    count, retry_after = count_request(session, f"user:{user_id}", now, window_seconds=seconds)
+    token.last_used_at = now
     session.commit()
     if count > limit:
         raise RateLimited(
-            f"This token may make {limit} requests every {seconds} seconds. "
-            f"Try again in {retry_after} seconds.",
+            f"Your tokens may make {limit} requests every {seconds} seconds, all of them "
+            f"together. Try again in {retry_after} seconds.",
             retry_after=retry_after,
         )
     return session.get(User, user_id)
@@ -70,18 +90,36 @@ def window_start(now: datetime, window_seconds: int) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % window_seconds, UTC)
 
 
-def count_request(
-    session: so.Session, token: ApiToken, now: datetime, *, window_seconds: int
+def _seconds_left(start: datetime, now: datetime, window_seconds: int) -> int:
+    left = (start + timedelta(seconds=window_seconds) - now).total_seconds()
+    return max(1, math.ceil(left))
+
+
+def current_count(
+    session: so.Session, bucket: str, now: datetime, *, window_seconds: int
 ) -> tuple[int, int]:
-    """Add one request to the token's current window: (requests in it, seconds left)."""
+    """The requests already counted in the bucket's current window, and seconds left."""
+    start = window_start(now, window_seconds)
+    count = session.scalar(
+        sa.select(ApiRateWindow.count).where(
+            ApiRateWindow.bucket == bucket, ApiRateWindow.window_start == start
+        )
+    )
+    return count or 0, _seconds_left(start, now, window_seconds)
+
+
+def count_request(
+    session: so.Session, bucket: str, now: datetime, *, window_seconds: int
+) -> tuple[int, int]:
+    """Add one request to the bucket's current window: (requests in it, seconds left)."""
     start = window_start(now, window_seconds)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = ApiRateWindow.__table__
     statement = (
         insert(table)
-        .values(token_id=token.id, window_start=start, count=1)
+        .values(bucket=bucket, window_start=start, count=1)
         .on_conflict_do_update(
-            index_elements=[table.c.token_id, table.c.window_start],
+            index_elements=[table.c.bucket, table.c.window_start],
             set_={"count": table.c.count + 1},
         )
         .returning(table.c.count)
@@ -90,8 +128,7 @@ def count_request(
     # Past windows are of no further use: drop them as we go.
     session.execute(
         sa.delete(ApiRateWindow).where(
-            ApiRateWindow.token_id == token.id, ApiRateWindow.window_start < start
+            ApiRateWindow.bucket == bucket, ApiRateWindow.window_start < start
         )
     )
-    left = (start + timedelta(seconds=window_seconds) - now).total_seconds()
-    return count, max(1, math.ceil(left))
+    return count, _seconds_left(start, now, window_seconds)

@@ -1,4 +1,5 @@
-"""Personal API tokens and the per-token request counters that rate-limit them."""
+"""Personal API tokens and the request counters that rate-limit the API (per user, and
+refused requests per client address)."""
 
 from __future__ import annotations
 
@@ -41,13 +42,13 @@ class ApiToken(Base):
 
 
 class ApiRateWindow(Base):
-    """How many requests a token made in one fixed window. One row per token and window,
-    incremented with an atomic upsert, so every worker process counts in the same place."""
+    """How many requests one bucket made in one fixed window: "user:<id>" counts every
+    request of a user's tokens together, "addr:<client address>" the requests refused
+    for want of a valid token. One row per bucket and window, incremented with an atomic
+    upsert, so every worker process counts in the same place."""
 
-    __tablename__ = "api_rate_windows"
+    __tablename__ = "api_rate_counters"
 
-    token_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True
-    )
+    bucket: so.Mapped[str] = so.mapped_column(sa.String(80), primary_key=True)
     window_start: so.Mapped[datetime] = so.mapped_column(UTCDateTime, primary_key=True)
     count: so.Mapped[int] = so.mapped_column(default=0)

@@ -248,7 +248,7 @@ def _operation_object(op: Operation, refs: dict, problem_ref: dict, ref_template
         if status == 429:
             response["headers"] = {
                 "Retry-After": {
-                    "description": "Seconds until the token's window starts again.",
+                    "description": "Seconds until the rate-limit window starts again.",
                     "schema": {"type": "integer", "minimum": 1},
                 }
             }

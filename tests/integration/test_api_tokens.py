@@ -220,11 +220,63 @@ def test_a_token_over_its_rate_limit_gets_429_with_retry_after(app, client, worl
     assert response.headers["Retry-After"] == "60"  # the clock is frozen at a window start
 
 
-def test_the_rate_limit_counts_each_token_apart(app, client, world):
+def test_the_rate_limit_counts_each_user_apart(app, client, world):
     app.config.update(API_RATE_LIMIT=1)
     client.get("/api/v1/me", headers=world.headers())
 
     assert client.get("/api/v1/me", headers=world.headers("scheduler")).status_code == 200
+
+
+def test_all_of_a_users_tokens_share_one_rate_limit(app, client, session, world):
+    app.config.update(API_RATE_LIMIT=1)
+    _, second = create_token(session, world.customer, "second script")
+    client.get("/api/v1/me", headers=world.headers())
+
+    response = client.get("/api/v1/me", headers=bearer(second))
+
+    assert response.status_code == 429
+    assert response.get_json()["code"] == "rate_limited"
+
+
+def test_after_30_refused_tokens_in_a_minute_an_address_gets_429_with_retry_after(client, world):
+    bad = bearer("pt_" + "x" * 40)
+    answers = [client.get("/api/v1/me", headers=bad).status_code for _ in range(30)]
+
+    response = client.get("/api/v1/me", headers=bad)
+
+    assert answers == [401] * 30
+    assert response.status_code == 429
+    assert response.content_type == "application/problem+json"
+    assert response.get_json()["code"] == "rate_limited"
+    assert response.headers["Retry-After"] == "60"  # the clock is frozen at a window start
+
+
+def test_an_address_over_the_refusal_limit_waits_even_with_a_valid_token(app, client, world):
+    app.config.update(API_AUTH_FAILURE_LIMIT=2)
+    for _ in range(2):
+        client.get("/api/v1/me", headers=bearer("pt_guess"))
+
+    assert client.get("/api/v1/me", headers=world.headers()).status_code == 429
+
+
+def test_refusals_are_counted_per_client_address(app, client, world):
+    app.config.update(API_AUTH_FAILURE_LIMIT=2)
+    for _ in range(2):
+        client.get("/api/v1/me", headers=bearer("pt_guess"))
+
+    elsewhere = client.get(
+        "/api/v1/me", headers=world.headers(), environ_base={"REMOTE_ADDR": "203.0.113.9"}
+    )
+
+    assert elsewhere.status_code == 200
+
+
+def test_refusals_start_again_in_the_next_window(app, client, world, frozen_now):
+    app.config.update(API_AUTH_FAILURE_LIMIT=1, API_RATE_WINDOW_SECONDS=60)
+    client.get("/api/v1/me", headers=bearer("pt_guess"))
+    frozen_now(NOW + timedelta(seconds=61))
+
+    assert client.get("/api/v1/me", headers=world.headers()).status_code == 200
 
 
 def test_the_rate_limit_starts_again_in_the_next_window(app, client, world, frozen_now):

@@ -13,7 +13,9 @@ from portal.api.registry import OPERATIONS, openapi_document
 DESCRIPTION = (
     "The booking portal's JSON API: the same services and rules as its pages. "
     "Authenticate with a personal API token (`Authorization: Bearer pt_...`), made on "
-    "your profile page. Requests are rate-limited per token (429 with Retry-After). "
+    "your profile page. Requests are rate-limited per user, all its tokens together, "
+    "and requests without a valid token per client address (429 with Retry-After). "
+    "Request bodies are limited to 1 MB (413). "
     "Errors are `application/problem+json` with a stable `code`, a `detail` for people "
     "and the `field` at fault. Times are RFC 3339 instants; `local_*` fields carry the "
     "same instant in the zone named beside them."
