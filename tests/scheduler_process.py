@@ -23,7 +23,7 @@ from tests.smtp_sink import SmtpSink
 PORTAL = Path(sys.executable).parent / "portal"
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
     """Poll `predicate` every 50 ms until it is true; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -49,7 +49,7 @@ def start_scheduler(url: str, instance: Path, sink: SmtpSink, log: Path) -> subp
 def stop(process: subprocess.Popen) -> int:
     """SIGTERM, as systemd or `make run` would; returns the exit status."""
     process.send_signal(signal.SIGTERM)
-    return process.wait(timeout=15)
+    return process.wait(timeout=45)  # generous: a loaded CI box starts and stops slowly
 
 
 def kill(*processes: subprocess.Popen) -> None:
