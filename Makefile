@@ -113,9 +113,9 @@ test: venv test-deps lint
 	if [ "$$status" -eq 5 ]; then echo "pytest ran no test: that is a failure"; exit 1; fi; \
 	exit "$$status"
 
-## bench: run each bench/*.py; each prints name=value lines
+## bench: run each bench script (bench/*.py with a __main__ block); each prints name=value lines
 bench: venv test-deps
-	@shopt -s nullglob; scripts=(bench/*.py); \
+	@scripts=($$(grep -l '^if __name__ == "__main__":' bench/*.py 2>/dev/null || true)); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "bench/ has no scripts yet"; exit 0; fi; \
 	for script in "$${scripts[@]}"; do \
 	  echo "# $$script"; $(BIN)/python "$$script"; \

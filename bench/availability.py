@@ -39,9 +39,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pgtemp import temporary_database  # noqa: E402  (bench/ is on sys.path)
+from common import make_app, pct, temporary_database  # noqa: E402  (bench/ is on sys.path)
 
-from portal import create_app  # noqa: E402
 from portal.accounts.models import ServiceLocation, User  # noqa: E402
 from portal.accounts.services import add_contact, create_customer_account, create_user  # noqa: E402
 from portal.availability.services import get_availability  # noqa: E402
@@ -57,23 +56,6 @@ SKILLS = ["gas", "electrical", "network", "plumbing"]
 PG_SERVER = os.environ.get(
     "PORTAL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/"
 )
-
-
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def make_app(url: str, instance: str):
-    return create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench",
-            "INSTANCE_PATH": instance,
-            "SESSION_COOKIE_SECURE": False,
-            "REMEMBER_COOKIE_SECURE": False,
-        }
-    )
 
 
 def seed_world(session, customers: int = 1) -> dict:

@@ -37,9 +37,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pgtemp import server_reachable, temporary_database  # noqa: E402  (bench/ is on sys.path)
+from common import make_app, pct, server_reachable, temporary_database  # noqa: E402  (bench/ is on sys.path)
 
-from portal import create_app  # noqa: E402
 from portal.accounts.models import Contact, ServiceLocation  # noqa: E402
 from portal.accounts.services import create_user  # noqa: E402
 from portal.booking.models import Appointment, AppointmentHold, Service  # noqa: E402
@@ -61,23 +60,6 @@ PG_SERVER = os.environ.get(
 )
 # Statuses of the bulk appointments and the matching state of their task.
 MIX = [("confirmed", "accepted"), ("accepted", "accepted"), ("requested", "assigned")]
-
-
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def make_app(url: str, instance: str):
-    return create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench",
-            "INSTANCE_PATH": instance,
-            "SESSION_COOKIE_SECURE": False,
-            "REMEMBER_COOKIE_SECURE": False,
-        }
-    )
 
 
 def build_world(app) -> datetime:

@@ -33,9 +33,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pgtemp import server_reachable, temporary_database  # noqa: E402  (bench/ is on sys.path)
+from common import make_app, server_reachable, temporary_database  # noqa: E402  (bench/ is on sys.path)
 
-from portal import create_app  # noqa: E402
 from portal.accounts.models import Contact, ServiceLocation  # noqa: E402
 from portal.accounts.services import create_user  # noqa: E402
 from portal.booking.models import Appointment, AppointmentHold, Service, SignOff  # noqa: E402
@@ -67,18 +66,6 @@ MIX = [
     ("needs_reschedule", "cancelled", 4),
     ("declined_by_customer", "cancelled", 3),
 ]
-
-
-def make_app(url: str, instance: str):
-    return create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench",
-            "INSTANCE_PATH": instance,
-            "SESSION_COOKIE_SECURE": False,
-            "REMEMBER_COOKIE_SECURE": False,
-        }
-    )
 
 
 def seed(app) -> int:

@@ -1,4 +1,6 @@
-"""A PostgreSQL database that exists for one benchmark and is dropped after it."""
+"""What the benchmarks share: the app they measure, percentiles, and a PostgreSQL
+database that exists for one benchmark and is dropped after it. Not a benchmark itself
+(`make bench` runs the scripts that have a `__main__` block)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+
+from portal import create_app
+
+
+def make_app(url: str, instance: str):
+    """The app on `url`, configured as a benchmark runs it (plain http, fixed key)."""
+    return create_app(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench",
+            "INSTANCE_PATH": instance,
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+        }
+    )
+
+
+def pct(samples: list[float], q: float) -> float:
+    """The q-quantile (0..1) of `samples`, nearest rank."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 @contextmanager
