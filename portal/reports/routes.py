@@ -26,6 +26,7 @@ from portal.booking.models import Service
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import NotFound, PortalError
 from portal.pagination import page_arg
+from portal.reports import render
 from portal.reports import services as svc
 from portal.reports.figures import ReportParams
 from portal.reports.forms import KINDS, ReportForm, SubscriptionForm
@@ -71,6 +72,7 @@ def _page(form: ReportForm, error: str | None = None, code: int = 200):
             error=error,
             subscribed=svc.subscribed_kinds(session, me()),
             kinds=KINDS,
+            titles=render.TITLES,
             inline_days=svc.INLINE_MAX_DAYS,
             zone=current_app.config["ORG_TIME_ZONE"],
         ),
@@ -120,7 +122,9 @@ def run(run_id: int):
     except NotFound:
         abort(404)
     template = "reports/_progress.html" if htmx else "reports/run.html"
-    return render_template(template, run=report_run, now=now_utc(), keep=svc.KEEP_FOR)
+    return render_template(
+        template, run=report_run, now=now_utc(), title=render.TITLES[report_run.kind]
+    )
 
 
 @bp.get("/runs/<int:run_id>/download")

@@ -8,6 +8,8 @@ import subprocess
 
 from playwright.sync_api import Browser, Page, expect
 
+from portal.db import get_session
+from portal.reports import services
 from tests.browser.axe import check_accessibility
 from tests.browser.pages import log_in, screenshots
 
@@ -47,6 +49,30 @@ def test_a_manager_downloads_the_operations_report_as_pdf(page: Page, screenshot
 
     page.goto("/reports/")
     expect(page.get_by_role("link", name=re.compile(r"^Download"))).not_to_have_count(0)
+
+
+def test_a_long_report_shows_its_progress_then_offers_the_file(
+    page: Page, live_app, screenshot_dir
+):
+    log_in(page, "manager@demo.test")
+    page.goto("/reports/")
+    page.get_by_label("Agent utilisation:").check()
+    page.get_by_label("First day").fill("2026-06-01")
+    page.get_by_label("CSV").check()
+    page.get_by_role("button", name="Make the report").click()
+
+    expect(page.get_by_text("Waiting for its turn: 0 %")).to_be_visible()
+    expect(page.locator("progress#run-progress")).to_have_attribute("value", "0")
+    check_accessibility(page, "a queued report's page")
+    screenshots(page, screenshot_dir, "report-queued")
+
+    with live_app.app_context():  # what the scheduler process's run-reports job does
+        services.run_queued(get_session(), live_app.config["ORG_TIME_ZONE"])
+
+    expect(page.get_by_role("link", name="Download CSV")).to_be_visible(timeout=5000)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download_info.value.suggested_filename.startswith("utilisation-2026-06-01-to-")
 
 
 def test_a_customer_asking_for_a_report_is_refused(browser: Browser, base_url: str):
