@@ -10,11 +10,9 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    EmailField,
     Form,
     FormField,
     IntegerField,
-    PasswordField,
     SelectChoice,
     SelectField,
     StringField,
@@ -23,7 +21,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -251,32 +248,6 @@ def agent_profile_form(skills, territories, agent=None, **kwargs):
         data.update({f"skill_{s.id}": True for s in agent.skills})
         data.update({f"territory_{t.id}": True for t in agent.territories})
     return AgentProfileForm(data=data, **kwargs)
-
-
-class StaffUserForm(FlaskForm):
-    email = EmailField(
-        "E-mail",
-        validators=[
-            _required("an e-mail address"),
-            Length(max=254),
-            Email(message="Enter an e-mail address like name@example.com."),
-        ],
-    )
-    full_name = StringField("Full name", validators=[_required("a name"), Length(max=120)])
-    role = SelectField("Role", choices=STAFF_ROLE_CHOICES)
-    time_zone = SelectField("Time zone", validators=[_required("a time zone")])
-    password = PasswordField(
-        "Initial password",
-        validators=[
-            _required("an initial password"),
-            Length(min=8, message="Use at least 8 characters."),
-            Length(max=200, message="Use at most 200 characters."),
-        ],
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.time_zone.choices = zone_choices()
 
 
 class RoleForm(FlaskForm):

@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.accounts import services as accounts
 from portal.accounts.models import STAFF_ROLES, User
-from portal.accounts.selfservice import validate_new_password
 from portal.booking.models import BookingPolicy, Service
 from portal.errors import Invalid, NotAllowed
 from portal.pagination import Page, paginate
@@ -315,34 +313,6 @@ def _require_admin(admin: User) -> None:
 def _check_role(role: str) -> None:
     if role not in STAFF_ROLES:
         raise Invalid("Choose agent, scheduler, manager or admin.", field="role")
-
-
-def create_staff_user(
-    session: so.Session,
-    admin: User,
-    *,
-    email: str,
-    full_name: str,
-    role: str,
-    time_zone: str,
-    password: str,
-) -> User:
-    """A staff user who can log in at once; an agent is also made bookable (its hours,
-    skills and territories are then set on its settings page)."""
-    _require_admin(admin)
-    _check_role(role)
-    validate_new_password(password or "", email=email)
-    user = accounts.create_user(
-        session,
-        email=email,
-        full_name=full_name,
-        role=role,
-        password=password,
-        time_zone=time_zone,
-    )
-    if role == "agent":
-        create_agent(session, user, time_zone=time_zone)
-    return user
 
 
 def change_role(session: so.Session, admin: User, user: User, role: str) -> User:
