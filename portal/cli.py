@@ -68,6 +68,7 @@ def register_commands(app) -> None:
         """Make a personal API token and print its secret (shown this once only)."""
         from datetime import timedelta
 
+        from portal.accounts.selfservice import tell_token_created
         from portal.api.tokens import create_token
         from portal.errors import PortalError
         from portal.timeutil import now_utc
@@ -75,9 +76,10 @@ def register_commands(app) -> None:
         session, user = _user_by_email(email)
         expires_at = now_utc() + timedelta(days=expires_days) if expires_days else None
         try:
-            _, secret = create_token(session, user, name, expires_at=expires_at)
+            token, secret = create_token(session, user, name, expires_at=expires_at)
         except PortalError as err:
             raise click.ClickException(err.message) from None
+        tell_token_created(session, user, token.name)  # as from the tokens page
         session.commit()
         click.echo(secret)
 

@@ -153,6 +153,17 @@ def test_the_cli_prints_a_working_token(app, client, session, runner):
     assert client.get("/api/v1/me", headers=bearer(secret)).get_json()["role"] == "scheduler"
 
 
+def test_a_token_made_with_the_cli_is_e_mailed_to_its_user(session, runner):
+    create_user(session, role="scheduler", email="sam@example.com")
+    session.commit()
+
+    runner.invoke(args=["create-token", "--email", "sam@example.com", "--name", "ci"])
+
+    session.expire_all()
+    recipients = session.scalars(sa.select(OutboxMessage.recipient)).all()
+    assert recipients == ["sam@example.com"]
+
+
 def test_the_cli_revokes_tokens_by_name(client, session, runner):
     user = create_user(session, role="scheduler", email="sam@example.com")
     _, secret = create_token(session, user, "ci")
