@@ -492,13 +492,32 @@ def live_app(tmp_path_factory: pytest.TempPathFactory):
     application.extensions["portal.engine"].dispose()
 
 
+def _buffered(app):
+    """Each response read whole and closed before werkzeug's dev server writes it.
+
+    When a browser drops a connection while that server drains the request, it skips
+    the response's close(), leaving a static file open: a ResourceWarning that -W error
+    turns into a failure of whatever test runs next. Production (gunicorn) is unaffected.
+    """
+
+    def wsgi(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return wsgi
+
+
 @pytest.fixture(scope="session")
 def live_server(live_app):
     """`live_app` served on 127.0.0.1 (a free port) in a thread; yields the base URL."""
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    server = make_server("127.0.0.1", 0, _buffered(live_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
