@@ -145,7 +145,9 @@ def build_scheduler(
     kind = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = kind(
         jobstores={"default": store, SOON_STORE: MemoryJobStore()},
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        # A thread for every job (and spares for run_soon): a job that waits (a slow
+        # webhook receiver, a long report, a lock) never holds another one back.
+        executors={"default": ThreadPoolExecutor(max_workers=len(JOBS) + 2)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         timezone=UTC,
     )
