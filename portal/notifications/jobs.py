@@ -7,10 +7,11 @@ Each job is a module-level function, so the job store keeps it by reference
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from portal.db import get_session
 from portal.notifications.events import queue_reminders
-from portal.notifications.services import send_due
+from portal.notifications.services import SendReport, send_due
 from portal.scheduler import job_app, stopping
 from portal.timeutil import now_utc
 
@@ -20,22 +21,32 @@ BATCH = 50
 MAX_BATCHES = 20
 
 
-def send_outbox() -> None:
-    """Send the e-mails that are due, batch after batch while batches come back full
-    (send_due commits after each message); a backlog goes out in one run, not 50 a run."""
+def drain(send_batch: Callable[[int], SendReport], *, batch: int, most: int, what: str) -> None:
+    """Call `send_batch(batch)` again while batches come back full (a backlog goes out in
+    one run), at most `most` times, stopping early when the process is asked to stop."""
     with job_app().app_context():
-        session = get_session()
-        for _ in range(MAX_BATCHES):
-            report = send_due(session, now_utc(), limit=BATCH)
+        for _ in range(most):
+            report = send_batch(batch)
             if report.sent or report.retrying or report.failed:
                 log.info(
-                    "Outbox: %d sent, %d to retry, %d given up",
+                    "%s: %d sent, %d to retry, %d given up",
+                    what,
                     report.sent,
                     report.retrying,
                     report.failed,
                 )
-            if report.sent < BATCH or stopping.is_set():
+            if report.sent < batch or stopping.is_set():
                 break
+
+
+def send_outbox() -> None:
+    """Send the e-mails that are due (send_due commits after each message)."""
+    drain(
+        lambda limit: send_due(get_session(), now_utc(), limit=limit),
+        batch=BATCH,
+        most=MAX_BATCHES,
+        what="Outbox",
+    )
 
 
 def send_reminders() -> None:

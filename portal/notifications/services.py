@@ -174,24 +174,32 @@ def send_due(
     return report
 
 
-def _claim(
-    session: so.Session, now: datetime, limit: int, settings: SmtpSettings
-) -> list[tuple[int, EmailMessage | None]]:
-    """Lease the due messages and build their MIME form, in one short transaction."""
+def lease_due(session: so.Session, channel: str, now: datetime, limit: int) -> list[OutboxMessage]:
+    """The channel's due messages, oldest first, leased for CLAIM_LEASE: rows another
+    sender holds are skipped, and a sender that dies leaves them due again when the lease
+    ends. The caller commits (the lease holds from then on)."""
     messages = session.scalars(
         sa.select(OutboxMessage)
         .where(
             OutboxMessage.status == "pending",
-            OutboxMessage.channel == "email",
+            OutboxMessage.channel == channel,
             OutboxMessage.next_attempt_at <= now,
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    batch: list[tuple[int, EmailMessage | None]] = []
     for message in messages:
         message.next_attempt_at = now + CLAIM_LEASE
+    return messages
+
+
+def _claim(
+    session: so.Session, now: datetime, limit: int, settings: SmtpSettings
+) -> list[tuple[int, EmailMessage | None]]:
+    """Lease the due messages and build their MIME form, in one short transaction."""
+    batch: list[tuple[int, EmailMessage | None]] = []
+    for message in lease_due(session, "email", now, limit):
         try:
             email = build_message(message, settings)
         except Exception as exc:  # a bad row must not block the queue: logged and kept

@@ -36,13 +36,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
 from portal.errors import Invalid
 from portal.notifications.models import OutboxMessage
-from portal.notifications.services import CLAIM_LEASE, MAX_ATTEMPTS, SendReport, backoff
+from portal.notifications.services import MAX_ATTEMPTS, SendReport, backoff, lease_due
 from portal.timeutil import now_utc
 from portal.webhooks.models import WebhookAttempt, WebhookEndpoint
 from portal.webhooks.urls import Target, check_url
@@ -124,20 +123,7 @@ def _send_one(session, message_id: int, now: datetime, allow_private: bool, repo
 
 def _claim(session: so.Session, now: datetime, limit: int) -> list[int]:
     """Lease the due webhook messages (as the e-mail sender does) in one transaction."""
-    messages = session.scalars(
-        sa.select(OutboxMessage)
-        .where(
-            OutboxMessage.status == "pending",
-            OutboxMessage.channel == "webhook",
-            OutboxMessage.next_attempt_at <= now,
-        )
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for message in messages:
-        message.next_attempt_at = now + CLAIM_LEASE
-    ids = [m.id for m in messages]
+    ids = [m.id for m in lease_due(session, "webhook", now, limit)]
     session.commit()
     return ids
 

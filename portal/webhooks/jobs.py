@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from portal.db import get_session
-from portal.scheduler import job_app, stopping
+from portal.notifications.jobs import drain
 from portal.timeutil import now_utc
 from portal.webhooks.delivery import send_due_webhooks
 
@@ -19,18 +19,10 @@ MAX_BATCHES = 50
 
 
 def send_webhooks() -> None:
-    """Deliver the webhooks that are due, batch after batch while batches come back full
-    (each delivery is committed as it ends)."""
-    with job_app().app_context():
-        session = get_session()
-        for _ in range(MAX_BATCHES):
-            report = send_due_webhooks(session, now_utc(), limit=BATCH)
-            if report.sent or report.retrying or report.failed:
-                log.info(
-                    "Webhooks: %d delivered, %d to retry, %d given up",
-                    report.sent,
-                    report.retrying,
-                    report.failed,
-                )
-            if report.sent < BATCH or stopping.is_set():
-                break
+    """Deliver the webhooks that are due (each delivery is committed as it ends)."""
+    drain(
+        lambda limit: send_due_webhooks(get_session(), now_utc(), limit=limit),
+        batch=BATCH,
+        most=MAX_BATCHES,
+        what="Webhooks",
+    )
