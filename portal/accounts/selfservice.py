@@ -185,9 +185,19 @@ def _link(purpose: str, path: str, user: User, lifetime: timedelta, **extra: Any
 
 
 def _read_link(
-    session: so.Session, purpose: str, token: str, lifetime: timedelta, expired_message: str
+    session: so.Session,
+    purpose: str,
+    token: str,
+    lifetime: timedelta,
+    expired_message: str,
+    *,
+    used_message: str | None = None,
 ) -> tuple[User, dict]:
-    """The user a valid link names, with its payload; LinkInvalid otherwise."""
+    """The user a valid link names, with its payload; LinkInvalid otherwise.
+
+    With `used_message`, the link works once: it carries a fingerprint of the password
+    (`_link(..., fp=password_fingerprint(user, kind))`, kind being the link's first word
+    of purpose), which setting a password changes."""
     try:
         # The signature's own age check runs on the wall clock; the "exp" in the payload
         # runs on now_utc(), which tests freeze. In production both agree.
@@ -209,7 +219,15 @@ def _read_link(
     user = session.get(User, payload["u"])
     if user is None or not user.active:
         raise LinkInvalid("This link is not valid any more.")
+    if used_message is not None:
+        fingerprint = password_fingerprint(user, _FINGERPRINT_KIND[purpose])
+        if not hmac.compare_digest(str(payload.get("fp", "")), fingerprint):
+            raise LinkInvalid(used_message, used=True)
     return user, payload
+
+
+# Which password fingerprint a single-use link of each purpose carries.
+_FINGERPRINT_KIND = {"reset-password": "reset", "invite": "invite"}
 
 
 def _queue(
@@ -439,19 +457,15 @@ def request_password_reset(session: so.Session, email: str) -> None:
 
 def read_reset_link(session: so.Session, token: str) -> User:
     """The user a reset link is for, while it is fresh and unused; LinkInvalid otherwise."""
-    user, payload = _read_link(
+    user, _payload = _read_link(
         session,
         "reset-password",
         token,
         RESET_LIFETIME,
         "This link has expired: reset links work for one hour. Ask for a new one below.",
+        used_message="This link has already been used, or the password was changed since it "
+        "was sent. Ask for a new one below.",
     )
-    if not hmac.compare_digest(str(payload.get("fp", "")), password_fingerprint(user, "reset")):
-        raise LinkInvalid(
-            "This link has already been used, or the password was changed since it was sent. "
-            "Ask for a new one below.",
-            used=True,
-        )
     return user
 
 
@@ -737,20 +751,16 @@ def invitations_sent(session: so.Session, user_ids: list[int]) -> dict[int, date
 
 def read_invitation(session: so.Session, token: str) -> User:
     """The invitee a link is for, while it is fresh and unused; LinkInvalid otherwise."""
-    user, payload = _read_link(
+    user, _payload = _read_link(
         session,
         "invite",
         token,
         INVITE_LIFETIME,
         "This invitation has expired: invitations work for 7 days. Ask the person who "
         "invited you to send a new one.",
+        used_message="This invitation has already been used. Log in, or reset your "
+        "password if you have forgotten it.",
     )
-    if not hmac.compare_digest(str(payload.get("fp", "")), password_fingerprint(user, "invite")):
-        raise LinkInvalid(
-            "This invitation has already been used. Log in, or reset your password if you "
-            "have forgotten it.",
-            used=True,
-        )
     return user
 
 
