@@ -23,7 +23,7 @@ from portal import htmx
 from portal.accounts.access import role_required
 from portal.accounts.models import User
 from portal.booking.models import Service
-from portal.db import commit, get_session, rollback_request_session
+from portal.db import commit, get_session
 from portal.errors import NotFound, PortalError
 from portal.pagination import page_arg
 from portal.reports import render
@@ -31,7 +31,7 @@ from portal.reports import services as svc
 from portal.reports.figures import ReportParams
 from portal.reports.forms import KINDS, ReportForm, SubscriptionForm
 from portal.reports.models import REPORT_KINDS
-from portal.settings.helpers import me
+from portal.settings.helpers import me, refuse
 from portal.staff.models import Agent
 from portal.timeutil import now_utc, to_local
 
@@ -74,6 +74,7 @@ def _page(form: ReportForm, error: str | None = None, code: int = 200):
             kinds=KINDS,
             titles=render.TITLES,
             inline_days=svc.INLINE_MAX_DAYS,
+            keep_days=svc.KEEP_FOR.days,
             zone=current_app.config["ORG_TIME_ZONE"],
         ),
         code,
@@ -103,12 +104,7 @@ def create():
     try:
         run = svc.request_report(get_session(), me(), params, form.fmt.data)
     except PortalError as error:
-        rollback_request_session()
-        field = getattr(form, error.field or "", None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, error.message]
-            return _page(form, code=error.status)
-        return _page(form, error.message, code=error.status)
+        return _page(form, refuse(form, error), code=error.status)
     commit()
     # The run's page says whether it is ready or how far it has got.
     return redirect(url_for("reports.run", run_id=run.id))
