@@ -36,6 +36,16 @@ class Conflict(PortalError):
     status = 409
 
 
+def put_on_form(form, error: PortalError) -> str | None:
+    """Put a service's refusal on the form field it names; a refusal that names no field
+    of this form is returned, to be shown above the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None or not hasattr(field, "errors"):
+        return error.message
+    field.errors = [*field.errors, error.message]
+    return None
+
+
 def register_handlers(app: Flask) -> None:
     from portal.db import rollback_request_session
 

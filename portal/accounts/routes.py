@@ -44,7 +44,7 @@ from portal.accounts.forms import (
 from portal.accounts.models import Contact, CustomerAccount, ServiceLocation, User
 from portal.accounts.services import LoginRefused, add_service_location, authenticate
 from portal.db import commit, get_session
-from portal.errors import PortalError
+from portal.errors import PortalError, put_on_form
 
 PWFP_COOKIE = "portal_pwfp"
 
@@ -83,15 +83,6 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
-
-
-def _show_error(form, error: PortalError) -> str | None:
-    """Put a service's refusal on the form field it names; else return it for an alert."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        return error.message
-    field.errors = [*field.errors, error.message]
-    return None
 
 
 def _start_session(user: User, *, remember: bool = False) -> None:
@@ -225,7 +216,7 @@ def signup():
             )
         except PortalError as refused:
             db.rollback()
-            error = _show_error(form, refused)
+            error = put_on_form(form, refused)
         else:
             commit()
             # Not logged in yet, in either case: a new account logs in once its address
@@ -358,7 +349,7 @@ def reset_password(token: str):
             return _link_problem(bad, again_url=again)
         except PortalError as refused:
             db.rollback()
-            error = _show_error(form, refused)
+            error = put_on_form(form, refused)
         else:
             commit()
             _end_session()  # whoever was logged in here, log in afresh with the new password
@@ -397,7 +388,7 @@ def accept_invitation(token: str):
             return _link_problem(bad, again_url=url_for("accounts.login"))
         except PortalError as refused:
             db.rollback()
-            error = _show_error(form, refused)
+            error = put_on_form(form, refused)
         else:
             commit()
             _start_session(user)
@@ -429,7 +420,7 @@ def invite(account_id: int):
             )
         except PortalError as refused:
             db.rollback()
-            error = _show_error(form, refused)
+            error = put_on_form(form, refused)
         else:
             commit()
             flash(f"We sent an invitation to {contact.email}. It works for 7 days.", "success")
@@ -490,7 +481,7 @@ def update_profile():
             )
         except PortalError as refused:
             get_session().rollback()
-            error = _show_error(form, refused)
+            error = put_on_form(form, refused)
         else:
             commit()
             flash("Your details are saved.", "success")
@@ -517,7 +508,7 @@ def add_location():
             )
         except PortalError as refused:
             get_session().rollback()
-            error = _show_error(form, refused)
+            error = put_on_form(form, refused)
         else:
             commit()
             flash(f"{location.label} is added to your addresses.", "success")
@@ -568,7 +559,7 @@ def change_password():
                 commit()
             else:
                 db.rollback()
-            error, status = _show_error(form, refused), refused.status
+            error, status = put_on_form(form, refused), refused.status
         else:
             commit()
             _stamp_session(current_user)  # this session stays; the others end

@@ -6,7 +6,7 @@ from flask import request
 
 from portal import pagination
 from portal.db import rollback_request_session
-from portal.errors import PortalError
+from portal.errors import PortalError, put_on_form
 
 
 def page_arg() -> int:
@@ -22,11 +22,7 @@ def refuse(form, error: PortalError) -> str | None:
     """Undo what the request wrote, then put the refusal on the field it names; a refusal
     that names no field of this form is returned, to be shown above the form."""
     rollback_request_session()
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None or not hasattr(field, "errors"):
-        return error.message
-    field.errors = [*field.errors, error.message]
-    return None
+    return put_on_form(form, error)
 
 
 def status(form, error: str | None = None) -> int:
