@@ -13,7 +13,8 @@ import sqlalchemy.orm as so
 from portal.accounts.models import Contact, CustomerAccount
 from portal.booking.models import Appointment
 from portal.pagination import Page, paginate
-from portal.workorders.models import WorkOrder
+from portal.staff.models import Agent
+from portal.workorders.models import WorkOrder, WorkOrderTask
 
 
 class _AllAccounts(enum.Enum):
@@ -62,9 +63,12 @@ def list_appointments(
     status: str | None = None,
     page: int = 1,
     per_page: int = 25,
+    with_tasks: bool = False,
 ) -> Page:
     """Appointments, the latest first, of one account or (`ALL_ACCOUNTS`, for staff
-    only) of every account; optionally of one status.
+    only) of every account; optionally of one status. Each comes with its service,
+    address, account and work order, and (`with_tasks`) the work order's tasks and their
+    agents, in a fixed number of queries however long the page.
 
     `account_id` has no default and None is refused: a customer without an account
     must never get everyone's appointments because its account id was empty.
@@ -82,9 +86,17 @@ def list_appointments(
             so.joinedload(Appointment.service),
             so.joinedload(Appointment.location),
             so.joinedload(Appointment.account),
+            so.joinedload(Appointment.work_order),
         )
         .order_by(Appointment.window_start.desc(), Appointment.id.desc())
     )
+    if with_tasks:
+        query = query.options(
+            so.joinedload(Appointment.work_order)
+            .selectinload(WorkOrder.tasks)
+            .joinedload(WorkOrderTask.agent)
+            .joinedload(Agent.user)
+        )
     if account_id is not ALL_ACCOUNTS:
         query = query.where(Appointment.account_id == account_id)
     if status:

@@ -4,6 +4,7 @@ timeline."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from tests.integration.api_world import make_world
 
@@ -141,3 +142,37 @@ def test_an_unknown_work_orders_timeline_is_404(client, world):
     response = client.get("/api/v1/work-orders/999/timeline", headers=world.headers("scheduler"))
 
     assert response.status_code == 404
+
+
+def _statements(app, call) -> int:
+    engine = app.extensions["portal.engine"]
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_listing_appointments_costs_the_same_queries_for_one_or_many(app, client, world):
+    starts = ["2026-06-02T07:00:00+00:00", "2026-06-02T09:00:00+00:00"]
+    starts += [f"2026-06-0{d}T{h:02d}:00:00+00:00" for d in (3, 4) for h in (7, 9, 11, 13)]
+
+    def listing():
+        response = client.get("/api/v1/appointments", headers=world.headers("scheduler"))
+        assert response.status_code == 200
+        return response.get_json()
+
+    world.book(client, start=starts[0], key="k-0", who="scheduler")
+    few = _statements(app, listing)
+    for n, start in enumerate(starts[1:], start=1):
+        assert world.book(client, start=start, key=f"k-{n}", who="scheduler").status_code == 201
+    many = _statements(app, listing)
+
+    assert len(listing()["items"]) == len(starts)
+    assert many == few

@@ -58,6 +58,7 @@ def list_appointments(user: User, query: AppointmentsQuery) -> AppointmentPage:
         status=query.status,
         page=query.page,
         per_page=query.per_page,
+        with_tasks=user.is_staff,  # staff see each appointment's tasks
     )
     return AppointmentPage(
         items=[appointment_out(a, user) for a in found.items],
