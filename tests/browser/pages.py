@@ -21,9 +21,12 @@ def log_in(page: Page, email: str, password: str = "demo", *, succeed: bool = Tr
 
 
 def screenshots(page: Page, folder: Path, name: str) -> None:
-    """Desktop and phone screenshots of the current page, for people to look at."""
+    """Desktop and phone screenshots of the current page, for people to look at; on a
+    phone the page must fit the screen's width (wide tables scroll in their own box)."""
     page.set_viewport_size(DESKTOP)
     page.screenshot(path=folder / f"{name}-desktop.png", full_page=True)
     page.set_viewport_size(PHONE)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name}: the page is {width}px wide on a phone"
     page.screenshot(path=folder / f"{name}-phone.png", full_page=True)
     page.set_viewport_size(DESKTOP)
