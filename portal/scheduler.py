@@ -227,11 +227,19 @@ def _stored_run_times(engine: sa.Engine) -> dict[str, datetime]:
 def run_scheduler(app: Flask) -> None:
     """Run the jobs until SIGTERM or SIGINT; a job that is running is let finish."""
     scheduler = build_scheduler(app, blocking=True)
+    # The shutdown runs in a thread of its own. Raising SystemExit from the signal
+    # handler instead could land inside APScheduler while it starts a job's thread,
+    # where it is caught and logged, and the process would run on (seen in CI).
+    shutdown = threading.Thread(
+        target=scheduler.shutdown, kwargs={"wait": True}, name="scheduler-shutdown"
+    )
 
     def stop(signum, _frame):
+        if stopping.is_set():
+            return
         log.info("Scheduler stopping (%s)", signal.Signals(signum).name)
         stopping.set()
-        raise SystemExit(0)
+        shutdown.start()  # start() below returns once the main loop sees it
 
     signal.signal(signal.SIGTERM, stop)
     # Started in the background by a script (`make run`), SIGINT is ignored on purpose:
@@ -241,9 +249,9 @@ def run_scheduler(app: Flask) -> None:
     log.info("Scheduler started with jobs: %s", ", ".join(spec.id for spec in JOBS))
     try:
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
     finally:
-        if scheduler.running:
+        if shutdown.is_alive():
+            shutdown.join()
+        elif scheduler.running:
             scheduler.shutdown(wait=True)
         log.info("Scheduler stopped")
