@@ -31,7 +31,7 @@ from portal.booking.queries import parse_week, week_view
 from portal.booking.services import WindowTaken, get_customer_appointment
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
-from portal.timeutil import now_utc, to_local
+from portal.timeutil import now_utc
 from portal.tokens import TokenInvalid, read_token
 from portal.workorders.services import timeline_for_work_order
 
@@ -206,14 +206,13 @@ def _q(moment: datetime) -> str:
 
 
 def _move_week(door: Door):
-    appt, now = door.appointment, now_utc()
-    week = parse_week(request.args.get("week"), to_local(now, _zone(appt)).date())
+    appt = door.appointment
     return week_view(
         get_session(),
         appt.service,
         appt.location,
-        week,
-        now,
+        parse_week(request.args.get("week")),
+        now_utc(),
         org_zone=current_app.config["ORG_TIME_ZONE"],
     )
 

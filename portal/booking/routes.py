@@ -24,7 +24,7 @@ from portal.booking.services import (
 from portal.booking.suggestions import Preferences
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import Invalid, PortalError
-from portal.timeutil import now_utc, to_local
+from portal.timeutil import now_utc
 
 
 def _account_id() -> int:
@@ -116,10 +116,8 @@ def windows():
 
 
 def _week(service: Service, location: ServiceLocation):
-    now = now_utc()
-    zone = location_zone(location, _org_zone())
-    week = parse_week(request.args.get("week"), to_local(now, zone).date())
-    return week_view(get_session(), service, location, week, now, org_zone=_org_zone())
+    asked = parse_week(request.args.get("week"))
+    return week_view(get_session(), service, location, asked, now_utc(), org_zone=_org_zone())
 
 
 @bp.post("/locations")

@@ -107,14 +107,12 @@ def book_for(account_id: int):
         "service": service.id,
         "location": location.id,
     }
-    now = now_utc()
-    zone = location_zone(location, _org_zone())
     week = week_view(
         get_session(),
         service,
         location,
-        parse_week(request.args.get("week"), to_local(now, zone).date()),
-        now,
+        parse_week(request.args.get("week")),
+        now_utc(),
         org_zone=_org_zone(),
     )
     links = {
