@@ -44,11 +44,28 @@ def fmt_time(moment: datetime, tz: str | None = None) -> str:
 
 
 def fmt_window(start: datetime, end: datetime, tz: str) -> str:
-    """'Tue 3 Mar, 08:00–10:00 GMT' for an arrival window in the location's zone."""
+    """'Tue 3 Mar, 08:00–10:00 GMT' for an arrival window in the location's zone.
+
+    A window across a clock change names each end's own zone ('Sun 28 Mar, 00:00 GMT–02:00
+    BST'): one name for both would put the start an hour out. Where both ends share an
+    abbreviation but not an offset, each end gets its offset too.
+    """
     s, e = local(start, tz), local(end, tz)
     if s == e:
         return f"{s:%a %-d %b, %H:%M} {s:%Z}"
-    return f"{s:%a %-d %b, %H:%M}–{e:%H:%M} {e:%Z}"
+    if s.utcoffset() == e.utcoffset():
+        return f"{s:%a %-d %b, %H:%M}–{e:%H:%M} {e:%Z}"
+    return f"{s:%a %-d %b, %H:%M} {_zone_label(s, e)}–{e:%H:%M} {_zone_label(e, s)}"
+
+
+def _zone_label(moment: datetime, other: datetime) -> str:
+    """The zone abbreviation of `moment`, with its UTC offset when `other` has the same
+    abbreviation (it alone would not tell the two ends apart)."""
+    name = moment.tzname() or ""
+    if name != other.tzname():
+        return name
+    offset = f"{moment:%z}"
+    return f"{name} (UTC{offset[:3]}:{offset[3:5]})"
 
 
 def status_label(status: str) -> str:
