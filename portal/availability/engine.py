@@ -151,6 +151,17 @@ class Grid:
         """Minutes between consecutive window starts."""
         return self.step_minutes or self.window_minutes
 
+    def window_end(self, start: datetime, tz: str) -> datetime:
+        """Where the window starting at ``start`` ends, as the grid lays it: ``window_minutes``
+        later on the wall clock in ``tz``, so 00:00-02:00 lasts one hour on a spring-forward
+        night. The one definition for pages that show a window before it is booked."""
+        _require_aware(start, "start")
+        if self.window_minutes == 0:
+            return start
+        zone = ZoneInfo(tz)
+        wall_start = start.astimezone(zone).replace(tzinfo=None)
+        return _to_datetime(_wall_end(wall_start, self.window_minutes, zone))
+
 
 @dataclass(frozen=True, slots=True)
 class Query:
@@ -337,11 +348,17 @@ def _make_slot(
     start = _floor_minute(start_utc)
     if window_minutes == 0:
         return _Slot(day, start, start, start)
-    wall_end = wall_start + timedelta(minutes=window_minutes)
-    end = _floor_minute(wall_end.replace(tzinfo=zone))
+    end = _wall_end(wall_start, window_minutes, zone)
     if end <= start:
         return None
     return _Slot(day, start, end, end - 1)
+
+
+def _wall_end(wall_start: datetime, window_minutes: int, zone: ZoneInfo) -> int:
+    """The minute a window starting at naive ``wall_start`` ends: ``window_minutes`` later on
+    the location's wall clock (fold=0), not in elapsed time, so every window of a day keeps
+    its place on the clock across a change."""
+    return _floor_minute((wall_start + timedelta(minutes=window_minutes)).replace(tzinfo=zone))
 
 
 def _open_slots(slots: list[_Slot], query: Query) -> list[_Slot]:

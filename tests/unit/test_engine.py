@@ -438,6 +438,32 @@ def test_repeated_wall_time_window_is_offered_once_on_fall_back_night():
     assert one_am.ends_at - one_am.starts_at == timedelta(hours=2)
 
 
+@pytest.mark.parametrize(
+    ("day", "tz"),
+    [
+        (date(2027, 3, 28), LONDON),
+        (date(2027, 10, 31), LONDON),
+        (date(2027, 3, 14), NEW_YORK),
+        (date(2027, 11, 7), NEW_YORK),
+    ],
+)
+def test_grid_window_end_is_where_every_offered_window_ends_on_change_nights(day, tz):
+    nights = (WorkingHours(6, time(0), time(8)),)  # Sunday 00:00-08:00
+    grid = Grid(window_minutes=120, step_minutes=60)
+    windows = find_windows(ONE_HOUR_JOB, [agent(tz=tz, hours=nights)], grid, query(day, tz=tz))
+
+    assert len(windows) >= 5
+    assert [grid.window_end(w.starts_at, tz) for w in windows] == [w.ends_at for w in windows]
+    # Two hours on the wall clock: a window across the change lasts one or three real hours.
+    assert any(w.ends_at - w.starts_at != timedelta(hours=2) for w in windows)
+
+
+def test_grid_window_end_of_exact_start_times_is_the_start():
+    start = at(date(2027, 3, 28), 0, tz=LONDON)
+
+    assert EXACT_HOURS.window_end(start, LONDON) == start
+
+
 def test_shift_ending_in_the_spring_forward_gap_uses_the_offset_before_the_change():
     # 02:30 does not exist on 8 March in New York; fold=0 reads it as 02:30 EST = 03:30 EDT.
     short_night = (WorkingHours(6, time(0), time(2, 30)),)
