@@ -12,6 +12,9 @@ import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -64,6 +67,40 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
+def _sqlite_folder(database_url: str) -> Path | None:
+    """The folder of a SQLite database file; None for another database (or in memory)."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return None  # the engine names what is wrong with it
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.database.startswith("file:"):  # SQLite URI form: leave it to SQLite
+        return None
+    return Path(url.database).absolute().parent
+
+
+def _prepare_database_folder(settings: dict) -> None:
+    """Make the instance folder when the SQLite file lives in it.
+
+    SQLite creates a missing file but not a missing folder ("unable to open database
+    file"), and the key file is not always there to have made the folder first: with
+    PORTAL_SECRET_KEY set, `portal migrate` on a fresh checkout found no instance/. A
+    SQLite file elsewhere is the operator's to place: a missing folder there is a
+    mistake in the URL, said at start-up.
+    """
+    folder = _sqlite_folder(settings["DATABASE_URL"])
+    if folder is None:
+        return
+    instance = Path(settings["INSTANCE_PATH"]).absolute()
+    if folder == instance or instance in folder.parents:
+        folder.mkdir(parents=True, exist_ok=True)
+    elif not folder.is_dir():
+        raise ConfigError(
+            f"PORTAL_DATABASE_URL points at a SQLite file in {folder}, which does not exist"
+        )
+
+
 def from_environment(overrides: dict | None = None) -> dict:
     """Build the Flask config from the process environment; `overrides` win (tests)."""
     overrides = overrides or {}
@@ -101,4 +138,5 @@ def from_environment(overrides: dict | None = None) -> dict:
         "WEBHOOKS_ALLOW_PRIVATE": _bool("PORTAL_WEBHOOKS_ALLOW_PRIVATE", False),
     }
     settings.update(overrides)
+    _prepare_database_folder(settings)
     return settings

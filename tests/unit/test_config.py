@@ -78,3 +78,28 @@ def test_overrides_win_over_the_environment(env):
 
     assert settings["ORG_TIME_ZONE"] == "Europe/Paris"
     assert settings["SECRET_KEY"] == "x"
+
+
+def test_with_a_secret_key_set_the_instance_folder_is_still_made_for_the_sqlite_file(env, tmp_path):
+    env.setenv("PORTAL_SECRET_KEY", "from-the-environment")
+
+    settings = config.from_environment()
+
+    assert (tmp_path / "instance").is_dir()
+    assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path / 'instance' / 'portal.db'}"
+
+
+def test_a_postgresql_database_and_a_set_key_need_no_instance_folder(env, tmp_path):
+    env.setenv("PORTAL_SECRET_KEY", "from-the-environment")
+    env.setenv("PORTAL_DATABASE_URL", "postgresql+psycopg://portal@db.internal/portal")
+
+    config.from_environment()
+
+    assert not (tmp_path / "instance").exists()
+
+
+def test_a_sqlite_file_in_a_missing_folder_outside_the_instance_names_the_variable(env, tmp_path):
+    env.setenv("PORTAL_DATABASE_URL", f"sqlite:///{tmp_path / 'nowhere' / 'portal.db'}")
+
+    with pytest.raises(ConfigError, match="PORTAL_DATABASE_URL"):
+        config.from_environment()
