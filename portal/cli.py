@@ -37,28 +37,56 @@ def register_commands(app) -> None:
         type=click.Choice(["customer", "agent", "scheduler", "manager", "admin"]),
         required=True,
     )
+    @click.option(
+        "--account",
+        default=None,
+        help="For a customer: the account's number (as in /staff/customers/<number>) or name.",
+    )
     @click.option("--time-zone", default=None)
     @click.password_option()
-    def create_user_command(email, full_name, role, time_zone, password):
-        """Create a staff user (customers sign up or are invited)."""
-        from portal.accounts.services import create_user
+    def create_user_command(email, full_name, role, account, time_zone, password):
+        """Create a user with a password: staff, or a customer of an existing account."""
+        from portal.accounts import services as accounts
         from portal.db import get_session
         from portal.errors import PortalError
 
-        session = get_session()
-        try:
-            user = create_user(
-                session,
-                email=email,
-                full_name=full_name,
-                role=role,
-                password=password,
-                time_zone=time_zone or current_app.config["ORG_TIME_ZONE"],
+        if role == "customer" and account is None:
+            raise click.UsageError(
+                "A customer logs in as a contact of a customer account: give --account "
+                "with the account's number or name. (People who book for themselves sign "
+                "up at /signup; staff can invite a contact from the account's page.)"
             )
+        if role != "customer" and account is not None:
+            raise click.UsageError(f"--account is for customers only; {role}s are staff.")
+        session = get_session()
+        fallback_zone = current_app.config["ORG_TIME_ZONE"]
+        try:
+            if role == "customer":
+                customer_account = accounts.find_account(session, account)
+                user = accounts.create_customer_user(
+                    session,
+                    customer_account,
+                    email=email,
+                    full_name=full_name,
+                    password=password,
+                    time_zone=time_zone
+                    or accounts.account_time_zone(customer_account, fallback_zone),
+                )
+                created = f"customer {user.email} of {customer_account.name}"
+            else:
+                user = accounts.create_user(
+                    session,
+                    email=email,
+                    full_name=full_name,
+                    role=role,
+                    password=password,
+                    time_zone=time_zone or fallback_zone,
+                )
+                created = f"{user.role} {user.email}"
         except PortalError as err:
             raise click.ClickException(err.message) from None
         session.commit()
-        click.echo(f"Created {user.role} {user.email}.")
+        click.echo(f"Created {created}.")
 
     @app.cli.command("create-token")
     @click.option("--email", required=True, help="The user the token acts as.")

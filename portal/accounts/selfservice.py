@@ -536,10 +536,7 @@ def tell_token_created(session: so.Session, user: User, token_name: str) -> None
 
 
 def _default_zone(account: CustomerAccount) -> str:
-    for location in account.locations:
-        if location.territory is not None:
-            return location.territory.time_zone
-    return current_app.config["ORG_TIME_ZONE"]
+    return services.account_time_zone(account, current_app.config["ORG_TIME_ZONE"])
 
 
 def invite_contact(
@@ -576,30 +573,16 @@ def invite_contact(
         contact = existing.contact
         user = existing
     else:
-        user = services.create_user(
+        user = services.create_customer_user(
             session,
+            account,
             email=email,
             full_name=full_name,
-            role="customer",
             password=None,
             time_zone=time_zone or _default_zone(account),
             verified=False,
         )
-        # A contact already on file with this address gets the log-in; no duplicate.
-        contact = session.scalar(
-            sa.select(Contact).where(
-                Contact.account_id == account.id,
-                Contact.email == email,
-                Contact.user_id.is_(None),
-            )
-        )
-        if contact is None:
-            contact = services.add_contact(
-                session, account, full_name=full_name, email=email, user=user
-            )
-        else:
-            contact.user = user
-            session.flush()
+        contact = user.contact
     _send_invitation(
         session, user, SUBJECT_INVITE, "invite", inviter=invited_by, account_name=account.name
     )

@@ -17,7 +17,7 @@ from portal.accounts.models import (
     ServiceLocation,
     User,
 )
-from portal.errors import Invalid, NotAllowed, PortalError
+from portal.errors import Invalid, NotAllowed, NotFound, PortalError
 from portal.staff.models import PostalPrefix, Territory
 from portal.timeutil import is_valid_zone, now_utc
 
@@ -150,6 +150,81 @@ def create_customer_account(session: so.Session, *, name: str, kind: str = "busi
     session.add(account)
     session.flush()
     return account
+
+
+def find_account(session: so.Session, reference: str) -> CustomerAccount:
+    """The account a person names by its number (the id in /staff/customers/<number>)
+    or by its exact name (any case); NotFound or Invalid say what to give instead."""
+    reference = " ".join((reference or "").split())
+    if not reference:
+        raise Invalid("Give the account's number or its name.", field="account")
+    if reference.isdigit():
+        account = session.get(CustomerAccount, int(reference)) if len(reference) < 10 else None
+        if account is None:
+            raise NotFound(f"There is no customer account number {reference}.")
+        return account
+    found = list(
+        session.scalars(
+            sa.select(CustomerAccount)
+            .where(sa.func.lower(CustomerAccount.name) == reference.lower())
+            .order_by(CustomerAccount.id)
+        )
+    )
+    if not found:
+        raise NotFound(f"There is no customer account named {reference!r}.")
+    if len(found) > 1:
+        numbers = ", ".join(str(a.id) for a in found)
+        raise Invalid(
+            f"{len(found)} accounts are named {reference!r} (numbers {numbers}): give the "
+            "number of the one you mean.",
+            field="account",
+        )
+    return found[0]
+
+
+def account_time_zone(account: CustomerAccount, fallback: str) -> str:
+    """The zone of the account's first served address: where its people most likely are."""
+    for location in account.locations:
+        if location.territory is not None:
+            return location.territory.time_zone
+    return fallback
+
+
+def create_customer_user(
+    session: so.Session,
+    account: CustomerAccount,
+    *,
+    email: str,
+    full_name: str,
+    password: str | None,
+    time_zone: str,
+    verified: bool = True,
+) -> User:
+    """A customer log-in at `account`, with its contact; a contact on file with the same
+    address gets the log-in rather than a duplicate. `verified`: staff vouch for the
+    address (an invitation is verified when its link is followed)."""
+    user = create_user(
+        session,
+        email=email,
+        full_name=full_name,
+        role="customer",
+        password=password,
+        time_zone=time_zone,
+        verified=verified,
+    )
+    contact = session.scalar(
+        sa.select(Contact).where(
+            Contact.account_id == account.id,
+            Contact.email == user.email,
+            Contact.user_id.is_(None),
+        )
+    )
+    if contact is None:
+        add_contact(session, account, full_name=user.full_name, email=user.email, user=user)
+    else:
+        contact.user = user
+        session.flush()
+    return user
 
 
 def add_contact(
