@@ -65,6 +65,12 @@ def grid_for(policy: BookingPolicy) -> engine.Grid:
     return engine.Grid(window_minutes=policy.window_minutes, step_minutes=policy.step_minutes)
 
 
+def window_end(session: so.Session, start: datetime, tz: str) -> datetime:
+    """Where the window starting at `start` ends on today's grid, as availability and
+    booking lay it (on the wall clock in `tz`, the location's zone)."""
+    return grid_for(get_policy(session)).window_end(start, tz)
+
+
 def load_agents(
     session: so.Session,
     service: Service,

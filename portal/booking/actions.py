@@ -13,7 +13,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from portal.accounts.access import customer_required
-from portal.availability.services import get_policy, location_zone
+from portal.availability.services import get_policy, location_zone, window_end
 from portal.booking import bp
 from portal.booking import lifecycle as lc
 from portal.booking.forms import (
@@ -286,7 +286,7 @@ def _move_confirm(door: Door):
         form=form,
         start=start,
         zone=_zone(appt),
-        window_minutes=get_policy(get_session()).window_minutes,
+        end=window_end(get_session(), start, _zone(appt)),
         taken=taken,
         slot_url=_move_links(door)["slot_url"],
     ), (409 if taken else 200)

@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 from portal.accounts.access import customer_required
 from portal.accounts.models import CustomerAccount, ServiceLocation
 from portal.accounts.services import add_service_location
-from portal.availability.services import get_policy, location_zone, qualified_agent_names
+from portal.availability.services import location_zone, qualified_agent_names, window_end
 from portal.booking import bp
 from portal.booking.forms import ConfirmBookingForm, NewLocationForm
 from portal.booking.models import Service
@@ -211,13 +211,9 @@ def confirm():
         location=location,
         start=start,
         zone=zone,
-        window_minutes=_window_minutes(),
+        end=window_end(get_session(), start, zone),
         taken=taken,
     ), status
-
-
-def _window_minutes() -> int:
-    return get_policy(get_session()).window_minutes
 
 
 def _parse_start(raw: str | None) -> datetime | None:
