@@ -13,14 +13,23 @@ the next four weeks. Measured side by side in one run so the ratios hold on a no
   book_over_insert                booking service vs single-row transactional inserts
   book_client_cpu_ms              a booking's Python CPU in its client process
   book_statements / book_refused  SQL statements per booking; windows refused as taken
+  floor_tx_per_s                  the same 8 clients writing the rows a booking writes (work
+  book_over_floor_tx              order, appointment, hold, task, timeline, outbox) with plain
+                                  SQL, one statement a row, one transaction a booking
+  book_p50_ms / book_p95_ms       one client, one booking end to end through the service
+                                  (book_window and commit), SQLite
 
-`--only booking` runs the PostgreSQL part alone, `--only engine` the rest.
+The booking parts pin the clock to the next Monday's midnight UTC, so any run day books
+the same four weeks.
+
+`--only booking` runs the booking parts alone, `--only engine` the rest.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.cookiejar
+import json
 import multiprocessing as mp
 import os
 import re
@@ -43,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import make_app, pct, temporary_database  # noqa: E402  (bench/ is on sys.path)
 
+from portal import timeutil  # noqa: E402
 from portal.accounts.models import ServiceLocation, User  # noqa: E402
 from portal.accounts.services import add_contact, create_customer_account, create_user  # noqa: E402
 from portal.availability.services import get_availability  # noqa: E402
@@ -55,6 +65,19 @@ from portal.workorders.models import WorkOrder  # noqa: E402
 
 AGENTS = 50
 SKILLS = ["gas", "electrical", "network", "plumbing"]
+# The floor's outbox row: the booking's one event row (channel "event" since issue #11).
+FLOOR_OUTBOX_CHANNEL = "email"
+FLOOR_EVENT_BODY = json.dumps(
+    {
+        "actor": 1,
+        "note": "",
+        "window": ["2027-01-04T09:00:00+00:00", "2027-01-04T11:00:00+00:00"],
+        "sequence": 0,
+        "contact": 1,
+        "deadline": None,
+        "working": [1],
+    }
+)
 PG_SERVER = os.environ.get(
     "PORTAL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/"
 )
@@ -276,7 +299,31 @@ def time_pages(app, runs: int = 40) -> tuple[list[float], list[float]]:
 # client finishes, so a slow start-up never counts and nobody runs alone at the end.
 
 
-def _book_worker(url: str, instance: str, client: int, clients: int, count: int, gate, out):
+def next_monday() -> datetime:
+    """Midnight UTC of the next Monday: the booking parts pin the clock there."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=7 - today.weekday())
+
+
+def bookable_windows(session, service, location, now: datetime) -> list:
+    """The windows live availability offers from a day after `now` for 26 days."""
+    windows = get_availability(
+        session,
+        service,
+        location,
+        range_start=now + timedelta(days=1),
+        range_end=now + timedelta(days=27),
+        now=now,
+        explain=False,
+    ).windows
+    session.rollback()
+    return windows
+
+
+def _book_worker(
+    url: str, instance: str, client: int, clients: int, count: int, now: datetime, gate, out
+):
+    timeutil.freeze(now)
     app = make_app(url, instance)
     done = taken = 0
     with app.app_context():
@@ -284,18 +331,7 @@ def _book_worker(url: str, instance: str, client: int, clients: int, count: int,
         user = session.scalar(sa.select(User).where(User.email == f"customer{client}@bench.test"))
         location = user.contact.account.locations[0]
         service = session.get(Service, 1)
-        now = datetime.now(UTC)
-        windows = get_availability(
-            session,
-            service,
-            location,
-            range_start=now + timedelta(days=1),
-            range_end=now + timedelta(days=27),
-            now=now,
-            explain=False,
-        ).windows
-        session.rollback()
-        mine = windows[client::clients]
+        mine = bookable_windows(session, service, location, now)[client::clients]
         statements = 0
 
         def count_statement(*_args):
@@ -347,6 +383,96 @@ def _raw_worker(dsn: str, count: int, gate, out) -> None:
         out.put(("done", count, time.monotonic(), time.process_time() - cpu0, count, 0))
 
 
+def _floor_worker(dsn: str, world: dict, client: int, clients: int, count: int, gate, out):
+    """The rows one booking writes, with plain SQL: one transaction a booking, one
+    statement a row, on the same tables and so under the same constraints (foreign keys,
+    checks, the holds' exclusion constraint, the idempotency key, outbox triggers)."""
+    import psycopg
+
+    agents = world["agents"][client::clients]  # agents of its own: no client waits on another
+    account, contact, location, user = world["customers"][client]
+    # Far beyond the bookings' four weeks, one 75-minute hold every two hours per agent.
+    first = world["now"] + timedelta(days=400)
+    with psycopg.connect(dsn) as conn:
+        out.put(("ready", client))
+        gate.wait()
+        cpu0 = time.process_time()
+        for i in range(count):
+            agent = agents[i % len(agents)]
+            start = first + timedelta(hours=2 * (i // len(agents)))
+            now = datetime.now(UTC)
+            with conn.transaction():
+                work_order = conn.execute(
+                    "INSERT INTO work_orders (account_id, contact_id, location_id, status, "
+                    "summary, description, created_at, updated_at) "
+                    "VALUES (%s, %s, %s, 'scheduled', 'Service 0 at Office', '', %s, %s) "
+                    "RETURNING id",
+                    (account, contact, location, now, now),
+                ).fetchone()[0]
+                appointment = conn.execute(
+                    "INSERT INTO appointments (work_order_id, service_id, account_id, "
+                    "contact_id, location_id, status, window_start, window_end, planned_start, "
+                    "planned_end, note, idempotency_key, created_by_id, created_at, "
+                    "self_reschedules, sequence, cancel_reason, pref_weekdays, "
+                    "pref_part_of_day, updated_at) VALUES (%s, 1, %s, %s, %s, 'requested', "
+                    "%s, %s, %s, %s, '', %s, %s, %s, 0, 0, '', '', 'any', %s) RETURNING id",
+                    (
+                        work_order,
+                        account,
+                        contact,
+                        location,
+                        start,
+                        start + timedelta(hours=2),
+                        start,
+                        start + timedelta(minutes=60),
+                        uuid.uuid4().hex,
+                        user,
+                        now,
+                        now,
+                    ),
+                ).fetchone()[0]
+                conn.execute(
+                    "INSERT INTO appointment_holds (appointment_id, agent_id, starts_at, "
+                    "ends_at, created_at) VALUES (%s, %s, %s, %s, %s)",
+                    (appointment, agent, start, start + timedelta(minutes=75), now),
+                )
+                task = conn.execute(
+                    "INSERT INTO work_order_tasks (work_order_id, appointment_id, agent_id, "
+                    "title, status, due_at, created_at) "
+                    "VALUES (%s, %s, %s, 'Service 0', 'assigned', %s, %s) RETURNING id",
+                    (work_order, appointment, agent, start, now),
+                ).fetchone()[0]
+                for subject_type, subject_id, action, field, new, visibility in (
+                    ("WorkOrderTask", task, "assigned", "agent", str(agent), "internal"),
+                    ("WorkOrder", work_order, "created", None, "Service 0 at Office", "customer"),
+                    ("Appointment", appointment, "booked", "window", "Mon 1 Jan", "customer"),
+                ):
+                    conn.execute(
+                        "INSERT INTO timeline_entries (subject_type, subject_id, work_order_id, "
+                        "actor_id, at, action, field, new_value, note, visibility) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '', %s)",
+                        (
+                            subject_type,
+                            subject_id,
+                            work_order,
+                            user,
+                            now,
+                            action,
+                            field,
+                            new,
+                            visibility,
+                        ),
+                    )
+                conn.execute(
+                    "INSERT INTO outbox_messages (channel, recipient, subject, body_text, "
+                    "body_html, subject_type, subject_id, status, attempts, next_attempt_at, "
+                    "last_error, created_at) VALUES (%s, '', 'booked', %s, '', 'appointment', "
+                    "%s, 'pending', 0, %s, '', %s)",
+                    (FLOOR_OUTBOX_CHANNEL, FLOOR_EVENT_BODY, appointment, now, now),
+                )
+        out.put(("done", count, time.monotonic(), time.process_time() - cpu0, count * 8, 0))
+
+
 @dataclass
 class RunResult:
     operations: int
@@ -384,17 +510,21 @@ def _run_clients(target, args_list) -> RunResult:
 
 
 def pg_throughput(instance: str, clients: int = 8, per_client: int = 40):
-    """(booking run, raw insert run) on a fresh PostgreSQL database."""
+    """(booking run, raw insert run, floor run) on a fresh PostgreSQL database."""
     import psycopg
 
+    now = next_monday()
     with temporary_database(PG_SERVER) as url:
         upgrade(url)
         app = make_app(url, instance)
         with app.app_context():
-            seed_world(get_session(), customers=clients)
+            session = get_session()
+            seed_world(session, customers=clients)
+            world = floor_world(session, now)
             get_engine().dispose()
         booking = _run_clients(
-            _book_worker, [(url, instance, c, clients, per_client) for c in range(clients)]
+            _book_worker,
+            [(url, instance, c, clients, per_client, now) for c in range(clients)],
         )
         dsn = url.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -409,7 +539,62 @@ def pg_throughput(instance: str, clients: int = 8, per_client: int = 40):
                 "starts_at timestamptz, ends_at timestamptz)"
             )
         raw = _run_clients(_raw_worker, [(dsn, per_client * 10)] * clients)
-        return booking, raw
+        floor = _run_clients(
+            _floor_worker, [(dsn, world, c, clients, per_client * 5) for c in range(clients)]
+        )
+        return booking, raw, floor
+
+
+def floor_world(session, now: datetime) -> dict:
+    """The ids the floor clients write with: every agent, and each customer's account,
+    contact, location and user."""
+    agents = list(session.scalars(sa.text("SELECT id FROM agents ORDER BY id")))
+    customers = [
+        (u.account_id, u.contact.id, u.contact.account.locations[0].id, u.id)
+        for u in session.scalars(sa.select(User).where(User.role == "customer").order_by(User.id))
+    ]
+    session.rollback()
+    return {"agents": agents, "customers": customers, "now": now}
+
+
+def sqlite_booking_latency(tmp: str, runs: int = 60) -> list[float]:
+    """Milliseconds per booking, one client on SQLite: book_window then commit, with the
+    2,000 bookings of the engine part's four weeks already in."""
+    url = f"sqlite:///{tmp}/bench_book.db"
+    upgrade(url)
+    app = make_app(url, tmp)
+    now = next_monday()
+    timeutil.freeze(now)
+    samples = []
+    try:
+        with app.app_context():
+            session = get_session()
+            seed_world(session)
+            bulk_appointments(session, weekdays(now + timedelta(days=1), 20), [9, 14])
+            user = session.scalar(sa.select(User).where(User.email == "customer0@bench.test"))
+            location = user.contact.account.locations[0]
+            service = session.get(Service, 1)
+            windows = bookable_windows(session, service, location, now)
+            for i in range(runs + 5):
+                window = windows[(i * 7) % len(windows)]
+                t0 = time.perf_counter()
+                book_window(
+                    session,
+                    BookingRequest(
+                        customer=user,
+                        service=service,
+                        location=location,
+                        window_start=window.starts_at,
+                        idempotency_key=uuid.uuid4().hex,
+                    ),
+                )
+                session.commit()
+                if i >= 5:  # warm-up
+                    samples.append((time.perf_counter() - t0) * 1000)
+            get_engine().dispose()
+    finally:
+        timeutil.freeze(None)
+    return samples
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -424,15 +609,20 @@ def main(argv: list[str] | None = None) -> None:
         if args.only != "booking":
             engine_part(tmp)
         if args.only != "engine":
-            booking, raw = pg_throughput(tmp)
+            booking, raw, floor = pg_throughput(tmp)
             print(f"book_per_s={booking.rate:.1f}")
             print(f"raw_insert_per_s={raw.rate:.1f}")
             print(f"book_over_insert={booking.rate / raw.rate:.2f}")
+            print(f"floor_tx_per_s={floor.rate:.1f}")
+            print(f"book_over_floor_tx={booking.rate / floor.rate:.2f}")
             # Where a booking's time goes: client-side CPU and statements per booking.
             per = max(booking.operations, 1)
             print(f"book_client_cpu_ms={booking.client_cpu_seconds * 1000 / per:.1f}")
             print(f"book_statements={booking.statements / per:.1f}")
             print(f"book_refused={booking.refused}")
+            book_ms = sqlite_booking_latency(tmp)
+            print(f"book_p50_ms={statistics.median(book_ms):.1f}")
+            print(f"book_p95_ms={pct(book_ms, 0.95):.1f}")
 
 
 def engine_part(tmp: str) -> None:
