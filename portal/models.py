@@ -1,11 +1,12 @@
 """Imports every model so the mapper registry and Alembic see the whole schema."""
 
 from portal.accounts.models import Contact, CustomerAccount, LoginAttempt, ServiceLocation, User
-from portal.api.models import ApiRateWindow, ApiToken
+from portal.api.models import ApiToken
 from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service, SignOff
 from portal.calendar_feeds.models import CalendarFeed
 from portal.db import Base
 from portal.notifications.models import Notification, OutboxMessage
+from portal.ratelimit import RateCounter
 from portal.reports.models import ReportRun, ReportSubscription
 from portal.staff.models import (
     Agent,
@@ -21,7 +22,6 @@ from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
 
 __all__ = [
     "Agent",
-    "ApiRateWindow",
     "ApiToken",
     "Appointment",
     "AppointmentHold",
@@ -35,6 +35,7 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "PostalPrefix",
+    "RateCounter",
     "ReportRun",
     "ReportSubscription",
     "Service",

@@ -15,19 +15,13 @@ processes serve the API:
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
-
-import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import current_app, request
-from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.accounts.models import User
-from portal.api.errors import RateLimited, Unauthenticated
-from portal.api.models import ApiRateWindow
+from portal.api.errors import Unauthenticated
 from portal.api.tokens import find_usable_token
 from portal.db import get_session
+from portal.ratelimit import RateLimited, count_request, current_count
 from portal.timeutil import now_utc
 
 DEFAULT_RATE_LIMIT = 120  # requests per user (all its tokens) per window
@@ -83,52 +77,3 @@ def authenticate_request() -> User:
             retry_after=retry_after,
         )
     return session.get(User, user_id)
-
-
-def window_start(now: datetime, window_seconds: int) -> datetime:
-    epoch = int(now.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % window_seconds, UTC)
-
-
-def _seconds_left(start: datetime, now: datetime, window_seconds: int) -> int:
-    left = (start + timedelta(seconds=window_seconds) - now).total_seconds()
-    return max(1, math.ceil(left))
-
-
-def current_count(
-    session: so.Session, bucket: str, now: datetime, *, window_seconds: int
-) -> tuple[int, int]:
-    """The requests already counted in the bucket's current window, and seconds left."""
-    start = window_start(now, window_seconds)
-    count = session.scalar(
-        sa.select(ApiRateWindow.count).where(
-            ApiRateWindow.bucket == bucket, ApiRateWindow.window_start == start
-        )
-    )
-    return count or 0, _seconds_left(start, now, window_seconds)
-
-
-def count_request(
-    session: so.Session, bucket: str, now: datetime, *, window_seconds: int
-) -> tuple[int, int]:
-    """Add one request to the bucket's current window: (requests in it, seconds left)."""
-    start = window_start(now, window_seconds)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    table = ApiRateWindow.__table__
-    statement = (
-        insert(table)
-        .values(bucket=bucket, window_start=start, count=1)
-        .on_conflict_do_update(
-            index_elements=[table.c.bucket, table.c.window_start],
-            set_={"count": table.c.count + 1},
-        )
-        .returning(table.c.count)
-    )
-    count = session.scalar(statement)
-    # Past windows are of no further use: drop them as we go.
-    session.execute(
-        sa.delete(ApiRateWindow).where(
-            ApiRateWindow.bucket == bucket, ApiRateWindow.window_start < start
-        )
-    )
-    return count, _seconds_left(start, now, window_seconds)

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.api import API_PREFIX, bp
 from portal.errors import PortalError
+from portal.ratelimit import RateLimited
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -49,14 +50,6 @@ CLASS_CODES = {"WindowTaken": "window_taken", "IllegalTransition": "illegal_tran
 
 class Unauthenticated(PortalError):
     status = 401
-
-
-class RateLimited(PortalError):
-    status = 429
-
-    def __init__(self, message: str, *, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class Malformed(PortalError):

@@ -1,5 +1,4 @@
-"""Personal API tokens and the request counters that rate-limit the API (per user, and
-refused requests per client address)."""
+"""Personal API tokens. (The counters that rate-limit the API are portal/ratelimit.py's.)"""
 
 from __future__ import annotations
 
@@ -39,16 +38,3 @@ class ApiToken(Base):
 
     def is_usable(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
-
-
-class ApiRateWindow(Base):
-    """How many requests one bucket made in one fixed window: "user:<id>" counts every
-    request of a user's tokens together, "addr:<client address>" the requests refused
-    for want of a valid token. One row per bucket and window, incremented with an atomic
-    upsert, so every worker process counts in the same place."""
-
-    __tablename__ = "api_rate_counters"
-
-    bucket: so.Mapped[str] = so.mapped_column(sa.String(80), primary_key=True)
-    window_start: so.Mapped[datetime] = so.mapped_column(UTCDateTime, primary_key=True)
-    count: so.Mapped[int] = so.mapped_column(default=0)

@@ -3,20 +3,38 @@ button that makes or resets a user's link."""
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from portal.calendar_feeds import bp
 from portal.calendar_feeds import services as feeds
 from portal.db import commit, get_session
 from portal.errors import PortalError
+from portal.ratelimit import RateLimited
 from portal.timeutil import now_utc
 
 
 @bp.get("/calendar/<token>.ics")
 def feed(token: str):
     session = get_session()
-    user = feeds.user_for_token(session, token, current_app.config["SECRET_KEY"])
+    config = current_app.config
+    try:
+        user = feeds.open_feed(
+            session,
+            token,
+            config["SECRET_KEY"],
+            client=request.remote_addr or "unknown",
+            now=now_utc(),
+            limit=config.get("CALENDAR_FEED_RATE_LIMIT", feeds.RATE_LIMIT),
+            refusal_limit=config.get("CALENDAR_FEED_REFUSAL_LIMIT", feeds.REFUSAL_LIMIT),
+            window_seconds=config.get(
+                "CALENDAR_FEED_RATE_WINDOW_SECONDS", feeds.RATE_WINDOW_SECONDS
+            ),
+        )
+    except RateLimited as err:
+        commit()  # a refused request counts too
+        return _too_many(err)
+    commit()
     if user is None:
         abort(404)
     text = feeds.build_feed(
@@ -28,6 +46,13 @@ def feed(token: str):
     response = Response(text, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="appointments.ics"'
     # Personal data behind a secret URL: no shared cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _too_many(err: RateLimited) -> Response:
+    response = Response(err.message + "\n", status=429, mimetype="text/plain")
+    response.headers["Retry-After"] = str(err.retry_after)
     response.headers["Cache-Control"] = "no-store"
     return response
 

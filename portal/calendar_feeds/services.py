@@ -6,6 +6,12 @@ the API and the pages let it see them. Both run from 30 days back to a year ahea
 leave cancelled appointments out, so a calendar that refreshes the feed drops them. Each
 event keeps the UID of the e-mailed invitation and the appointment's SEQUENCE, so a
 client updates the event it has rather than adding one.
+
+The feed URL is rate-limited as the API is (portal/ratelimit.py): every request of one
+user's feed counts in one window, and requests whose secret opens nothing count per
+client address; past either limit the answer is 429 with Retry-After, and an address
+over its limit of refusals is refused before its secret is looked at, so secrets cannot
+be guessed quickly.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from portal.booking.models import Appointment
 from portal.calendar_feeds.models import CalendarFeed
 from portal.errors import NotAllowed
 from portal.notifications.ics import appointment_uid
+from portal.ratelimit import RateLimited, count_request, current_count
 from portal.staff.models import Agent
 from portal.workorders.models import WorkOrderTask
 
@@ -31,6 +38,10 @@ PAST = timedelta(days=30)
 AHEAD = timedelta(days=365)
 SALT = "portal.calendar-feed"
 LEFT_OUT = ("cancelled",)
+# Calendar apps refresh a feed every few minutes at most, from a few devices each.
+RATE_LIMIT = 20  # requests of one user's feed per window
+REFUSAL_LIMIT = 30  # requests per client address whose secret opens no feed, per window
+RATE_WINDOW_SECONDS = 60
 # The tasks that put an appointment in its agent's feed: the rule of
 # lifecycle.is_assigned_agent, which the API and the pages use for an agent's access. A
 # task reassigned, cancelled, parked or moved away is "cancelled" and leaves the feed.
@@ -98,6 +109,47 @@ def user_for_token(session: so.Session, token: str, secret_key: str) -> User | N
     user = session.get(User, feed.user_id)
     if user is None or not user.active or not can_have_feed(session, user):
         return None
+    return user
+
+
+def open_feed(
+    session: so.Session,
+    token: str,
+    secret_key: str,
+    *,
+    client: str,
+    now: datetime,
+    limit: int = RATE_LIMIT,
+    refusal_limit: int = REFUSAL_LIMIT,
+    window_seconds: int = RATE_WINDOW_SECONDS,
+) -> User | None:
+    """The user whose feed `token` opens, after counting the request; None when it opens
+    nothing (counted against the `client` address). RateLimited past either limit.
+
+    The counts are flushed, not committed: the caller commits them whatever the answer,
+    so refused requests count too."""
+    refusals = f"feed-addr:{client}"[:80]
+    refused, retry_after = current_count(session, refusals, now, window_seconds=window_seconds)
+    if refused >= refusal_limit:
+        raise RateLimited(
+            f"Too many calendar requests with a wrong address came from yours: at most "
+            f"{refusal_limit} every {window_seconds} seconds. Try again in {retry_after} "
+            "seconds.",
+            retry_after=retry_after,
+        )
+    user = user_for_token(session, token, secret_key)
+    if user is None:
+        count_request(session, refusals, now, window_seconds=window_seconds)
+        return None
+    count, retry_after = count_request(
+        session, f"feed:{user.id}", now, window_seconds=window_seconds
+    )
+    if count > limit:
+        raise RateLimited(
+            f"This calendar feed may be read {limit} times every {window_seconds} seconds. "
+            f"Try again in {retry_after} seconds.",
+            retry_after=retry_after,
+        )
     return user
 
 

@@ -156,6 +156,81 @@ def test_a_scheduler_without_appointments_cannot_have_a_feed(session, world):
     assert not feeds.can_have_feed(session, scheduler)
 
 
+# --- the rate limit (portal/ratelimit.py, as the API's) --------------------------------------
+
+
+def test_a_feed_read_past_its_rate_limit_gets_429_with_retry_after(app, session, client, world):
+    app.config.update(CALENDAR_FEED_RATE_LIMIT=2, CALENDAR_FEED_RATE_WINDOW_SECONDS=60)
+    url = feed_url(session, world["user"])
+    answers = [client.get(url).status_code for _ in range(2)]
+
+    response = client.get(url)
+
+    assert answers == [200, 200]
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "60"  # the clock is frozen at a window start
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Try again in 60 seconds" in response.get_data(as_text=True)
+
+
+def test_a_reset_link_shares_its_users_rate_limit(app, session, client, world):
+    app.config.update(CALENDAR_FEED_RATE_LIMIT=1)
+    client.get(feed_url(session, world["user"]))
+
+    assert client.get(feed_url(session, world["user"])).status_code == 429
+
+
+def test_each_users_feed_is_counted_apart(app, session, client, world):
+    app.config.update(CALENDAR_FEED_RATE_LIMIT=1)
+    client.get(feed_url(session, world["user"]))
+
+    assert client.get(feed_url(session, world["agent"].user)).status_code == 200
+
+
+def test_the_feed_limit_starts_again_in_the_next_window(app, session, client, world, frozen_now):
+    app.config.update(CALENDAR_FEED_RATE_LIMIT=1, CALENDAR_FEED_RATE_WINDOW_SECONDS=60)
+    url = feed_url(session, world["user"])
+    client.get(url)
+    assert client.get(url).status_code == 429
+    frozen_now(NOW + timedelta(seconds=61))
+
+    assert client.get(url).status_code == 200
+
+
+def test_after_30_wrong_feed_addresses_a_client_gets_429_even_with_a_good_one(
+    session, client, world
+):
+    url = feed_url(session, world["user"])
+    answers = [client.get(f"/calendar/guess{n}.ics").status_code for n in range(30)]
+
+    response = client.get(url)
+
+    assert answers == [404] * 30
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "60"
+
+
+def test_wrong_feed_addresses_are_counted_per_client_address(app, session, client, world):
+    app.config.update(CALENDAR_FEED_REFUSAL_LIMIT=2)
+    url = feed_url(session, world["user"])
+    for _ in range(2):
+        client.get("/calendar/guess.ics")
+
+    elsewhere = client.get(url, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+
+    assert elsewhere.status_code == 200
+    assert client.get(url).status_code == 429
+
+
+def test_wrong_feed_addresses_do_not_use_up_the_apis_allowance(app, session, client, world):
+    app.config.update(CALENDAR_FEED_REFUSAL_LIMIT=1)
+    client.get("/calendar/guess.ics")
+
+    response = client.get("/api/v1/me")
+
+    assert response.status_code == 401  # refused for want of a token, not rate-limited
+
+
 # --- the pages ----------------------------------------------------------------------------
 
 
