@@ -75,12 +75,18 @@ class Body(BaseModel):
 
 class WindowsQuery(BaseModel):
     location: Id = Field(description="The service location (address) the work is at.")
-    from_: Day = Field(alias="from", description="The first day, in `tz`.")
-    to: Day = Field(description="The last day, in `tz` (at most 31 days after `from`).")
+    from_: Day = Field(
+        alias="from",
+        description="The first day: windows that start on it in `tz` are listed, and closed "
+        "days are reported from this date at the location.",
+    )
+    to: Day = Field(
+        description="The last day (at most 31 days after `from`), read as `from` is.",
+    )
     tz: Zone | None = Field(
         default=None,
-        description="The time zone for the days and the local times; the location's own "
-        "zone when left out.",
+        description="The time zone for the windows' days and local times (closed days "
+        "are always the location's dates); the location's own zone when left out.",
     )
 
     @model_validator(mode="after")
@@ -239,7 +245,8 @@ class WindowList(BaseModel):
     location_time_zone: str
     windows: list[WindowOut]
     closed_days: list[ClosedDay] = Field(
-        description="Days (in the location's zone) without a window, and why."
+        description="The location's own dates from `from` to `to` that have no window in "
+        "their whole day (in the location's zone, whatever `tz` is), and why."
     )
 
 

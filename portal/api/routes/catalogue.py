@@ -106,8 +106,10 @@ def list_locations(user: User) -> LocationList:
     query=WindowsQuery,
 )
 def list_windows(user: User, service_id: int, query: WindowsQuery) -> WindowList:
-    """Bookable arrival windows for the service at the location, from the first to the last
-    day asked (whole days in `tz`), with local times in `tz`. The same live availability
+    """Bookable arrival windows for the service at the location that start from the first
+    to the last day asked (whole days in `tz`), with local times in `tz`; and the closed
+    days among the location's own dates `from` to `to`, each judged on its whole day in the
+    location's zone (a day of service is the location's day). The same live availability
     the booking pages show. Customers ask for their own addresses; schedulers for any."""
     session = get_session()
     service = session.get(Service, service_id)
@@ -118,12 +120,17 @@ def list_windows(user: User, service_id: int, query: WindowsQuery) -> WindowList
         raise NotFound("That address is not one of your account's addresses.")
     place_zone = location_zone(location, org_zone())
     zone = query.tz or place_zone
+    lo, hi = local_day_bounds(query.from_, zone)[0], local_day_bounds(query.to, zone)[1]
+    # Closed days are judged on the location's whole days, which `tz`'s days cut across
+    # when the zones differ: one engine pass over both spans, each answer then trimmed.
+    place_lo = local_day_bounds(query.from_, place_zone)[0]
+    place_hi = local_day_bounds(query.to, place_zone)[1]
     found = get_availability(
         session,
         service,
         location,
-        range_start=local_day_bounds(query.from_, zone)[0],
-        range_end=local_day_bounds(query.to, zone)[1],
+        range_start=min(lo, place_lo),
+        range_end=max(hi, place_hi),
         now=now_utc(),
         org_zone=org_zone(),
     )
@@ -132,9 +139,10 @@ def list_windows(user: User, service_id: int, query: WindowsQuery) -> WindowList
         location_id=location.id,
         time_zone=zone,
         location_time_zone=place_zone,
-        windows=[window_out(w, zone) for w in found.windows],
+        windows=[window_out(w, zone) for w in found.windows if lo <= w.starts_at < hi],
         closed_days=[
             ClosedDay(date=d, reason=r, message=REASONS.get(r, r))
             for d, r in sorted(found.reasons.items())
+            if query.from_ <= d <= query.to
         ],
     )
