@@ -43,6 +43,19 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 3600:
+        raise ConfigError(f"{name} must be a number of seconds above 0, not {raw!r}")
+    return value
+
+
 def _zone(name: str, default: str) -> str:
     value = os.environ.get(name) or default
     try:
@@ -136,6 +149,9 @@ def from_environment(overrides: dict | None = None) -> dict:
         # Webhooks to private, loopback or link-local addresses are refused unless this is
         # on (a receiver inside the network; the tests' loopback server).
         "WEBHOOKS_ALLOW_PRIVATE": _bool("PORTAL_WEBHOOKS_ALLOW_PRIVATE", False),
+        # How long a delivery waits for the receiver's host name to resolve (a failed
+        # attempt past it, retried later): the system resolver itself may wait far longer.
+        "WEBHOOKS_DNS_TIMEOUT_SECONDS": _seconds("PORTAL_WEBHOOKS_DNS_TIMEOUT", 5.0),
     }
     settings.update(overrides)
     _prepare_database_folder(settings)

@@ -12,7 +12,8 @@ Each delivery is a POST of the event's JSON with these headers:
     X-Portal-Signature: sha256=<hex>    (HMAC-SHA256 of "<timestamp>.<body>", key: the
                                          endpoint's secret)
 
-A 2xx answer delivers it; anything else, a refused address, a network error or no
+A 2xx answer delivers it; anything else, a refused address, a host name that does not
+resolve within WEBHOOKS_DNS_TIMEOUT_SECONDS (5 by default), a network error or no
 complete answer within DEADLINE_SECONDS is retried with the outbox's backoff until its
 attempt limit, then the message is failed. The deadline covers the whole delivery
 (connect, TLS, request, answer): the socket timeout alone applies to each read, which a
@@ -44,7 +45,7 @@ from portal.notifications.models import OutboxMessage
 from portal.notifications.services import MAX_ATTEMPTS, SendReport, backoff, lease_due
 from portal.timeutil import now_utc
 from portal.webhooks.models import WebhookAttempt, WebhookEndpoint
-from portal.webhooks.urls import Target, check_url
+from portal.webhooks.urls import DNS_TIMEOUT_SECONDS, LookupTimeout, Target, check_url
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,14 @@ def send_due_webhooks(session: so.Session, now: datetime, *, limit: int = 50) ->
     e-mail sender: once to claim the batch, once after each delivery, never while
     waiting for a receiver. Whatever goes wrong with one message is recorded as a failed
     attempt of that message; the rest of the batch still goes out."""
-    allow_private = current_app.config.get("WEBHOOKS_ALLOW_PRIVATE", False)
+    settings = {
+        "allow_private": current_app.config.get("WEBHOOKS_ALLOW_PRIVATE", False),
+        "dns_timeout": current_app.config.get("WEBHOOKS_DNS_TIMEOUT_SECONDS", DNS_TIMEOUT_SECONDS),
+    }
     report = SendReport()
     for message_id in _claim(session, now, limit):
         try:
-            _send_one(session, message_id, now, allow_private, report)
+            _send_one(session, message_id, now, settings, report)
         except Exception as exc:
             session.rollback()
             log.exception("Webhook %s could not be sent", message_id)
@@ -96,7 +100,7 @@ def send_due_webhooks(session: so.Session, now: datetime, *, limit: int = 50) ->
     return report
 
 
-def _send_one(session, message_id: int, now: datetime, allow_private: bool, report) -> None:
+def _send_one(session, message_id: int, now: datetime, settings: dict, report) -> None:
     message = session.get(OutboxMessage, message_id)
     endpoint = session.get(WebhookEndpoint, message.subject_id)
     if endpoint is None or not endpoint.active:
@@ -115,7 +119,7 @@ def _send_one(session, message_id: int, now: datetime, allow_private: bool, repo
         body,
         delivery_id=message_id,
         attempt=attempt_no,
-        allow_private=allow_private,
+        **settings,
     )
     _record(session, message_id, endpoint_id, now, outcome, report)
     session.commit()
@@ -136,12 +140,14 @@ def deliver(
     delivery_id: int,
     attempt: int,
     allow_private: bool,
+    dns_timeout: float = DNS_TIMEOUT_SECONDS,
 ) -> Outcome:
-    """POST one signed event to `url`, giving up after DEADLINE_SECONDS in all; never
-    raises: whatever goes wrong is the outcome's error."""
+    """POST one signed event to `url`, giving up after `dns_timeout` seconds for the
+    host name and DEADLINE_SECONDS for the rest; never raises: whatever goes wrong is
+    the outcome's error."""
     started = time.monotonic()
     try:
-        outcome = _post(url, secret, body, delivery_id, attempt, allow_private)
+        outcome = _post(url, secret, body, delivery_id, attempt, allow_private, dns_timeout)
     except Exception as exc:  # a bug or a row we cannot send must not stop the sender
         log.exception("Webhook delivery %s failed unexpectedly", delivery_id)
         outcome = Outcome(error=f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS])
@@ -150,10 +156,18 @@ def deliver(
 
 
 def _post(
-    url: str, secret: str, body: str, delivery_id: int, attempt: int, allow_private: bool
+    url: str,
+    secret: str,
+    body: str,
+    delivery_id: int,
+    attempt: int,
+    allow_private: bool,
+    dns_timeout: float,
 ) -> Outcome:
     try:
-        target = check_url(url, allow_private=allow_private)
+        target = check_url(url, allow_private=allow_private, resolve_timeout=dns_timeout)
+    except LookupTimeout as slow:
+        return Outcome(error=f"Timeout: {slow.message}")
     except Invalid as refused:
         return Outcome(error=f"Refused: {refused.message}")
     payload = body.encode("utf-8")

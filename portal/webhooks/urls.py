@@ -6,18 +6,24 @@ checks that is a way to reach what only the server can reach (the cloud metadata
 at 169.254.169.254, a database on 10.x, the app itself on 127.0.0.1). The host is
 resolved and every address it resolves to must be public; delivery checks again and
 connects to the very address it checked, since a name can resolve elsewhere later.
+
+The lookup has a deadline of its own (`resolve_timeout`): getaddrinfo takes none, and a
+DNS server that does not answer would hold a delivery (or a settings page) for as long
+as the system resolver keeps retrying.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from portal.errors import Invalid
 
 MAX_URL_LENGTH = 500
+DNS_TIMEOUT_SECONDS = 5.0
 SCHEMES = {"http": 80, "https": 443}
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -44,6 +50,33 @@ def resolve(host: str, port: int) -> list[str]:
     """The addresses `host` resolves to (tests may replace this function)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+class LookupTimeout(Invalid):
+    """The host name did not resolve within the deadline (a slow or silent DNS server)."""
+
+
+def resolve_within(host: str, port: int, seconds: float) -> list[str]:
+    """`resolve`, given up after `seconds` (TimeoutError); its errors are raised here.
+
+    getaddrinfo cannot be interrupted, so it runs in a daemon thread that is left to end
+    on its own (the system resolver gives up eventually) while the caller moves on."""
+    outcome: dict[str, object] = {}
+
+    def lookup() -> None:
+        try:
+            outcome["addresses"] = resolve(host, port)
+        except Exception as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeoutError(f"{host} did not resolve within {seconds:g} seconds")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["addresses"]
 
 
 def refusal(address: IPAddress) -> str | None:
@@ -75,8 +108,15 @@ def refusal(address: IPAddress) -> str | None:
     return None
 
 
-def check_url(url: str, *, allow_private: bool, field: str = "url") -> Target:
-    """The URL taken apart and resolved, or Invalid naming `field` and what is wrong."""
+def check_url(
+    url: str,
+    *,
+    allow_private: bool,
+    field: str = "url",
+    resolve_timeout: float = DNS_TIMEOUT_SECONDS,
+) -> Target:
+    """The URL taken apart and resolved, or Invalid naming `field` and what is wrong
+    (LookupTimeout when the name did not resolve within `resolve_timeout` seconds)."""
     url = (url or "").strip()
     if not url:
         raise Invalid("Enter the URL to send events to.", field=field)
@@ -110,7 +150,11 @@ def check_url(url: str, *, allow_private: bool, field: str = "url") -> Target:
             raise Invalid(f"The host name {host} cannot be used.", field=field) from None
     port = port or SCHEMES[scheme]
     try:
-        addresses = resolve(host, port)
+        addresses = resolve_within(host, port, resolve_timeout)
+    except TimeoutError:  # an OSError too: first
+        raise LookupTimeout(
+            f"The host {host} did not resolve within {resolve_timeout:g} seconds.", field=field
+        ) from None
     except (OSError, UnicodeError):
         raise Invalid(f"The host {host} could not be found.", field=field) from None
     if not addresses:

@@ -19,7 +19,7 @@ from portal import scheduler
 from portal.booking.services import BookingRequest, book_window
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import MAX_ATTEMPTS, queue_email, send_due
-from portal.webhooks import delivery
+from portal.webhooks import delivery, urls
 from portal.webhooks import services as webhooks
 from portal.webhooks.delivery import send_due_webhooks
 from portal.webhooks.jobs import send_webhooks
@@ -348,6 +348,46 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_deadline(
     assert (message.status, message.attempts) == ("pending", 1)
     assert message.next_attempt_at == NOW + timedelta(minutes=1)
     assert report.retrying == 1
+
+
+def test_a_dns_lookup_that_hangs_is_a_timed_out_attempt_retried_later(
+    app, session, world, receiver, monkeypatch
+):
+    subscribe(session, receiver.url)
+    book(session, world)
+    app.config["WEBHOOKS_DNS_TIMEOUT_SECONDS"] = 0.3
+    answer = threading.Event()
+    real_resolve = urls.resolve
+
+    def silent_dns(host, port):
+        answer.wait(10)  # getaddrinfo waiting on a DNS server that does not answer
+        return real_resolve(host, port)
+
+    monkeypatch.setattr(urls, "resolve", silent_dns)
+    try:
+        started = time.monotonic()
+        report = send_due_webhooks(session, NOW)
+        took = time.monotonic() - started
+    finally:
+        answer.set()
+
+    assert took < 3
+    assert receiver.requests == []
+    (attempt,) = attempts(session)
+    assert attempt.status_code is None
+    assert attempt.error == "Timeout: The host 127.0.0.1 did not resolve within 0.3 seconds."
+    message = the_delivery(session)
+    assert (message.status, message.attempts) == ("pending", 1)
+    assert message.last_error == attempt.error
+    assert message.next_attempt_at == NOW + timedelta(minutes=1)
+    assert report.retrying == 1
+
+    monkeypatch.setattr(urls, "resolve", real_resolve)  # the DNS server is back
+    send_due_webhooks(session, NOW + timedelta(minutes=1))
+
+    session.refresh(message)
+    assert (message.status, message.attempts) == ("sent", 2)
+    assert len(receiver.requests) == 1
 
 
 def test_the_signature_timestamp_is_the_time_of_sending(session, world, receiver, frozen_now):

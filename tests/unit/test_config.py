@@ -103,3 +103,18 @@ def test_a_sqlite_file_in_a_missing_folder_outside_the_instance_names_the_variab
 
     with pytest.raises(ConfigError, match="PORTAL_DATABASE_URL"):
         config.from_environment()
+
+
+def test_the_webhook_dns_timeout_is_five_seconds_unless_set(env):
+    assert config.from_environment()["WEBHOOKS_DNS_TIMEOUT_SECONDS"] == 5.0
+    env.setenv("PORTAL_WEBHOOKS_DNS_TIMEOUT", "2.5")
+
+    assert config.from_environment()["WEBHOOKS_DNS_TIMEOUT_SECONDS"] == 2.5
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-1"])
+def test_a_bad_webhook_dns_timeout_names_the_variable(env, raw):
+    env.setenv("PORTAL_WEBHOOKS_DNS_TIMEOUT", raw)
+
+    with pytest.raises(ConfigError, match="PORTAL_WEBHOOKS_DNS_TIMEOUT"):
+        config.from_environment()
