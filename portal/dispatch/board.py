@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -38,7 +38,7 @@ from portal.workorders.models import WorkOrder, WorkOrderTask
 from portal.workorders.services import ACTIVE_TASK_STATES, SCHEDULING_QUEUE
 
 VIEWS = ("day", "week")
-# The day view always shows at least these hours, widened to fit what is booked.
+# The day view always shows at least these wall-clock hours, widened to fit what is booked.
 DAY_FIRST_HOUR, DAY_LAST_HOUR = 7, 19
 QUARTER = 15  # minutes: the day view's grid
 MINUTE = timedelta(minutes=1)
@@ -415,10 +415,20 @@ def _quarters(moment: datetime, rng: BoardRange, *, up: bool) -> int:
     return -(-minutes // QUARTER) if up else minutes // QUARTER
 
 
+def _hour_quarters(rng: BoardRange, hour: int, *, up: bool) -> int:
+    """Quarter hours from the day's start to `hour`:00 on its wall clock, in whole hour
+    columns (rounded down, or up): 07:00 is six hours in on a 23-hour day, eight on a
+    25-hour one."""
+    wall = datetime.combine(rng.days[0], time(hour), tzinfo=ZoneInfo(rng.zone))
+    quarters = _quarters(wall, rng, up=up)
+    return -(-quarters // 4) * 4 if up else quarters // 4 * 4
+
+
 def _lay_out_day(rows: list[AgentRow], rng: BoardRange) -> list[str]:
     """Give each row of the day view its lane; return the labels of the hour columns."""
     day_quarters = _quarters(rng.ends_at, rng, up=True)  # 92, 96 or 100
-    first_q, last_q = DAY_FIRST_HOUR * 4, min(DAY_LAST_HOUR * 4, day_quarters)
+    first_q = _hour_quarters(rng, DAY_FIRST_HOUR, up=False)
+    last_q = min(_hour_quarters(rng, DAY_LAST_HOUR, up=True), day_quarters)
     spans: dict[int, list[tuple[int, int, Block]]] = {}
     for row in rows:
         placed, end = [], 0

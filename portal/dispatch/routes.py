@@ -17,12 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from portal import htmx
 from portal.accounts.access import role_required
+from portal.availability.services import location_zone
 from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment
 from portal.db import commit, get_session, rollback_request_session
@@ -163,11 +164,23 @@ def reassign(task_id: int):
     elif form.is_submitted():
         message, status = " ".join(e for errors in form.errors.values() for e in errors), 422
     options = reassign_options(session, task)
-    panel = {"options": options, "form": form, "message": message, "args": _board_args()}
+    panel = {
+        "options": options,
+        "form": form,
+        "message": message,
+        "args": _board_args(),
+        "zone": _address_zone(options.appointment),
+    }
     if htmx:
         return render_template("dispatch/_reassign_panel.html", **panel)
     page = render_template("dispatch/reassign.html", **panel)
     return page, status
+
+
+def _address_zone(appointment: Appointment) -> str:
+    """The panels show an appointment's time as its customer booked it: on the clock at
+    its address, named, whatever the scheduler's own zone."""
+    return location_zone(appointment.location, current_app.config["ORG_TIME_ZONE"])
 
 
 def _reassigned(done: str, heading: str = "Reassigned"):
@@ -207,6 +220,7 @@ def assign(appointment_id: int):
         "form": form,
         "message": message,
         "args": _board_args(),
+        "zone": _address_zone(appointment),
     }
     if htmx:
         return render_template("dispatch/_assign_panel.html", **panel)

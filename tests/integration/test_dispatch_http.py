@@ -614,6 +614,98 @@ def test_without_javascript_a_refused_assignment_keeps_its_status(client, queued
     assert "<h1>Assign an appointment from the queue</h1>" in response.get_data(as_text=True)
 
 
+# --- clocks and zones ---------------------------------------------------------------------
+
+
+def hour_labels(page: str) -> list[str]:
+    return re.findall(r'<th scope="col" colspan="4" class="hour">([^<]+)</th>', page)
+
+
+def quarters_before_block(page: str, agent_id: int) -> int:
+    """Quarter-hour columns in the agent's lane before its (first) block."""
+    lane = re.search(
+        rf'<tr>\s*<th scope="row"((?:(?!</tr>).)*)<td[^>]*data-agent="{agent_id}"', page, re.S
+    )
+    return sum(int(span or 1) for span in re.findall(r'<td(?: colspan="(\d+)")?', lane.group(1)))
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "name"),
+    [
+        ("Europe/London", "2027-03-28", "BST"),  # 23 hours
+        ("Europe/London", "2027-10-31", "GMT"),  # 25 hours
+        ("America/New_York", "2027-03-14", "EDT"),
+        ("America/New_York", "2027-11-07", "EST"),
+    ],
+)
+def test_the_day_view_shows_seven_to_seven_on_the_wall_clock_on_change_days(
+    client, session, world, auth, zone, day, name
+):
+    create_user(session, role="scheduler", email="change@example.com", time_zone=zone)
+    auth.login("change@example.com")
+
+    page = client.get(f"/dispatch/?view=day&date={day}").get_data(as_text=True)
+
+    # Labels name the zone on a day that is not 24 hours long.
+    assert hour_labels(page) == [f"{hour:02d}:00 {name}" for hour in range(7, 19)]
+
+
+def test_a_block_on_a_change_day_sits_under_its_wall_clock_hour(client, session, world, auth):
+    # Sunday 28 March 2027, London: 09:00-10:00 BST is eight hours after midnight GMT.
+    _customer, account, contact = create_customer(session)
+    job = create_appointment(
+        session,
+        start=datetime(2027, 3, 28, 8, 0, tzinfo=UTC),
+        contact=contact,
+        location=create_location(session, account),
+        agents=[world["holder"]],
+    )
+    auth.login("dispatch@example.com")
+
+    page = client.get("/dispatch/?view=day&date=2027-03-28").get_data(as_text=True)
+
+    assert hour_labels(page)[0] == "07:00 BST"
+    assert job.number in cell(page, world["holder"].id, "2027-03-28")
+    assert quarters_before_block(page, world["holder"].id) == 2 * 4  # 07:00 and 08:00
+
+
+def test_the_reassign_panel_shows_the_time_at_the_address_not_the_schedulers(
+    client, session, world, auth
+):
+    create_user(session, role="scheduler", email="ny@example.com", time_zone="America/New_York")
+    auth.login("ny@example.com")
+    task = task_of(session, world["appt"])
+
+    panel = client.get(f"/dispatch/tasks/{task.id}/reassign", headers={"HX-Request": "true"})
+
+    text = panel.get_data(as_text=True)
+    assert "Wed 3 Jun, 09:00–10:00 BST at the address (Europe/London)." in text
+    assert "EDT" not in text
+
+
+def test_the_assign_panel_names_each_end_of_a_window_across_a_change_at_the_address(
+    client, session, world, auth
+):
+    # New York falls back on Sunday 7 November 2027: 00:00 EDT to 02:00 EST.
+    territory = create_territory(session, time_zone="America/New_York")
+    _customer, account, contact = create_customer(session)
+    parked = create_appointment(
+        session,
+        start=datetime(2027, 11, 7, 4, 0, tzinfo=UTC),
+        window_minutes=180,
+        contact=contact,
+        location=create_location(session, account, territory=territory),
+        status="needs_reschedule",
+    )
+    auth.login("dispatch@example.com")  # a London scheduler
+
+    panel = client.get(assign_url(parked), headers={"HX-Request": "true"})
+
+    text = panel.get_data(as_text=True)
+    assert "Sun 7 Nov, 00:00 EDT–02:00 EST at the address (America/New_York)." in text
+    assert "GMT" not in text
+
+
 # --- cost ---------------------------------------------------------------------------------
 
 
