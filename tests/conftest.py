@@ -19,6 +19,7 @@ the app always gets a full config, with an instance folder of its own.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import os
 import re
@@ -27,6 +28,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import urllib.request
 import warnings
 from pathlib import Path
 from urllib.parse import quote
@@ -41,7 +43,7 @@ from sqlalchemy.pool import NullPool
 # --- the environment, before anything from portal is imported ------------------------------
 
 for _name in [n for n in os.environ if n.startswith("PORTAL_")]:
-    if _name != "PORTAL_TEST_DATABASE_URL":
+    if _name not in ("PORTAL_TEST_DATABASE_URL", "PORTAL_TEST_CLOCK_REPORT"):
         del os.environ[_name]
 # Anything that still builds the app from the environment (a CLI entry point, say) lands
 # in a throw-away folder, never in the developer's instance/.
@@ -75,6 +77,36 @@ DATABASE_FIXTURES = frozenset(
 )
 
 
+# --- the clock ------------------------------------------------------------------------------
+#
+# No test may depend on the day or hour it runs: each pins the clock (`frozen_now`) or
+# takes what the page offers. `make test-calendar` proves it by running the suite under
+# Debian's faketime at other moments; every process reports here the instant it read,
+# so a clock that never reached the live server or the scheduler process cannot pass.
+
+# Test modules about dates, windows, jobs, reminders and notices: marked `clock` (as is
+# every test that pins the clock, drives the browser or starts a scheduler process).
+CLOCK_MODULES = re.compile(
+    r"test_(engine|timeutil|ics|booking|windows|lifecycle|appointment|assign|confirmation"
+    r"|disruptions|dispatch|notifications|reports?_|scheduler|staff_console|staff_queries"
+    r"|suggestions|calendar_feed|api_booking|api_lifecycle|api_staff|webhooks_lifecycle"
+    r"|job_specs|profile)"
+)
+
+
+def report_clock(who: str, seen: str) -> None:
+    """Note the instant `who` read (make test-calendar prints and checks these)."""
+    path = os.environ.get("PORTAL_TEST_CLOCK_REPORT")
+    if path:
+        with open(path, "a", encoding="utf-8") as report:
+            report.write(f"{who}\t{seen}\n")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    report_clock(f"pytest {worker}", timeutil.now_utc().isoformat(timespec="seconds"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "unit: a test under tests/unit (no database)")
     config.addinivalue_line("markers", "integration: a test under tests/integration")
@@ -95,8 +127,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.unit)
         elif path.is_relative_to(TESTS / "integration"):
             item.add_marker(pytest.mark.integration)
-        if "pg_url" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "pg_url" in fixtures:
             item.add_marker(pytest.mark.postgres)
+        if (
+            "frozen_now" in fixtures
+            or "live_server" in fixtures
+            or path.is_relative_to(TESTS / "browser")
+            or CLOCK_MODULES.match(path.name)
+        ):
+            item.add_marker(pytest.mark.clock)
 
 
 @pytest.fixture(autouse=True)
@@ -520,8 +560,11 @@ def live_server(live_app):
     server = make_server("127.0.0.1", 0, _buffered(live_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    with urllib.request.urlopen(f"{url}/healthz", timeout=10) as answer:
+        report_clock("live server", json.load(answer)["now"])
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield url
     finally:
         server.shutdown()
         thread.join(timeout=10)

@@ -7,6 +7,7 @@ Used by tests/integration/test_scheduler.py and test_scheduler_process.py.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, report_clock
 from tests.smtp_sink import SmtpSink
 
 PORTAL = Path(sys.executable).parent / "portal"
@@ -43,13 +44,31 @@ def start_scheduler(url: str, instance: Path, sink: SmtpSink, log: Path) -> subp
         PORTAL_SMTP_PORT=str(sink.port),
     )
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([str(PORTAL), "scheduler"], env=env, stdout=out, stderr=out)
+        start = out.tell()
+        process = subprocess.Popen([str(PORTAL), "scheduler"], env=env, stdout=out, stderr=out)
+    process.portal_log = (log, start)  # where its own lines begin, for report_clock
+    return process
 
 
 def stop(process: subprocess.Popen) -> int:
     """SIGTERM, as systemd or `make run` would; returns the exit status."""
     process.send_signal(signal.SIGTERM)
-    return process.wait(timeout=45)  # generous: a loaded CI box starts and stops slowly
+    status = process.wait(timeout=45)  # generous: a loaded CI box starts and stops slowly
+    _report_started_at(process)
+    return status
+
+
+_STARTED_AT = re.compile(rb"Scheduler started at (\S+)")
+
+
+def _report_started_at(process: subprocess.Popen) -> None:
+    """Pass on the instant the process's clock read at start (make test-calendar)."""
+    log, start = process.portal_log
+    with log.open("rb") as lines:
+        lines.seek(start)
+        found = _STARTED_AT.search(lines.read())
+    if found:
+        report_clock("scheduler process", found.group(1).decode())
 
 
 def kill(*processes: subprocess.Popen) -> None:

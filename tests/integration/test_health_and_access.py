@@ -28,11 +28,16 @@ def _make_user(session, role: str):
     return create_user(session, role=role)
 
 
-def test_healthz_answers_ok_when_the_database_answers(client):
+def test_healthz_answers_ok_when_the_database_answers(client, frozen_now):
+    frozen_now(datetime(2026, 12, 5, 10, 0, 30, 123456, tzinfo=UTC))
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {
+        "status": "ok",
+        "database": "ok",
+        "now": "2026-12-05T10:00:30+00:00",
+    }
 
 
 def test_pages_carry_the_security_headers(client):
