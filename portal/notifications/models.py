@@ -11,15 +11,20 @@ from portal.db import Base, UTCDateTime
 from portal.timeutil import now_utc
 
 OUTBOX_STATES = ("pending", "sent", "failed")
+# "email" and "webhook" rows are sent as they are; an "event" row records what happened
+# and is expanded into notices and such rows (portal/notifications/events.py), after which
+# it is "sent" too.
+OUTBOX_CHANNELS = ("email", "webhook", "event")
 
 
 class OutboxMessage(Base):
-    """A message to send; the scheduler process sends it, with retries."""
+    """A message to send, or an event to expand; the scheduler process does it, with
+    retries."""
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
         sa.CheckConstraint(f"status IN {OUTBOX_STATES!r}", name="status_known"),
-        sa.CheckConstraint("channel IN ('email', 'webhook')", name="channel_known"),
+        sa.CheckConstraint(f"channel IN {OUTBOX_CHANNELS!r}", name="channel_known"),
         sa.Index("ix_outbox_due", "status", "next_attempt_at"),
     )
 
