@@ -41,6 +41,9 @@ class User(UserMixin, Base):
     email_verified_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # The customer's choice: e-mails about appointments (in-portal notices always appear).
     email_notifications: so.Mapped[bool] = so.mapped_column(default=True)
+    # Invitations sent so far: each invitation link carries the number it was sent
+    # under, so sending a new one makes the earlier links stop working at once.
+    invitation_count: so.Mapped[int] = so.mapped_column(default=0)
 
     contact: so.Mapped[Contact | None] = so.relationship(back_populates="user", uselist=False)
 

@@ -7,7 +7,8 @@ does; the owner of a known address hears about it by e-mail instead.
 
 E-mailed links carry a signed token (portal.tokens) with the user's id and an expiry
 read from `now_utc()` (so tests can freeze it); a reset or invitation link also carries a
-fingerprint of the password hash, so it stops working once the password is set. Rate
+fingerprint of the password hash, so it stops working once the password is set, and an
+invitation link the number it was sent under, so sending another one ends it. Rate
 limits on e-mails count what the outbox already holds for that user: no extra table,
 and every web worker sees the same count.
 """
@@ -100,11 +101,14 @@ class LinkInvalid(PortalError):
 
     status = 400
 
-    def __init__(self, message: str, *, expired: bool = False, used: bool = False):
+    def __init__(
+        self, message: str, *, expired: bool = False, used: bool = False, replaced: bool = False
+    ):
         super().__init__(message)
         self.expired = expired
         self.used = used
-        if expired or used:
+        self.replaced = replaced  # a newer invitation was sent
+        if expired or used or replaced:
             self.status = 410
 
 
@@ -192,12 +196,13 @@ def _read_link(
     expired_message: str,
     *,
     used_message: str | None = None,
+    replaced_message: str | None = None,
 ) -> tuple[User, dict]:
     """The user a valid link names, with its payload; LinkInvalid otherwise.
 
-    With `used_message`, the link works once: it carries a fingerprint of the password
-    (`_link(..., fp=password_fingerprint(user, kind))`, kind being the link's first word
-    of purpose), which setting a password changes."""
+    With `used_message`, the link works once: it carries `_link_fingerprint(user,
+    purpose)`, which setting a password changes, and for an invitation also sending a
+    newer one (`replaced_message` then says so, while no password is set)."""
     try:
         # The signature's own age check runs on the wall clock; the "exp" in the payload
         # runs on now_utc(), which tests freeze. In production both agree.
@@ -220,14 +225,31 @@ def _read_link(
     if user is None or not user.active:
         raise LinkInvalid("This link is not valid any more.")
     if used_message is not None:
-        fingerprint = password_fingerprint(user, _FINGERPRINT_KIND[purpose])
+        fingerprint = _link_fingerprint(user, purpose)
         if not hmac.compare_digest(str(payload.get("fp", "")), fingerprint):
+            if (
+                replaced_message is not None
+                and user.password_hash is None
+                and payload.get("n") != user.invitation_count
+            ):
+                raise LinkInvalid(replaced_message, replaced=True)
             raise LinkInvalid(used_message, used=True)
     return user, payload
 
 
 # Which password fingerprint a single-use link of each purpose carries.
 _FINGERPRINT_KIND = {"reset-password": "reset", "invite": "invite"}
+
+
+def _link_fingerprint(user: User, purpose: str) -> str:
+    """The fingerprint a single-use link of `purpose` carries: of the password, so that
+    setting one uses the link up, and for an invitation of the number it was sent under,
+    so that a newer invitation replaces it. (Number 0: links sent before invitations
+    were numbered, which keep working until the next one is sent.)"""
+    kind = _FINGERPRINT_KIND[purpose]
+    if purpose == "invite" and user.invitation_count:
+        kind = f"invite:{user.invitation_count}"
+    return password_fingerprint(user, kind)
 
 
 def _queue(
@@ -441,7 +463,11 @@ def request_password_reset(session: so.Session, email: str) -> None:
     if _sent_since(session, user, SUBJECT_RESET, since) >= RESETS_PER_HOUR:
         return
     link = _link(
-        "reset-password", "reset", user, RESET_LIFETIME, fp=password_fingerprint(user, "reset")
+        "reset-password",
+        "reset",
+        user,
+        RESET_LIFETIME,
+        fp=_link_fingerprint(user, "reset-password"),
     )
     _queue(
         session,
@@ -551,7 +577,7 @@ def invite_contact(
     """Give a person at `account` a log-in and e-mail them a link to set their password.
 
     An address that already has a user is refused, except a pending invitation to this
-    same account, which is sent again with a new link.
+    same account, which is sent again with a new link (the earlier one stops working).
     """
     if not invited_by.has_role("scheduler"):
         raise NotAllowed("Only schedulers, managers and admins can invite people.")
@@ -592,10 +618,21 @@ def invite_contact(
 def _send_invitation(
     session: so.Session, user: User, subject: str, template: str, *, inviter: User, **context
 ) -> OutboxMessage | None:
-    """E-mail `user` a fresh link to choose a first password. Every link sent works until
-    it expires or until one of them is used (the fingerprint of the still-empty password
-    is in each), so a resent invitation does not break one the person already opened."""
-    link = _link("invite", "invite", user, INVITE_LIFETIME, fp=password_fingerprint(user, "invite"))
+    """E-mail `user` a fresh link to choose a first password. Only the newest link works:
+    each invitation gets the next number, which its link's fingerprint carries, so a
+    link sent before (to a mistyped address, or forwarded) stops working at once. A
+    link also stops working when it expires or once a password is set."""
+    # An UPDATE ... SET n = n + 1: two invitations sent at once still get two numbers.
+    user.invitation_count = User.invitation_count + 1
+    session.flush()
+    link = _link(
+        "invite",
+        "invite",
+        user,
+        INVITE_LIFETIME,
+        fp=_link_fingerprint(user, "invite"),
+        n=user.invitation_count,
+    )
     return _queue(
         session,
         to=user.email,
@@ -695,8 +732,8 @@ def _send_staff_invitation(session: so.Session, user: User, admin: User) -> Outb
 
 
 def resend_staff_invitation(session: so.Session, admin: User, user: User) -> OutboxMessage | None:
-    """Send an invited staff user a new link (the earlier ones keep working until used
-    or expired); refused once the invitation was accepted or the user is deactivated."""
+    """Send an invited staff user a new link (the earlier ones stop working at once);
+    refused once the invitation was accepted or the user is deactivated."""
     _require_user_admin(admin)
     if not user.is_staff:
         raise NotFound("There is no such staff user.")
@@ -743,6 +780,8 @@ def read_invitation(session: so.Session, token: str) -> User:
         "invited you to send a new one.",
         used_message="This invitation has already been used. Log in, or reset your "
         "password if you have forgotten it.",
+        replaced_message="This invitation was replaced by a newer one: use the link in the "
+        "latest invitation e-mail.",
     )
     return user
 

@@ -187,6 +187,20 @@ def test_inviting_a_pending_invitee_again_sends_a_new_link(session, account, sch
     assert len(invitations(session, "new.person@example.com")) == 2
 
 
+def test_inviting_a_contact_again_makes_the_earlier_link_stop_working(
+    session, client, account, scheduler
+):
+    invite(session, account, scheduler)
+    invite(session, account, scheduler)
+    first, second = invitations(session, "new.person@example.com")
+
+    old = client.get(invite_path(first))
+
+    assert old.status_code == 410
+    assert "replaced by a newer one" in old.get_data(as_text=True)
+    assert client.get(invite_path(second)).status_code == 200
+
+
 def test_a_contact_already_on_file_gets_the_log_in_rather_than_a_duplicate(
     session, account, scheduler
 ):

@@ -154,6 +154,79 @@ def test_resending_queues_a_new_link_that_works(session, admin, frozen_now):
     assert selfservice.invitations_sent(session, [user.id]) == {user.id: second.created_at}
 
 
+def test_resending_makes_the_earlier_link_stop_working_at_once(session, admin):
+    user = invite(session, admin)
+
+    resend_staff_invitation(session, admin, user)
+
+    first, second = invitations(session)
+    with pytest.raises(LinkInvalid) as refused:
+        selfservice.read_invitation(session, token_of(first))
+    assert refused.value.replaced
+    assert refused.value.status == 410
+    assert "replaced by a newer one" in refused.value.message
+    assert selfservice.read_invitation(session, token_of(second)).id == user.id
+
+
+def test_a_replaced_link_cannot_set_the_password(session, admin):
+    user = invite(session, admin)
+    resend_staff_invitation(session, admin, user)
+    first, _second = invitations(session)
+
+    with pytest.raises(LinkInvalid):
+        accept_invitation(session, token_of(first), password=PASSWORD)
+
+    assert user.password_hash is None
+
+
+def test_once_the_newest_link_is_used_an_older_one_says_used(session, admin):
+    user = invite(session, admin)
+    resend_staff_invitation(session, admin, user)
+    first, second = invitations(session)
+    accept_invitation(session, token_of(second), password=PASSWORD)
+
+    with pytest.raises(LinkInvalid) as refused:
+        selfservice.read_invitation(session, token_of(first))
+
+    assert refused.value.used
+    assert "already been used" in refused.value.message
+
+
+def test_resending_from_the_users_page_ends_the_earlier_link(session, client, logged_in_admin):
+    user = invite(session, logged_in_admin)
+    client.post_form(f"/settings/users/{user.id}/invitation", form_url=f"/settings/users/{user.id}")
+    first, second = invitations(session)
+    client.post_form("/logout", form_url="/")
+
+    old = client.get(invite_path(first))
+
+    assert old.status_code == 410
+    assert "replaced by a newer one" in old.get_data(as_text=True)
+    assert client.get(invite_path(second)).status_code == 200
+
+
+def test_a_link_sent_before_invitations_were_numbered_works_until_the_next_one(session, admin):
+    user = invite(session, admin)
+    user.invitation_count = 0  # as the migration leaves a user invited before it
+    session.flush()
+    with session.no_autoflush:
+        legacy = selfservice._link(
+            "invite",
+            "invite",
+            user,
+            selfservice.INVITE_LIFETIME,
+            fp=selfservice.password_fingerprint(user, "invite"),
+        )
+    token = legacy.rsplit("/", 1)[1]
+    assert selfservice.read_invitation(session, token).id == user.id
+
+    resend_staff_invitation(session, admin, user)
+
+    with pytest.raises(LinkInvalid) as refused:
+        selfservice.read_invitation(session, token)
+    assert refused.value.replaced
+
+
 def test_resending_after_the_invitation_was_accepted_is_refused(session, admin):
     user = invite(session, admin)
     accept_invitation(session, token_of(invitations(session)[0]), password=PASSWORD)
