@@ -7,6 +7,7 @@ SHELL := bash
 
 PORT ?= 5000
 MAIL_SINK_PORT ?= 8025
+WEBHOOK_SINK_PORT ?= 8026
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -24,7 +25,7 @@ LINT_PATHS := portal tests $(wildcard bench)
 PYTEST_XDIST ?= -n 2 --dist loadgroup
 PYTEST_ARGS ?=
 
-.PHONY: venv run test-deps lint test bench clean
+.PHONY: venv run test-deps lint test test-calendar bench clean
 
 ## venv: the virtualenv, reinstalled only when pyproject.toml or constraints.txt change
 venv: $(STAMP)
@@ -41,12 +42,17 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## run: migrate, load the demo data once, serve on http://127.0.0.1:$(PORT) with the
 ## scheduler process beside it; without PORTAL_SMTP_HOST, mail goes to a local sink
-## (read it at /admin/mail). Ctrl-C stops all three, the scheduler before the sink.
+## (read it at /admin/mail); the demo webhook endpoint posts to a local receiver on
+## $(WEBHOOK_SINK_PORT) (its log at /settings/webhooks). Ctrl-C stops them all, the
+## scheduler before the sinks.
 run: export PORTAL_SECURE_COOKIES = 0
 run: export PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
+# The demo's webhook receiver is on loopback: allowed for these processes only, never by
+# default (the setting is off everywhere else).
+run: export PORTAL_WEBHOOKS_ALLOW_PRIVATE ?= 1
 run: venv
 	$(BIN)/portal migrate
-	$(BIN)/portal demo
+	$(BIN)/portal demo --webhook-url http://127.0.0.1:$(WEBHOOK_SINK_PORT)/portal-events
 	@pids=(); \
 	stop() { for ((i = $${#pids[@]} - 1; i >= 0; i--)); do \
 	  kill "$${pids[i]}" 2>/dev/null || true; wait "$${pids[i]}" 2>/dev/null || true; done; }; \
@@ -60,6 +66,12 @@ run: venv
 	  echo "No PORTAL_SMTP_HOST: e-mail goes to a local sink on 127.0.0.1:$(MAIL_SINK_PORT)."; \
 	  echo "Read every message at http://127.0.0.1:$(PORT)/admin/mail (admin@demo.test, password demo)."; \
 	fi; \
+	$(BIN)/portal webhook-sink --port $(WEBHOOK_SINK_PORT) & pids+=($$!); \
+	for _ in $$(seq 1 50); do \
+	  (exec 3<>/dev/tcp/127.0.0.1/$(WEBHOOK_SINK_PORT)) 2>/dev/null && break; sleep 0.2; \
+	done; \
+	echo "Demo webhooks go to a local receiver on 127.0.0.1:$(WEBHOOK_SINK_PORT); see the log at"; \
+	echo "http://127.0.0.1:$(PORT)/settings/webhooks (manager@demo.test, password demo)."; \
 	$(BIN)/portal scheduler & pids+=($$!); \
 	$(BIN)/flask --app portal run --host 127.0.0.1 --port $(PORT)
 
@@ -67,8 +79,8 @@ run: venv
 test-deps:
 	@packages=""; \
 	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftoppm ] \
-	   || ! dpkg -s libharfbuzz-subset0 >/dev/null 2>&1; then \
-	  packages="chromium poppler-utils libharfbuzz-subset0"; \
+	   || ! dpkg -s libharfbuzz-subset0 >/dev/null 2>&1 || ! command -v faketime >/dev/null; then \
+	  packages="chromium poppler-utils libharfbuzz-subset0 faketime"; \
 	fi; \
 	fresh_postgresql=""; \
 	if ! command -v pg_ctlcluster >/dev/null; then \
@@ -112,6 +124,17 @@ test: venv test-deps lint
 	@status=0; $(BIN)/pytest -W error $(PYTEST_XDIST) $(PYTEST_ARGS) || status=$$?; \
 	if [ "$$status" -eq 5 ]; then echo "pytest ran no test: that is a failure"; exit 1; fi; \
 	exit "$$status"
+
+## test-calendar: pytest alone (no installs: run `make test` once first) under faketime at
+## other moments: the whole suite at a Saturday 10:00 and on 31 December 23:50, the tests
+## marked `clock` at a Sunday night, a Friday evening and the eves of the clock changes
+## in London and New York; each run checks the clock reached the live server and the
+## scheduler process (tests/calendar_runs.py). CALENDAR_ARGS='--only "Sunday 23:30"'.
+CALENDAR_ARGS ?=
+test-calendar:
+	@command -v faketime >/dev/null || { echo "faketime is missing: run make test-deps"; exit 1; }
+	@test -x $(BIN)/pytest || { echo "no $(VENV): run make test first"; exit 1; }
+	$(BIN)/python tests/calendar_runs.py $(CALENDAR_ARGS)
 
 ## bench: run each bench script (bench/*.py with a __main__ block); each prints name=value lines
 bench: venv test-deps

@@ -577,10 +577,16 @@ def base_url(live_server: str) -> str:
     return live_server
 
 
+# Chromium hangs on its first page load under libfaketime (make test-calendar): the
+# browser keeps the machine's clock; the server side, which decides, runs on the fake one.
+_FAKE_CLOCK_VARIABLES = ("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC")
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
+        "env": {k: v for k, v in os.environ.items() if k not in _FAKE_CLOCK_VARIABLES},
         "executable_path": "/usr/bin/chromium",
         "args": [
             "--no-sandbox",
@@ -616,3 +622,35 @@ def smtp_server():
     sink.start()
     yield sink
     sink.stop()
+
+
+# --- events: services record them, the scheduler process expands them (issue #11) -----------
+
+
+def expand_all(session) -> int:
+    """Expand every pending event in `session`, as the scheduler's "expand-events" job
+    would (round after round: a round takes one event per appointment), without
+    committing; returns how many were expanded. A test calls it where it looks for the
+    notices, e-mails or webhooks an action made. An expander's error fails the test."""
+    from portal.notifications.events import expand_due
+    from portal.notifications.models import OutboxMessage
+
+    total = 0
+    while True:
+        report = expand_due(session, timeutil.now_utc(), limit=100)
+        total += report.expanded
+        if report.retrying or report.failed:
+            errors = session.scalars(
+                sa.select(OutboxMessage.last_error).where(
+                    OutboxMessage.channel == "event", OutboxMessage.last_error != ""
+                )
+            ).all()
+            raise AssertionError(f"an event could not be expanded: {errors}")
+        if not report.claimed:
+            return total
+
+
+@pytest.fixture
+def expand_events(session):
+    """`expand_events()` expands what is pending in the test's session (see expand_all)."""
+    return lambda: expand_all(session)
