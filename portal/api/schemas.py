@@ -248,6 +248,12 @@ class WindowList(BaseModel):
         description="The location's own dates from `from` to `to` that have no window in "
         "their whole day (in the location's zone, whatever `tz` is), and why."
     )
+    next_free: WindowOut | None = Field(
+        description="The first bookable window from the start of `from` (in `tz`) on, "
+        "wherever it is before the booking horizon: the first of `windows`, or, when they "
+        "are empty, the one after `to` to ask for next. Null when nothing is free before "
+        "the horizon."
+    )
 
 
 class TaskOut(BaseModel):

@@ -80,6 +80,24 @@ def test_windows_explain_a_day_without_windows(client, world):
     ]
 
 
+def test_windows_name_the_next_free_one_after_an_empty_range(client, world):
+    url = windows_url(world, **{"from": "2026-06-06", "to": "2026-06-07"})  # a weekend
+
+    body = client.get(url, headers=world.headers()).get_json()
+
+    assert body["windows"] == []
+    # Monday 8 June, the first 08:00-10:00 London window.
+    assert body["next_free"]["start"] == "2026-06-08T07:00:00Z"
+    assert body["next_free"]["local_start"] == "2026-06-08T08:00:00+01:00"
+
+
+def test_windows_next_free_is_the_first_listed_when_the_range_has_some(client, world):
+    body = client.get(windows_url(world), headers=world.headers()).get_json()
+
+    assert body["windows"]
+    assert body["next_free"] == body["windows"][0]
+
+
 def test_windows_with_an_unknown_zone_are_422_naming_tz(client, world):
     response = client.get(windows_url(world, tz="Mars/Base"), headers=world.headers())
 

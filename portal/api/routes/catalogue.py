@@ -19,7 +19,7 @@ from portal.api.schemas import (
     window_out,
 )
 from portal.availability.engine import REASONS
-from portal.availability.services import get_availability, location_zone
+from portal.availability.services import get_availability, location_zone, next_free_window
 from portal.booking.models import Service
 from portal.db import get_session
 from portal.errors import NotFound
@@ -134,12 +134,19 @@ def list_windows(user: User, service_id: int, query: WindowsQuery) -> WindowList
         now=now_utc(),
         org_zone=org_zone(),
     )
+    windows = [w for w in found.windows if lo <= w.starts_at < hi]
+    next_free = windows[0] if windows else None
+    if next_free is None:
+        next_free = next_free_window(
+            session, service, location, after=hi, now=now_utc(), org_zone=org_zone()
+        )
     return WindowList(
         service_id=service.id,
         location_id=location.id,
         time_zone=zone,
         location_time_zone=place_zone,
-        windows=[window_out(w, zone) for w in found.windows if lo <= w.starts_at < hi],
+        windows=[window_out(w, zone) for w in windows],
+        next_free=window_out(next_free, zone) if next_free else None,
         closed_days=[
             ClosedDay(date=d, reason=r, message=REASONS.get(r, r))
             for d, r in sorted(found.reasons.items())
