@@ -4,9 +4,12 @@ watching the same windows sees it disappear without reloading."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, Page, expect
 
+from portal import timeutil
 from tests.browser.axe import check_accessibility
 from tests.browser.pages import log_in
 
@@ -93,3 +96,25 @@ def test_a_window_taken_by_someone_else_vanishes_without_a_reload(
     watcher.screenshot(path=screenshot_dir / "book-window-vanished.png", full_page=True)
     watcher.context.close()
     booker.context.close()
+
+
+def test_on_a_saturday_the_windows_open_at_today_with_the_coming_week_bookable(
+    page: Page, screenshot_dir
+):
+    """The clock the live server reads is pinned to the coming Saturday, 10:00 in London:
+    the list starts that day (no passed weekdays) and offers windows without a click."""
+    london = ZoneInfo("Europe/London")
+    today = timeutil.now_utc().astimezone(london).date()
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7)
+    timeutil.freeze(datetime.combine(saturday, time(10, 0), tzinfo=london))
+
+    log_in(page, "customer@demo.test")
+    _open_windows(page, "Leak repair (60 min)")
+
+    days = page.locator("li.day h3")
+    expect(days.first).to_have_text(f"{saturday:%a %-d %b}")
+    expect(page.locator("p.week-label")).to_contain_text(f"{saturday:%a %-d %b} –")
+    expect(page.get_by_text("This day has passed")).to_have_count(0)
+    expect(page.locator("a.slot").first).to_be_visible()
+    check_accessibility(page, "the windows page on a Saturday")
+    page.screenshot(path=screenshot_dir / "book-windows-saturday.png", full_page=True)
