@@ -127,13 +127,21 @@ def register_commands(app) -> None:
 
     @app.cli.command("demo")
     @click.option("--force", is_flag=True, help="Load even when demo data is already there.")
-    def demo_command(force: bool):
+    @click.option(
+        "--webhook-url",
+        default=None,
+        help="Where the demo webhook endpoint sends events (default: portal webhook-sink "
+        "on 127.0.0.1:8026).",
+    )
+    def demo_command(force: bool, webhook_url: str | None):
         """Load the demo data once: accounts, agents, services and a month of bookings."""
+        from portal import demo
         from portal.db import get_session
-        from portal.demo import load_demo
 
         session = get_session()
-        created = load_demo(session, force=force)
+        created = demo.load_demo(
+            session, force=force, webhook_url=webhook_url or demo.DEMO_WEBHOOK_URL
+        )
         session.commit()
         if created:
             click.echo("Demo data loaded.")
@@ -148,6 +156,9 @@ def register_commands(app) -> None:
             "admin@demo.test",
         ):
             click.echo(f"  {email}")
+        if demo.demo_token_works(session):
+            click.echo(f"Demo API token (acts as {demo.DEMO_TOKEN_EMAIL}):")
+            click.echo(f"  {demo.DEMO_API_TOKEN}")
 
     @app.cli.command("scheduler")
     def scheduler_command():
@@ -168,6 +179,15 @@ def register_commands(app) -> None:
         from portal.mail import run_mail_sink
 
         run_mail_sink(host, port, echo=lambda line: click.echo(line, err=True))
+
+    @app.cli.command("webhook-sink")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=8026, show_default=True, type=int, help="0: any free port.")
+    def webhook_sink_command(host: str, port: int):
+        """A local webhook receiver that answers 200 to every POST and logs it (for `make run`)."""
+        from portal.webhooks.sink import run_webhook_sink
+
+        run_webhook_sink(host, port, echo=lambda line: click.echo(line, err=True))
 
 
 def _user_by_email(email: str):

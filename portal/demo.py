@@ -4,6 +4,11 @@ Two territories in two time zones (London and New York), five customer accounts 
 contacts and locations, eight agents with varied skills and hours, four services, and
 a month of bookings (two weeks back, two weeks ahead) booked through the booking
 service with the clock set back for the past ones, so every rule holds.
+
+Beside them, an API token for scripts (printed by `portal demo` beside the log-ins: a
+fixed secret, so the demo stays the same everywhere, stored hashed like any other) and
+a webhook endpoint pointing at the local receiver `make run` starts (`portal
+webhook-sink`), with a test ping queued, so the webhook log shows real deliveries.
 """
 
 from __future__ import annotations
@@ -20,11 +25,22 @@ from portal.accounts.services import (
     create_user,
     territory_for_postal_code,
 )
+from portal.api.models import ApiToken
+from portal.api.tokens import create_token, find_usable_token, hash_secret
 from portal.booking.models import BookingPolicy, Service
 from portal.staff.services import create_agent, create_territory, get_or_create_skill
+from portal.webhooks.models import WEBHOOK_EVENTS, WebhookEndpoint
+from portal.webhooks.services import create_endpoint, queue_ping
 
 DEMO_PASSWORD = "demo"
 MARKER_EMAIL = "admin@demo.test"
+# Demo data only, and public in README: never a secret anywhere else.
+DEMO_API_TOKEN = "pt_demo_scheduler_token_for_the_local_demo_only"
+DEMO_TOKEN_EMAIL = "scheduler@demo.test"
+DEMO_TOKEN_NAME = "Demo script"
+# Where `make run` starts `portal webhook-sink` (WEBHOOK_SINK_PORT in the Makefile).
+DEMO_WEBHOOK_URL = "http://127.0.0.1:8026/portal-events"
+DEMO_WEBHOOK_DESCRIPTION = "Demo: the local receiver make run starts (portal webhook-sink)"
 
 WEEKDAYS_9_TO_5 = [(d, time(9), time(17)) for d in range(5)]
 EARLY_SHIFT = [(d, time(7), time(15)) for d in range(5)]
@@ -185,9 +201,18 @@ def demo_loaded(session: so.Session) -> bool:
     return session.scalar(sa.select(User.id).where(User.email == MARKER_EMAIL)) is not None
 
 
-def load_demo(session: so.Session, *, force: bool = False, bookings: bool = True) -> bool:
-    """Create the demo data unless it is there already; True when it was created."""
+def load_demo(
+    session: so.Session,
+    *,
+    force: bool = False,
+    bookings: bool = True,
+    webhook_url: str = DEMO_WEBHOOK_URL,
+) -> bool:
+    """Create the demo data unless it is there already; True when it was created.
+
+    A demo loaded before it had an API token and a webhook endpoint gets them now."""
     if demo_loaded(session) and not force:
+        add_demo_integrations(session, webhook_url=webhook_url)
         return False
     if session.get(BookingPolicy, 1) is None:
         session.add(BookingPolicy(id=1))
@@ -282,4 +307,35 @@ def load_demo(session: so.Session, *, force: bool = False, bookings: bool = True
         from portal.booking.demo import book_demo_month
 
         book_demo_month(session)
+    add_demo_integrations(session, webhook_url=webhook_url)
     return True
+
+
+def add_demo_integrations(session: so.Session, *, webhook_url: str = DEMO_WEBHOOK_URL) -> None:
+    """The demo's API token and webhook endpoint (with a test ping), each unless there."""
+    user = session.scalar(sa.select(User).where(User.email == DEMO_TOKEN_EMAIL))
+    token = session.scalar(
+        sa.select(ApiToken.id).where(ApiToken.secret_hash == hash_secret(DEMO_API_TOKEN))
+    )
+    if user is not None and token is None:
+        create_token(session, user, DEMO_TOKEN_NAME, secret=DEMO_API_TOKEN)
+    endpoint = session.scalar(
+        sa.select(WebhookEndpoint.id).where(WebhookEndpoint.description == DEMO_WEBHOOK_DESCRIPTION)
+    )
+    if endpoint is None:
+        # Checked as a manager's URL is, loopback allowed here only: delivering to it
+        # still needs PORTAL_WEBHOOKS_ALLOW_PRIVATE=1, which `make run` sets for itself.
+        endpoint = create_endpoint(
+            session,
+            url=webhook_url,
+            events=list(WEBHOOK_EVENTS),
+            description=DEMO_WEBHOOK_DESCRIPTION,
+            created_by=session.scalar(sa.select(User).where(User.email == MARKER_EMAIL)),
+            allow_private=True,
+        )
+        queue_ping(session, endpoint)
+
+
+def demo_token_works(session: so.Session) -> bool:
+    """Whether DEMO_API_TOKEN opens the API (not revoked), so it is worth printing."""
+    return find_usable_token(session, DEMO_API_TOKEN) is not None

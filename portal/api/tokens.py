@@ -32,9 +32,17 @@ def hash_secret(secret: str) -> str:
 
 
 def create_token(
-    session: so.Session, user: User, name: str, *, expires_at: datetime | None = None
+    session: so.Session,
+    user: User,
+    name: str,
+    *,
+    expires_at: datetime | None = None,
+    secret: str | None = None,
 ) -> tuple[ApiToken, str]:
-    """Make a token for `user`; returns it with its secret, which is never stored."""
+    """Make a token for `user`; returns it with its secret, which is never stored.
+
+    `secret` is for the demo data only, whose token is printed beside the demo log-ins;
+    every other token gets a random one."""
     name = (name or "").strip()
     if not name:
         raise Invalid("Give the token a name, so you know later what uses it.", field="name")
@@ -50,7 +58,10 @@ def create_token(
             f"You have {MAX_ACTIVE_TOKENS} tokens already: revoke one you no longer use.",
             field="name",
         )
-    secret = PREFIX + secrets.token_urlsafe(30)
+    if secret is None:
+        secret = PREFIX + secrets.token_urlsafe(30)
+    elif not secret.startswith(PREFIX):
+        raise ValueError(f"an API token starts with {PREFIX!r}")
     token = ApiToken(
         user_id=user.id,
         name=name,
