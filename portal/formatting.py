@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask_login import current_user
 
@@ -84,4 +84,6 @@ FILTERS = {
     "time": fmt_time,
     "status": status_label,
 }
-GLOBALS = {"fmt_window": fmt_window, "viewer_zone": viewer_zone, "timedelta": timedelta}
+# No timedelta here: a template that adds minutes to an instant gets a window's end wrong
+# across a clock change (Grid.window_end is the one definition).
+GLOBALS = {"fmt_window": fmt_window, "viewer_zone": viewer_zone}
