@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     _init_login(app)
     _register_blueprints(app)
+    _register_event_expanders()
     _register_security_headers(app)
     _register_template_helpers(app)
 
@@ -125,6 +126,17 @@ def _register_blueprints(app: Flask) -> None:
         if current_user.is_staff:
             return redirect(url_for("staff.home"))
         return redirect(url_for("booking.home"))
+
+
+def _register_event_expanders() -> None:
+    """Who expands the events services record (portal/notifications/events.py), in this
+    order: an appointment's notices and e-mails, then its webhook deliveries."""
+    from portal.booking.announce import KIND, expand_appointment_event
+    from portal.notifications.events import register_expander
+    from portal.webhooks.services import expand_webhooks
+
+    register_expander(KIND, expand_appointment_event)
+    register_expander(KIND, expand_webhooks)
 
 
 # Only our own origin; htmx needs no inline script or eval. Inline styles are not

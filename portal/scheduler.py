@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -41,6 +42,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import ref_to_obj
 from flask import Flask
 
 from portal.db import make_engine
@@ -100,7 +102,9 @@ class JobSpec:
 JOBS = (
     JobSpec.every("send-outbox", "portal.notifications.jobs:send_outbox", seconds=30),
     JobSpec.every("send-webhooks", "portal.webhooks.jobs:send_webhooks", seconds=30),
-    JobSpec.every("send-reminders", "portal.notifications.jobs:send_reminders", minutes=5),
+    # Woken at once when an event commits (see WAKE_CHANNEL); the interval is a backstop.
+    JobSpec.every("expand-events", "portal.notifications.jobs:expand_events", seconds=30),
+    JobSpec.every("send-reminders", "portal.booking.jobs:send_reminders", minutes=5),
     JobSpec.every("expire-confirmations", "portal.booking.jobs:expire_confirmations", minutes=1),
     JobSpec.every("run-reports", "portal.reports.jobs:run_queued_reports", seconds=5),
     JobSpec.every("purge-reports", "portal.reports.jobs:purge_expired_reports", hours=1),
@@ -226,9 +230,87 @@ def _stored_run_times(engine: sa.Engine) -> dict[str, datetime]:
     return {row.id: datetime.fromtimestamp(row.next_run_time, UTC) for row in rows}
 
 
+# --- waking a job from another process -------------------------------------------------
+#
+# A transaction asks for a job to run at once with NOTIFY portal_wake, '<job id>', which
+# PostgreSQL delivers when (and only if) it commits: the outbox trigger of migration 0009
+# does so for every event row, so a web worker's booking wakes "expand-events" here.
+# SQLite has no NOTIFY: the jobs in POLLED are woken when their check ("module:function",
+# called with a read-only connection and the time) finds work, asked every POLL_SECONDS.
+# Wakes closer together than WAKE_GAP are run once, at its end: a burst of bookings
+# starts a few runs, not one each (a run takes all that is due).
+
+WAKE_CHANNEL = "portal_wake"
+POLLED = {"expand-events": "portal.notifications.events:events_pending"}
+POLL_SECONDS = 1.0
+WAKE_GAP = 0.1
+
+
+def start_waker(url: str) -> threading.Thread:
+    """Run woken jobs now, until the process stops: LISTEN on PostgreSQL, a poll on SQLite."""
+    target = _listen if url.startswith("postgresql") else _poll
+    thread = threading.Thread(target=target, args=(url,), name="scheduler-waker", daemon=True)
+    thread.start()
+    return thread
+
+
+def _listen(url: str) -> None:
+    import psycopg
+
+    dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    known = {spec.id for spec in JOBS}
+    while not stopping.is_set():
+        try:
+            with psycopg.connect(dsn, autocommit=True) as connection:
+                connection.execute(f"LISTEN {WAKE_CHANNEL}")
+                # What committed while nobody listened is woken for too.
+                _wake_loop(connection, owed=set(POLLED), known=known)
+        except psycopg.Error as exc:
+            log.warning("Cannot listen for wake-ups (%s); trying again in 5 s", exc)
+            stopping.wait(5)
+
+
+def _wake_loop(connection, *, owed: set[str], known: set[str]) -> None:
+    last = 0.0
+    while not stopping.is_set():
+        gap_left = last + WAKE_GAP - time.monotonic()
+        if owed and gap_left <= 0:
+            for job_id in sorted(owed):
+                run_soon(job_id)
+            owed.clear()
+            last = time.monotonic()
+            continue
+        # Owed: gather more until the gap ends; otherwise wait (a second at most, so a
+        # stop is seen) for the first.
+        for notice in connection.notifies(timeout=gap_left if owed else 1.0, stop_after=1):
+            if notice.payload in known:
+                owed.add(notice.payload)
+
+
+def _poll(url: str) -> None:
+    # A plain engine, not make_engine's: its BEGIN IMMEDIATE would take the write lock.
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    checks = {job_id: ref_to_obj(ref) for job_id, ref in POLLED.items()}
+    try:
+        while not stopping.wait(POLL_SECONDS):
+            try:
+                with engine.connect() as connection:
+                    due = [
+                        job_id for job_id, check in checks.items() if check(connection, now_utc())
+                    ]
+            except sa.exc.DBAPIError as exc:
+                log.warning("Cannot look for work to wake (%s)", exc)
+                continue
+            for job_id in due:
+                run_soon(job_id)
+    finally:
+        engine.dispose()
+
+
 def run_scheduler(app: Flask) -> None:
     """Run the jobs until SIGTERM or SIGINT; a job that is running is let finish."""
     scheduler = build_scheduler(app, blocking=True)
+    start_waker(app.config["DATABASE_URL"])
     # The shutdown runs in a thread of its own. Raising SystemExit from the signal
     # handler instead could land inside APScheduler while it starts a job's thread,
     # where it is caught and logged, and the process would run on (seen in CI).

@@ -21,8 +21,8 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from portal.booking.announce import announce
 from portal.booking.models import Appointment
-from portal.notifications.events import announce
 from portal.workorders.services import record
 
 EXPIRED_NOTE = "Not confirmed by the deadline: self-service is locked and the schedulers were told."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from portal.booking.announce import queue_reminders
 from portal.booking.expiry import expire_confirmations as _expire_confirmations
 from portal.db import get_session
 from portal.scheduler import job_app, run_soon
@@ -20,8 +21,8 @@ log = logging.getLogger(__name__)
 def expire_confirmations() -> None:
     """Lock and announce the confirmation requests whose deadline passed; commits once.
 
-    The customer and the schedulers should hear at once, not at the outbox's next turn:
-    when anything expired, the outbox is asked to run now.
+    The customer and the schedulers should hear at once, not at the next turn of the
+    expander: when anything expired, its events are expanded now (which then sends).
     """
     with job_app().app_context():
         session = get_session()
@@ -29,4 +30,15 @@ def expire_confirmations() -> None:
         session.commit()
     if count:
         log.info("Expired %d unanswered confirmation request(s)", count)
-        run_soon("send-outbox")
+        run_soon("expand-events")
+
+
+def send_reminders() -> None:
+    """Record the 24-hour reminders for confirmed appointments; commits once."""
+    with job_app().app_context():
+        session = get_session()
+        count = queue_reminders(session, now_utc())
+        session.commit()
+    if count:
+        log.info("Queued %d reminders", count)
+        run_soon("expand-events")

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import User
 from portal.availability.services import free_agents_at, get_policy, location_zone
+from portal.booking.announce import announce
 from portal.booking.models import (
     OVERLAP_CONSTRAINT,
     Appointment,
@@ -35,7 +36,6 @@ from portal.booking.models import (
 from portal.booking.services import WindowTaken, choose_agents, live_window, nearest_windows
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
 from portal.formatting import fmt_window
-from portal.notifications.events import announce
 from portal.staff.models import Agent
 from portal.timeutil import now_utc
 from portal.workorders.models import WorkOrder, WorkOrderTask
@@ -798,6 +798,7 @@ def request_change(
     """Outside the policy the customer asks the scheduler instead; it lands in the queue."""
     _require_customer(actor, appointment)
     message = _reason(message, required=True, what="what you would like to change")
+    appointment = _lock(session, appointment)  # its events keep their order
     if appointment.status in CLOSED_STATES:
         raise IllegalTransition(f"This appointment is {STATUS_WORDS[appointment.status]}.")
     task = _queue_for_scheduler(

@@ -21,11 +21,11 @@ from portal.accounts.models import Contact, ServiceLocation, User
 from portal.accounts.services import require_verified
 from portal.availability import engine
 from portal.availability.services import get_availability, location_zone
+from portal.booking.announce import announce
 from portal.booking.models import OVERLAP_CONSTRAINT, Appointment, AppointmentHold, Service
 from portal.booking.suggestions import Preferences
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
 from portal.formatting import fmt_window
-from portal.notifications.events import announce
 from portal.staff.models import Agent
 from portal.timeutil import now_utc, week_start
 from portal.workorders.models import WorkOrder, WorkOrderTask
@@ -94,7 +94,7 @@ def book_window(
             session, request.service, request.location, request.window_start, org_zone
         )
         if window is None:
-            raise _taken(session, request, org_zone)
+            break
         agent_ids = choose_agents(
             session, list(window.agent_ids), window.planned_start, request.service.agents_needed
         )
@@ -114,6 +114,13 @@ def book_window(
             if getattr(err.orig, "sqlstate", None) == "40P01":  # deadlock: look again
                 continue
             raise
+    # Every place is gone. A twin request with the same idempotency key (a double
+    # click, a client's retry) may be the one that took the last: it committed after our
+    # check at the start, so look again in a fresh statement, and answer with its
+    # booking rather than "taken".
+    found = _existing(session, account_id, request.idempotency_key)
+    if found is not None:
+        return found
     raise _taken(session, request, org_zone)
 
 
@@ -344,7 +351,7 @@ def _write_booking(
         visibility="customer",
     )
     session.flush()
-    announce(session, "booked", appointment, actor=actor)
+    announce(session, "booked", appointment, actor=actor, working=agent_ids)
     return appointment
 
 

@@ -1,441 +1,193 @@
-"""Who hears of what happens to an appointment, and what they are told.
+"""Events: what happened, written once by the transaction that made it happen, and
+expanded later, by the scheduler process, into what people are told.
 
-`announce(session, event, appointment)` is the one call the appointment lifecycle makes
-after each transition: it queues the e-mails (in the outbox, sent later by the scheduler
-process) and writes the in-portal notices, in the caller's transaction. It never
-commits, so a transition that rolls back takes its notifications with it.
+A service that changes something worth telling calls `record_event` (through its own
+domain's wrapper, e.g. `portal.booking.announce.announce`): one outbox row of channel
+"event" with the event's name, its subject and the data that must be frozen at that
+moment (who acted, a note, the old window of a move). Nothing is rendered and nobody is
+told inside that transaction, so a booking costs one row, and a booking that rolls back
+takes its event with it.
 
-Customer e-mails go to the appointment's contact, unless the contact's user turned
-e-mails off; each carries the signed manage link. Agents get a notice and an e-mail;
-schedulers (scheduler, manager and admin users) get notices, and an e-mail too for the
-events that need someone to act (`scheduler_emails`), such as an expired confirmation
-request.
+The "expand-events" job (portal/notifications/jobs.py) calls `expand_due`: it takes the
+pending events, hands each to the expanders registered for its kind (the subject's
+type, "appointment"), which write the notices, e-mails and webhook deliveries, and marks
+the event "sent" in the same transaction. So an event is expanded exactly once: a crash
+before the commit leaves it pending with nothing written, and two expanders never take
+the same row (PostgreSQL: FOR UPDATE SKIP LOCKED, held until the commit; SQLite: one
+writer at a time). Events of one subject are expanded in the order they were written:
+a call takes only the oldest pending event of each subject.
+
+This module knows no domain: a domain registers its expander with `register_expander`
+(the app factory wires them, see portal/__init__.py).
+
+Waking: on PostgreSQL a trigger on the outbox (migration 0009) sends NOTIFY portal_wake,
+'expand-events' when an event's transaction commits, and the scheduler process runs the
+job at once; on SQLite it looks for pending events every second (`events_pending`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app
-from markupsafe import Markup, escape
 
-from portal.accounts.models import User
-from portal.booking.links import manage_url, task_url
-from portal.booking.models import Appointment, SignOff
-from portal.formatting import fmt_datetime, fmt_window
-from portal.notifications.models import Notification, OutboxMessage
-from portal.notifications.services import notify_user, queue_email
-from portal.staff.models import Agent
-from portal.workorders.models import WorkOrderTask
+from portal.notifications.models import OutboxMessage
+from portal.notifications.services import apply_failure
 
-SCHEDULER_ROLES = ("scheduler", "manager", "admin")
-# Customers are reminded this long before a confirmed window starts.
-REMINDER_AHEAD = timedelta(hours=24)
+log = logging.getLogger(__name__)
+
+EVENT_CHANNEL = "event"
 
 
 @dataclass(frozen=True)
-class Audience:
-    """Who hears of one event; `ics` is the calendar METHOD the customer's e-mail carries."""
+class Event:
+    """One recorded event, as an expander receives it."""
 
-    customer: bool = False
-    ics: str | None = None
-    agents: bool = False
-    schedulers: bool = False
-    # Schedulers also get an e-mail (email/staff/<event>.txt), not only the notice.
-    scheduler_emails: bool = False
-
-
-EVENTS: dict[str, Audience] = {
-    "booked": Audience(customer=True, ics="REQUEST", agents=True),
-    "assigned": Audience(agents=True),
-    "confirmation_requested": Audience(customer=True),
-    "confirmed": Audience(agents=True),
-    "declined_by_customer": Audience(agents=True, schedulers=True),
-    "rescheduled": Audience(customer=True, ics="REQUEST", agents=True),
-    "cancelled": Audience(customer=True, ics="CANCEL", agents=True),
-    "needs_reschedule": Audience(customer=True, schedulers=True),
-    "reminder": Audience(customer=True),
-    "completed": Audience(customer=True),
-    "signed_off": Audience(customer=True, agents=True),
-    "work_not_done": Audience(agents=True, schedulers=True),
-    "no_show": Audience(customer=True, schedulers=True),
-    "change_request": Audience(schedulers=True),
-    "confirmation_expired": Audience(customer=True, schedulers=True, scheduler_emails=True),
-}
-
-# One line in the in-portal list; {number}, {service}, {window}, {note} are filled in.
-CUSTOMER_NOTICES = {
-    "booked": "{service} booked for {window} ({number}).",
-    "confirmation_requested": "Your technician accepted {number}: please confirm {window}.",
-    "rescheduled": "{number} moved to {window}.",
-    "cancelled": "{number} on {window} was cancelled.",
-    "needs_reschedule": "{number} needs a new time: a scheduler will contact you.",
-    "reminder": "Reminder: {service} on {window} ({number}).",
-    "completed": "The work for {number} is done: please sign it off.",
-    "signed_off": "You signed off {number}. Thank you.",
-    "no_show": "We could not reach you for {number} on {window}.",
-    "confirmation_expired": (
-        "We did not hear from you in time about {number} on {window}: "
-        "our scheduling team will be in touch."
-    ),
-}
-STAFF_NOTICES = {
-    "booked": "New task: {service} on {window} ({number}). Please accept or decline.",
-    "assigned": "New task: {service} on {window} ({number}). Please accept or decline.",
-    "confirmed": "The customer confirmed {number} on {window}.",
-    "declined_by_customer": "The customer declined {number} on {window}.",
-    "rescheduled": "{number} moved to {window}.",
-    "cancelled": "{number} on {window} was cancelled. {note}",
-    "needs_reschedule": "{number} needs a new time. {note}",
-    "signed_off": "The customer signed off {number}.",
-    "work_not_done": "The customer says the work for {number} was not done. {note}",
-    "no_show": "No-show on {number} ({window}).",
-    "change_request": "Change request for {number}: {note}",
-    "confirmation_expired": (
-        "{number} on {window} was not confirmed by the deadline: please contact the customer."
-    ),
-}
-
-# Events whose staff e-mail asks the agent to accept or decline a new task.
-TASK_EVENTS = frozenset({"booked", "assigned"})
+    id: int
+    kind: str  # the subject's type: "appointment"
+    name: str  # what happened: "booked", "rescheduled", ...
+    subject_id: int
+    data: dict  # what was frozen when it happened
+    occurred_at: datetime
 
 
-def announce(
+Expander = Callable[[so.Session, Event], None]
+_expanders: dict[str, list[Expander]] = {}
+
+
+def register_expander(kind: str, expander: Expander) -> None:
+    """Have `expander(session, event)` expand every event of `kind`, after the expanders
+    registered before it. It writes rows (flushes, never commits); an exception undoes
+    what it wrote for that event, which is then retried with backoff. Registering the
+    same expander again changes nothing."""
+    chain = _expanders.setdefault(kind, [])
+    if expander not in chain:
+        chain.append(expander)
+
+
+def record_event(
     session: so.Session,
-    event: str,
-    appointment: Appointment,
+    kind: str,
+    name: str,
+    subject_id: int,
+    data: dict,
     *,
-    actor: User | None = None,
-    note: str = "",
-    old_window: tuple[datetime, datetime] | None = None,
-    agents: Iterable[Agent] | None = None,
-) -> None:
-    """Queue the e-mails and write the notices that `event` on `appointment` calls for.
-
-    `agents` narrows which agents hear of it (default: everyone working on it; for
-    "assigned", those not yet told of this task). Flushes, never commits.
-    """
-    if event not in EVENTS:
-        raise ValueError(f"unknown notification event {event!r}")
-    if event == "reminder" and already_reminded(session, appointment):
-        return
-    _announce(
-        session, event, appointment, actor=actor, note=note, old_window=old_window, agents=agents
+    now: datetime,
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """Write the event row (inserted with the caller's next flush or commit). `data` must
+    be JSON: ids, text and ISO instants, not objects."""
+    row = OutboxMessage(
+        channel=EVENT_CHANNEL,
+        recipient="",
+        subject=name,
+        body_text=json.dumps(data, separators=(",", ":")),
+        body_html="",
+        subject_type=kind,
+        subject_id=subject_id,
+        dedupe_key=dedupe_key,
+        status="pending",
+        attempts=0,
+        last_error="",
+        next_attempt_at=now,
+        created_at=now,
     )
-    from portal.webhooks.services import queue_event  # here: it imports the API's shapes
-
-    queue_event(session, event, appointment)
-
-
-def _announce(
-    session, event, appointment, *, actor=None, note="", old_window=None, agents=None
-) -> None:
-    audience = EVENTS[event]
-    # Who works on it, loaded once for the context and for the agents' messages.
-    working = _agents(session, appointment)
-    context = _context(
-        session, appointment, event, actor=actor, note=note, old_window=old_window, working=working
-    )
-    if audience.customer:
-        _tell_customer(session, event, appointment, audience, context)
-    if audience.agents:
-        chosen = list(agents) if agents is not None else working
-        if event == "assigned" and agents is None:
-            chosen = [a for a in chosen if not _task_mail_exists(session, appointment, a)]
-        for agent in chosen:
-            _tell_agent(session, event, appointment, agent, context)
-    if audience.schedulers:
-        _tell_schedulers(session, event, appointment, audience, context, actor=actor)
+    session.add(row)
+    return row
 
 
-def queue_reminders(
-    session: so.Session, now: datetime, *, ahead: timedelta = REMINDER_AHEAD
-) -> int:
-    """Announce "reminder" for each confirmed appointment starting within `ahead` of `now`
-    that has not had its reminder; returns how many were reminded. Flushes only."""
-    due = session.scalars(
-        sa.select(Appointment)
-        .where(
-            Appointment.status == "confirmed",
-            Appointment.window_start > now,
-            Appointment.window_start <= now + ahead,
+@dataclass
+class ExpandReport:
+    claimed: int = 0
+    expanded: int = 0
+    retrying: int = 0
+    failed: int = 0
+    ids: list[int] = field(default_factory=list)
+
+
+def expand_due(session: so.Session, now: datetime, *, limit: int = 50) -> ExpandReport:
+    """Expand the pending events due at `now`: at most `limit`, and only the oldest
+    pending one of each subject (call again for the next). Flushes, never commits: the
+    caller commits once, so the rows an event expands into and its "sent" mark land
+    together or not at all."""
+    report = ExpandReport()
+    for row in _claim(session, now, limit):
+        report.claimed += 1
+        event = Event(
+            id=row.id,
+            kind=row.subject_type or "",
+            name=row.subject,
+            subject_id=row.subject_id,
+            data=json.loads(row.body_text or "{}"),
+            occurred_at=row.created_at,
         )
-        .order_by(Appointment.window_start, Appointment.id)
-    ).all()
-    if not due:
-        return 0
-    # Two queries for the whole batch, not two per appointment.
-    keys = {reminder_key(a) for a in due}
-    links = {_reminder_link(a) for a in due}
-    sent_keys = set(
-        session.scalars(
-            sa.select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
-        )
-    )
-    noted_links = set(
-        session.scalars(sa.select(Notification.link).where(Notification.link.in_(links)))
-    )
-    count = 0
-    for appointment in due:
-        if reminder_key(appointment) in sent_keys or _reminder_link(appointment) in noted_links:
+        try:
+            with session.begin_nested():
+                expanders = _expanders.get(event.kind)
+                if not expanders:
+                    raise LookupError(f"no expander registered for {event.kind!r} events")
+                for expander in expanders:
+                    expander(session, event)
+        except Exception as exc:  # a bad event must not block the others: logged, retried
+            log.exception("Event %s (%s %s) cannot be expanded", row.id, event.kind, event.name)
+            apply_failure(row, now, exc)
+            if row.status == "failed":
+                report.failed += 1
+            else:
+                report.retrying += 1
             continue
-        _announce(session, "reminder", appointment)  # checked above, for the whole batch
-        count += 1
-    return count
+        row.status = "sent"
+        row.sent_at = now
+        row.last_error = ""
+        report.expanded += 1
+        report.ids.append(row.id)
+    session.flush()
+    return report
 
 
-def reminder_key(appointment: Appointment) -> str:
-    """The dedupe key that makes a reminder go out once per version of the appointment."""
-    return f"reminder:{appointment.id}:{appointment.sequence}"
-
-
-def already_reminded(session: so.Session, appointment: Appointment) -> bool:
-    """True once the reminder for this version of the appointment was queued or noted.
-
-    The e-mail carries the dedupe key; a customer who turned e-mails off gets only the
-    notice, whose link carries the same key as a fragment, so both mark "reminded".
-    """
-    key = reminder_key(appointment)
-    if session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
-        return True
-    return (
-        session.scalar(
-            sa.select(Notification.id).where(Notification.link == _reminder_link(appointment))
-        )
-        is not None
-    )
-
-
-# -- audiences -----------------------------------------------------------------------
-
-
-def _tell_customer(session, event, appointment, audience, context) -> None:
-    contact = appointment.contact
-    user = contact.user
-    if user is not None and event in CUSTOMER_NOTICES:
-        link = _reminder_link(appointment) if event == "reminder" else _customer_link(appointment)
-        notify_user(session, user.id, CUSTOMER_NOTICES[event].format(**context["fields"]), link)
-    if not contact.email or (user is not None and not user.email_notifications):
-        return
-    subject, text, html = render_email(
-        f"email/customer/{event}.txt", **context, recipient_name=contact.full_name
-    )
-    ics = None
-    if audience.ics:
-        from portal.notifications.ics import build_ics
-
-        ics = build_ics(appointment, audience.ics)
-    queue_email(
-        session,
-        to=contact.email,
-        subject=subject,
-        text=text,
-        html=html,
-        ics=ics,
-        dedupe_key=reminder_key(appointment) if event == "reminder" else None,
-        subject_type="appointment",
-        subject_id=appointment.id,
-    )
-
-
-def _tell_agent(session, event, appointment, agent, context) -> None:
-    user = agent.user
-    if not user.active:
-        return
-    fields = context["fields"]
-    notify_user(session, user.id, STAFF_NOTICES[event].format(**fields).strip(), "/staff/")
-    if not user.email_notifications:
-        return
-    template = "email/staff/task.txt" if event in TASK_EVENTS else f"email/staff/{event}.txt"
-    subject, text, html = render_email(template, **context, recipient_name=user.full_name)
-    queue_email(
-        session,
-        to=user.email,
-        subject=subject,
-        text=text,
-        html=html,
-        dedupe_key=_task_key(appointment, agent) if event in TASK_EVENTS else None,
-        subject_type="appointment",
-        subject_id=appointment.id,
-    )
-
-
-def _tell_schedulers(session, event, appointment, audience, context, *, actor) -> None:
-    message = STAFF_NOTICES[event].format(**context["fields"]).strip()
-    users = session.scalars(
-        sa.select(User)
-        .where(User.role.in_(SCHEDULER_ROLES), User.active.is_(True))
-        .order_by(User.id)
-    )
-    for user in users:
-        if actor is not None and user.id == actor.id:
-            continue  # the scheduler who did it need not be told
-        notify_user(session, user.id, message, _staff_link(appointment))
-        if not audience.scheduler_emails or not user.email_notifications:
-            continue
-        subject, text, html = render_email(
-            f"email/staff/{event}.txt", **context, recipient_name=user.full_name
-        )
-        queue_email(
-            session,
-            to=user.email,
-            subject=subject,
-            text=text,
-            html=html,
-            subject_type="appointment",
-            subject_id=appointment.id,
-        )
-
-
-def _agents(session: so.Session, appointment: Appointment) -> list[Agent]:
-    """Everyone working on the appointment: its holds, and tasks not declined.
-
-    A cancelled appointment holds nobody any more, so its tasks name who was going.
-    One query loads them with their users (their names and addresses come next).
-    """
-    session.flush()  # a hold added by agent object gets its agent_id here
-    held = {hold.agent_id for hold in appointment.holds}
-    tasked = sa.select(WorkOrderTask.agent_id).where(
-        WorkOrderTask.appointment_id == appointment.id,
-        WorkOrderTask.agent_id.is_not(None),
-        WorkOrderTask.status != "declined",
-    )
+def _claim(session: so.Session, now: datetime, limit: int) -> list[OutboxMessage]:
+    """The events `_due` at `now`, oldest first, locked until the commit (rows another
+    expander holds are skipped)."""
     return list(
         session.scalars(
-            sa.select(Agent)
-            .options(so.joinedload(Agent.user))
-            .where(sa.or_(Agent.id.in_(held), Agent.id.in_(tasked)))
-            .order_by(Agent.id)
+            sa.select(OutboxMessage)
+            .where(*_due(now))
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
     )
 
 
-def _task_key(appointment: Appointment, agent: Agent) -> str:
-    return f"task:{appointment.id}:{agent.id}:{appointment.sequence}"
-
-
-def _task_mail_exists(session, appointment, agent) -> bool:
-    key = _task_key(appointment, agent)
+def _due(now: datetime) -> tuple:
+    """Pending events due at `now` that no earlier pending event of the same subject waits
+    before: an earlier event waiting for a retry holds its subject's later ones back."""
+    earlier = so.aliased(OutboxMessage)
+    waits_behind = (
+        sa.select(earlier.id)
+        .where(
+            earlier.channel == EVENT_CHANNEL,
+            earlier.status == "pending",
+            earlier.subject_type == OutboxMessage.subject_type,
+            earlier.subject_id == OutboxMessage.subject_id,
+            earlier.id < OutboxMessage.id,
+        )
+        .exists()
+    )
     return (
-        session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
-        is not None
+        OutboxMessage.channel == EVENT_CHANNEL,
+        OutboxMessage.status == "pending",
+        OutboxMessage.next_attempt_at <= now,
+        ~waits_behind,
     )
 
 
-def _staff_link(appointment: Appointment) -> str:
-    return f"/staff/appointments/{appointment.id}"
-
-
-def _customer_link(appointment: Appointment) -> str:
-    return f"/appointments/{appointment.id}"
-
-
-def _reminder_link(appointment: Appointment) -> str:
-    return f"/appointments/{appointment.id}#reminder-{appointment.sequence}"
-
-
-# -- rendering -----------------------------------------------------------------------
-
-
-def appointment_zone(appointment: Appointment) -> str:
-    """The zone the appointment's window is shown in: its location's territory's."""
-    territory = appointment.location.territory if appointment.location else None
-    return territory.time_zone if territory else current_app.config["ORG_TIME_ZONE"]
-
-
-def service_phrase(name: str) -> str:
-    """'Boiler service' -> 'boiler service' for the middle of a sentence; 'EV charger' stays."""
-    if len(name) > 1 and name[:2].isupper():
-        return name
-    return name[:1].lower() + name[1:]
-
-
-def _context(session, appointment, event, *, actor, note, old_window, working) -> dict:
-    zone = appointment_zone(appointment)
-    window = fmt_window(appointment.window_start, appointment.window_end, zone)
-    old = fmt_window(old_window[0], old_window[1], zone) if old_window else ""
-    service = appointment.service
-    sign_off = None
-    if event == "signed_off":
-        sign_off = session.scalar(
-            sa.select(SignOff).where(SignOff.appointment_id == appointment.id)
-        )
-    agents = working
-    return {
-        "event": event,
-        "appointment": appointment,
-        "number": appointment.number,
-        "work_order_number": appointment.work_order.number,
-        "service_name": service.name,
-        "service": service_phrase(service.name),
-        "address": appointment.location.one_line,
-        "window": window,
-        "old_window": old,
-        "zone": zone,
-        "note": note.strip(),
-        "actor_name": actor.full_name if actor else "",
-        "agent_names": [a.user.full_name for a in agents],
-        "contact_name": appointment.contact.full_name,
-        "sign_off": sign_off,
-        "signed_at": fmt_datetime(sign_off.signed_at, zone) if sign_off else "",
-        "manage_url": manage_url(appointment.id),
-        "task_url": task_url(),
-        "staff_url": current_app.config["BASE_URL"] + _staff_link(appointment),
-        "deadline": fmt_datetime(appointment.confirm_deadline, zone),
-        "portal_url": current_app.config["BASE_URL"],
-        "fields": {
-            "number": appointment.number,
-            "service": service.name,
-            "window": window,
-            "note": note.strip(),
-        },
-    }
-
-
-def render_email(template: str, **context) -> tuple[str, str, str]:
-    """(subject, text, html) from a text template that sets `subject` at its top.
-
-    Rendered with the app's Jinja environment but outside any request (the scheduler
-    process renders too), so no context processor runs. The HTML part is the text
-    with its paragraphs kept and its links clickable.
-    """
-    module = current_app.jinja_env.get_template(template).make_module(context)
-    subject = " ".join(str(getattr(module, "subject", "")).split())
-    # Optional lines in a template leave runs of blank lines: keep at most one.
-    text = re.sub(r"\n\s*\n(\s*\n)+", "\n\n", str(module)).strip() + "\n"
-    html = current_app.jinja_env.get_template("email/_layout.html").render(
-        subject=subject, paragraphs=paragraphs(text)
-    )
-    return subject, text, html
-
-
-_URL = re.compile(r"https?://[^\s<>\"']+")
-
-
-def linkify(text: str, *, breakable: bool = False) -> Markup:
-    """Escape `text` and make each http(s) URL in it a link.
-
-    `breakable` lets a long link wrap on a narrow screen (a <wbr> after each / . ? & =).
-    """
-    out, last = [], 0
-    for match in _URL.finditer(text):
-        url = match.group(0).rstrip(".,);")
-        out.append(escape(text[last : match.start()]))
-        label = escape(url)
-        if breakable:
-            label = Markup("<wbr>").join(escape(p) for p in re.split(r"(?<=[/.?&=])", url))
-        out.append(Markup('<a href="{0}">{1}</a>').format(url, label))
-        last = match.start() + len(url)
-    out.append(escape(text[last:]))
-    return Markup("").join(out)
-
-
-def paragraphs(text: str) -> list[Markup]:
-    """The text's paragraphs (split on blank lines), linkified, line breaks kept."""
-    blocks = [b for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
-    return [Markup("<br>\n").join(linkify(line) for line in b.split("\n")) for b in blocks]
+def events_pending(connection: sa.Connection, now: datetime) -> bool:
+    """Whether an event is due for expanding (what the scheduler polls on SQLite)."""
+    found = connection.execute(sa.select(OutboxMessage.id).where(*_due(now)).limit(1)).first()
+    return found is not None

@@ -10,15 +10,19 @@ import logging
 from collections.abc import Callable
 
 from portal.db import get_session
-from portal.notifications.events import queue_reminders
+from portal.notifications.events import expand_due
 from portal.notifications.services import SendReport, send_due
-from portal.scheduler import job_app, stopping
+from portal.scheduler import job_app, run_soon, stopping
 from portal.timeutil import now_utc
 
 log = logging.getLogger(__name__)
 
 BATCH = 50
 MAX_BATCHES = 20
+# A round expands at most one event per subject (so a subject's events keep their order):
+# rounds go on while they find events, up to EXPAND_ROUNDS per run.
+EXPAND_BATCH = 100
+EXPAND_ROUNDS = 50
 
 
 def drain(send_batch: Callable[[int], SendReport], *, batch: int, most: int, what: str) -> None:
@@ -49,11 +53,23 @@ def send_outbox() -> None:
     )
 
 
-def send_reminders() -> None:
-    """Queue the 24-hour reminders for confirmed appointments; commits once."""
+def expand_events() -> None:
+    """Expand the recorded events into notices, e-mails and webhook deliveries, then ask
+    the senders to run now. Each round commits once: the rows an event expands into and
+    its "sent" mark together (see portal/notifications/events.py)."""
+    expanded = 0
     with job_app().app_context():
         session = get_session()
-        count = queue_reminders(session, now_utc())
-        session.commit()
-        if count:
-            log.info("Queued %d reminders", count)
+        for _ in range(EXPAND_ROUNDS):
+            report = expand_due(session, now_utc(), limit=EXPAND_BATCH)
+            session.commit()
+            session.expire_all()  # the next round reads what others changed meanwhile
+            expanded += report.expanded
+            if report.retrying or report.failed:
+                log.warning("Events: %d to retry, %d given up", report.retrying, report.failed)
+            if not report.claimed or stopping.is_set():
+                break
+    if expanded:
+        log.info("Expanded %d event(s)", expanded)
+        run_soon("send-outbox")
+        run_soon("send-webhooks")

@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 from portal.accounts.access import role_required
 from portal.db import commit, get_session
 from portal.notifications import bp
-from portal.notifications.events import linkify
 from portal.notifications.models import OUTBOX_STATES, OutboxMessage
+from portal.notifications.rendering import linkify
 from portal.notifications.services import (
     list_notifications,
     list_outbox,

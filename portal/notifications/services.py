@@ -204,7 +204,7 @@ def _claim(
             email = build_message(message, settings)
         except Exception as exc:  # a bad row must not block the queue: logged and kept
             log.exception("Outbox message %s cannot be built", message.id)
-            _apply_failure(message, now, exc)
+            apply_failure(message, now, exc)
             email = None
         batch.append((message.id, email))
     session.commit()
@@ -213,14 +213,15 @@ def _claim(
 
 def _record_failure(session, message_id: int, now: datetime, exc: BaseException, report) -> None:
     message = session.get(OutboxMessage, message_id)
-    _apply_failure(message, now, exc)
+    apply_failure(message, now, exc)
     if message.status == "failed":
         report.failed += 1
     else:
         report.retrying += 1
 
 
-def _apply_failure(message: OutboxMessage, now: datetime, exc: BaseException) -> None:
+def apply_failure(message: OutboxMessage, now: datetime, exc: BaseException) -> None:
+    """Count a failed attempt: retry after the backoff, or give up after MAX_ATTEMPTS."""
     message.attempts += 1
     message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     if message.attempts >= MAX_ATTEMPTS:

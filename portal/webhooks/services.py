@@ -1,9 +1,11 @@
 """Webhook endpoints (register, rotate, pause, remove) and the events queued for them.
 
-`queue_event` is called from the one place events are announced
-(portal/notifications/events.py): in the caller's transaction it stores one outbox
-message per active endpoint subscribed to the event, so a booking that rolls back takes
-its webhooks with it, and nothing is sent before the booking is committed.
+`expand_webhooks` is registered (by the app factory) as an expander of appointment
+events (portal/notifications/events.py): when the scheduler process expands an event
+that a booking or a change recorded, it stores one outbox message per active endpoint
+subscribed to it, in the expansion's transaction. The payload is built there, never in
+the booking's transaction; nothing is sent for a booking that rolled back, and nothing
+before it was committed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sqlalchemy.orm as so
 from portal.accounts.models import User
 from portal.booking.models import Appointment
 from portal.errors import Invalid, NotAllowed
+from portal.notifications.events import Event
 from portal.notifications.models import OutboxMessage
 from portal.timeutil import now_utc
 from portal.webhooks.models import (
@@ -36,7 +39,7 @@ SECRET_PREFIX = "whsec_"
 MAX_DESCRIPTION = 200
 RECENT_DELIVERIES = 20
 
-# Announced events (portal/notifications/events.py) -> the webhook event they make.
+# Announced events (portal/booking/announce.py) -> the webhook event they make.
 # "signed_off" is the moment the work order closes (booking.lifecycle.sign_off).
 ANNOUNCED = {
     "booked": "appointment.booked",
@@ -127,9 +130,26 @@ def list_endpoints(session: so.Session) -> list[WebhookEndpoint]:
 # --- events ---------------------------------------------------------------------------------
 
 
-def queue_event(session: so.Session, event: str, appointment: Appointment) -> int:
+def expand_webhooks(session: so.Session, event: Event) -> None:
+    """Queue the webhooks an appointment event makes (the expander for webhooks); the
+    payload shows the appointment as it stands when the event is expanded."""
+    if event.name not in ANNOUNCED:
+        return
+    appointment = session.get(Appointment, event.subject_id)
+    if appointment is not None:
+        queue_event(session, event.name, appointment, occurred_at=event.occurred_at)
+
+
+def queue_event(
+    session: so.Session,
+    event: str,
+    appointment: Appointment,
+    *,
+    occurred_at: datetime | None = None,
+) -> int:
     """Queue the webhook for an announced event to every active endpoint subscribed to
-    it; returns how many were queued (0 for events that make no webhook)."""
+    it; returns how many were queued (0 for events that make no webhook). `occurred_at`
+    (default: now) is when the event happened."""
     kind = ANNOUNCED.get(event)
     if kind is None:
         return 0
@@ -142,7 +162,7 @@ def queue_event(session: so.Session, event: str, appointment: Appointment) -> in
     ]
     if not endpoints:
         return 0
-    body = event_body(kind, appointment_data(appointment), now_utc())
+    body = event_body(kind, appointment_data(appointment), occurred_at or now_utc())
     for endpoint in endpoints:
         _queue(session, endpoint, kind, body)
     return len(endpoints)

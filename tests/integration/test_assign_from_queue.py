@@ -16,6 +16,7 @@ from portal.errors import Conflict, Invalid, NotFound
 from portal.notifications.models import OutboxMessage
 from portal.workorders.models import TimelineEntry, WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE
+from tests.conftest import expand_all
 from tests.factories import (
     create_agent,
     create_appointment,
@@ -51,6 +52,7 @@ def parked(session, frozen_now):
     )
     lc.park_for_disruption(session, appt, None, "The agent is ill.")
     assert appt.status == "needs_reschedule" and not appt.holds
+    expand_all(session)  # what everyone was told so far, as the scheduler process does
     return {
         "appt": appt,
         "customer": customer,
@@ -136,10 +138,11 @@ def test_the_timeline_records_the_assignment_on_the_customers_behalf(session, pa
     assert entry.on_behalf_of_id == parked["customer"].id
 
 
-def test_the_customer_is_told_with_a_calendar_update(session, parked):
+def test_the_customer_is_told_with_a_calendar_update(session, parked, expand_events):
     before = len(mails_to(session, "dana@example.com"))
 
     assign(session, parked, parked["ben"])
+    expand_events()
 
     mail = mails_to(session, "dana@example.com")[before:]
     assert len(mail) == 1
@@ -147,8 +150,9 @@ def test_the_customer_is_told_with_a_calendar_update(session, parked):
     assert mail[0].ics is not None and "METHOD:REQUEST" in mail[0].ics
 
 
-def test_the_assigned_agent_is_asked_to_accept_and_nobody_else(session, parked):
+def test_the_assigned_agent_is_asked_to_accept_and_nobody_else(session, parked, expand_events):
     assign(session, parked, parked["ben"])
+    expand_events()
 
     [task_mail] = mails_to(session, "ben@example.com")
     assert parked["appt"].number in task_mail.body_text

@@ -16,8 +16,10 @@ from portal.booking import lifecycle as lc
 from portal.booking.expiry import expire_confirmations
 from portal.booking.models import Appointment
 from portal.errors import NotAllowed
+from portal.notifications import jobs as notification_jobs
 from portal.notifications.models import Notification, OutboxMessage
 from portal.workorders.models import TimelineEntry
+from tests.conftest import expand_all
 from tests.factories import (
     create_agent,
     create_appointment,
@@ -104,20 +106,24 @@ def test_expiry_leaves_appointments_whose_request_has_not_lapsed(session, people
     assert mails(session) == []
 
 
-def test_running_the_expiry_twice_announces_once(session, people):
+def test_running_the_expiry_twice_announces_once(session, people, expand_events):
     accepted(session, people)
 
     expire_confirmations(session, NOW)
+    expand_events()
     assert expire_confirmations(session, NOW + timedelta(minutes=1)) == 0
 
     assert len(mails(session, "ada@example.com")) == 1
     assert len(notices(session, people["user"])) == 1
 
 
-def test_the_customer_is_told_the_request_expired_and_self_service_is_locked(session, people):
+def test_the_customer_is_told_the_request_expired_and_self_service_is_locked(
+    session, people, expand_events
+):
     appt = accepted(session, people)
 
     expire_confirmations(session, NOW)
+    expand_events()
 
     (mail,) = mails(session, "ada@example.com")
     assert (
@@ -133,11 +139,14 @@ def test_the_customer_is_told_the_request_expired_and_self_service_is_locked(ses
     assert notice.link == f"/appointments/{appt.id}"
 
 
-def test_every_active_scheduler_is_alerted_in_the_portal_and_by_email(session, people):
+def test_every_active_scheduler_is_alerted_in_the_portal_and_by_email(
+    session, people, expand_events
+):
     retired = create_user(session, role="scheduler", email="old@example.com", active=False)
     appt = accepted(session, people)
 
     expire_confirmations(session, NOW)
+    expand_events()
 
     for who in ("scheduler", "manager"):
         (notice,) = notices(session, people[who])
@@ -151,20 +160,22 @@ def test_every_active_scheduler_is_alerted_in_the_portal_and_by_email(session, p
     assert mails(session, "old@example.com") == []
 
 
-def test_the_agent_is_not_alerted(session, people):
+def test_the_agent_is_not_alerted(session, people, expand_events):
     accepted(session, people)
 
     expire_confirmations(session, NOW)
+    expand_events()
 
     assert mails(session, "bob@example.com") == []
     assert notices(session, people["agent"].user) == []
 
 
-def test_a_scheduler_who_turned_emails_off_gets_only_the_notice(session, people):
+def test_a_scheduler_who_turned_emails_off_gets_only_the_notice(session, people, expand_events):
     people["scheduler"].email_notifications = False
     accepted(session, people)
 
     expire_confirmations(session, NOW)
+    expand_events()
 
     assert mails(session, "sam@example.com") == []
     assert len(notices(session, people["scheduler"])) == 1
@@ -264,6 +275,7 @@ def test_two_schedulers_expiring_at_the_same_moment_announce_once(app, session, 
 
     assert results == [0]
     session.expire_all()
+    expand_all(session)
     assert len(mails(session, "ada@example.com")) == 2
 
 
@@ -280,6 +292,7 @@ def test_the_expiry_job_commits_what_it_claimed(session, people, jobs_use):
 
     jobs.expire_confirmations()
     jobs.expire_confirmations()
+    notification_jobs.expand_events()
 
     session.expire_all()
     assert session.get(Appointment, appt.id).confirm_expired_at == NOW

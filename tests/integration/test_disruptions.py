@@ -156,7 +156,7 @@ def test_an_inactive_agent_can_keep_none_of_its_upcoming_bookings(session, world
 
 
 def test_time_off_over_a_booked_day_parks_its_bookings_with_suggestions_and_tells_the_customers(
-    client, session, auth, world
+    client, session, auth, world, expand_events
 ):
     auth.login("boss@example.com")
     url = f"/settings/agents/{world['first'].id}"
@@ -167,6 +167,7 @@ def test_time_off_over_a_booked_day_parks_its_bookings_with_suggestions_and_tell
         form_url=url,
         follow_redirects=True,
     )
+    expand_events()
 
     page = response.get_data(as_text=True)
     assert "2 bookings need a new time; they are in the scheduler&#39;s queue." in page
@@ -316,7 +317,7 @@ def test_the_disruptions_page_is_paginated(client, session, auth, world, monkeyp
 
 
 def test_bulk_reassign_moves_parked_bookings_back_to_requested_with_new_holds(
-    client, session, auth, world
+    client, session, auth, world, expand_events
 ):
     park_wednesday(session, world)
     auth.login("sched@example.com")
@@ -328,6 +329,7 @@ def test_bulk_reassign_moves_parked_bookings_back_to_requested_with_new_holds(
         form_url="/settings/disruptions",
         follow_redirects=True,
     )
+    expand_events()
 
     page = response.get_data(as_text=True)
     assert "Moved 2:" in page and "Nothing waits for a new time." in page

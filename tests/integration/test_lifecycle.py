@@ -495,12 +495,15 @@ def test_a_decline_moves_the_hold_to_the_next_free_agent(session, world):
     assert task.status == "declined"
 
 
-def test_the_decline_chain_ends_in_needs_reschedule_with_the_scheduler(session, world):
+def test_the_decline_chain_ends_in_needs_reschedule_with_the_scheduler(
+    session, world, expand_events
+):
     second = create_agent(session)
     appt = world["appt"]
 
     lc.decline_task(session, task_of(session, appt, world["agent"]), world["agent"].user)
     lc.decline_task(session, task_of(session, appt, second), second.user)
+    expand_events()
 
     assert appt.status == "needs_reschedule"
     assert appt.holds == []
@@ -526,10 +529,13 @@ def test_a_scheduler_reschedules_a_parked_appointment_back_into_the_diary(sessio
     assert queued.status == "done"
 
 
-def test_a_change_request_lands_in_the_schedulers_queue(session, world, frozen_now):
+def test_a_change_request_lands_in_the_schedulers_queue(
+    session, world, frozen_now, expand_events
+):
     frozen_now(WINDOW - timedelta(hours=2))
 
     lc.request_change(session, world["appt"], customer(world), "Could you come at 11?")
+    expand_events()
 
     queued = session.scalar(sa.select(WorkOrderTask).where(WorkOrderTask.queue == SCHEDULING_QUEUE))
     assert "Could you come at 11?" in queued.title

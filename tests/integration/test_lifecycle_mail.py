@@ -11,6 +11,7 @@ from icalendar import Calendar
 from portal.booking import lifecycle as lc
 from portal.booking.services import BookingRequest, book_window
 from portal.notifications.services import send_due
+from tests.conftest import expand_all
 from tests.factories import (
     create_agent,
     create_customer,
@@ -58,6 +59,8 @@ def event(calendar: Calendar):
 
 
 def send(session, smtp_server) -> None:
+    """What the scheduler process does: expand the events, then send the outbox."""
+    expand_all(session)
     session.commit()
     send_due(session, NOW, smtp=smtp_server.settings)
 
@@ -89,6 +92,7 @@ def test_mail_waits_while_the_server_is_down_and_goes_out_later(
     session, booked, smtp_server, frozen_now
 ):
     smtp_server.stop()
+    expand_all(session)
     session.commit()
     down = send_due(session, NOW, smtp=smtp_server.settings)
     smtp_server.start()

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
+from portal.booking.announce import announce
 from portal.mail import SmtpSettings
-from portal.notifications.events import announce
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import MAX_ATTEMPTS, queue_email, send_due
 from tests.factories import create_agent, create_appointment, create_customer
@@ -44,8 +44,11 @@ def queue(session, n: int = 1) -> list[OutboxMessage]:
     ]
 
 
-def test_a_booking_invitation_reaches_the_server_with_its_ics(session, appointment, smtp_server):
+def test_a_booking_invitation_reaches_the_server_with_its_ics(
+    session, appointment, smtp_server, expand_events
+):
     announce(session, "booked", appointment)
+    expand_events()
     session.commit()
 
     report = send_due(session, T0, smtp=smtp_server.settings)
@@ -59,13 +62,16 @@ def test_a_booking_invitation_reaches_the_server_with_its_ics(session, appointme
     assert report.sent == len(smtp_server.messages) == 2  # the customer and the agent
 
 
-def test_a_reschedule_sends_the_same_uid_with_a_higher_sequence(session, appointment, smtp_server):
+def test_a_reschedule_sends_the_same_uid_with_a_higher_sequence(
+    session, appointment, smtp_server, expand_events
+):
     announce(session, "booked", appointment)
     old_window = (appointment.window_start, appointment.window_end)
     appointment.window_start += timedelta(days=1)
     appointment.window_end += timedelta(days=1)
     appointment.sequence += 1
     announce(session, "rescheduled", appointment, old_window=old_window)
+    expand_events()
     session.commit()
 
     send_due(session, T0, smtp=smtp_server.settings)
@@ -76,10 +82,13 @@ def test_a_reschedule_sends_the_same_uid_with_a_higher_sequence(session, appoint
     assert moved.decoded("DTSTART") == START + timedelta(days=1)
 
 
-def test_a_cancellation_sends_method_cancel_and_status_cancelled(session, appointment, smtp_server):
+def test_a_cancellation_sends_method_cancel_and_status_cancelled(
+    session, appointment, smtp_server, expand_events
+):
     announce(session, "booked", appointment)
     appointment.sequence += 1
     announce(session, "cancelled", appointment, note="Boiler replaced")
+    expand_events()
     session.commit()
 
     send_due(session, T0, smtp=smtp_server.settings)

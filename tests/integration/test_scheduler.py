@@ -11,12 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from portal import create_app, scheduler
+from portal.booking import jobs as booking_jobs
+from portal.booking.announce import queue_reminders
 from portal.db import get_session, make_engine
 from portal.notifications import jobs
-from portal.notifications.events import queue_reminders
 from portal.notifications.models import Notification, OutboxMessage
 from portal.notifications.services import queue_email
-from tests.conftest import app_config
+from tests.conftest import app_config, expand_all
 from tests.factories import create_appointment, create_customer
 from tests.scheduler_process import kill, start_scheduler, stop, stored_job_ids, wait_for
 from tests.smtp_sink import SmtpSink
@@ -48,6 +49,7 @@ def test_a_confirmed_appointment_starting_within_a_day_is_reminded(session, cust
     appt = create_appointment(session, start=NOW + timedelta(hours=20), contact=contact)
 
     assert queue_reminders(session, NOW) == 1
+    expand_all(session)
 
     (mail,) = reminders(session)
     assert mail.recipient == "ada@example.com"
@@ -60,6 +62,7 @@ def test_running_the_reminders_twice_sends_one(session, customer):
 
     queue_reminders(session, NOW)
     assert queue_reminders(session, NOW + timedelta(minutes=5)) == 0
+    expand_all(session)
 
     assert len(reminders(session)) == 1
 
@@ -81,11 +84,13 @@ def test_no_reminder_more_than_a_day_ahead_or_once_started(session, customer, ho
 def test_a_moved_appointment_is_reminded_of_its_new_time(session, customer):
     appt = create_appointment(session, start=NOW + timedelta(hours=20), contact=customer[1])
     queue_reminders(session, NOW)
+    expand_all(session)
     appt.window_start += timedelta(hours=2)
     appt.window_end += timedelta(hours=2)
     appt.sequence += 1
 
     assert queue_reminders(session, NOW) == 1
+    expand_all(session)
     assert len(reminders(session)) == 2
 
 
@@ -95,7 +100,9 @@ def test_a_customer_without_emails_is_reminded_once_in_the_portal(session, custo
     create_appointment(session, start=NOW + timedelta(hours=20), contact=contact)
 
     queue_reminders(session, NOW)
+    expand_all(session)
     queue_reminders(session, NOW)
+    expand_all(session)
 
     assert reminders(session) == []
     notes = session.scalars(sa.select(Notification).where(Notification.user_id == user.id)).all()
@@ -106,8 +113,9 @@ def test_the_reminder_job_commits_what_it_queued(session, customer, jobs_use):
     create_appointment(session, start=NOW + timedelta(hours=20), contact=customer[1])
     session.commit()
 
-    jobs.send_reminders()
-    jobs.send_reminders()
+    booking_jobs.send_reminders()
+    booking_jobs.send_reminders()
+    jobs.expand_events()
 
     session.expire_all()
     assert len(reminders(session)) == 1

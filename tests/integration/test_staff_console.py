@@ -109,13 +109,16 @@ def test_the_appointment_page_ranks_suggestions_with_reasons(client, console):
     assert "Same technician" in page
 
 
-def test_moving_to_a_suggestion_reschedules_and_tells_the_customer(client, session, console):
+def test_moving_to_a_suggestion_reschedules_and_tells_the_customer(
+    client, session, console, expand_events
+):
     page = f"/staff/appointments/{console['appt'].id}"
     start = re.findall(r'name="start" value="([^"]+)"', client.get(page).get_data(as_text=True))[0]
 
     response = client.post_form(
         f"{page}/move", {"start": start, "reason": "Agent ill"}, form_url=page
     )
+    expand_events()
 
     assert response.status_code == 302
     session.expire_all()

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from portal.booking.announce import announce
 from portal.errors import Invalid, NotAllowed
-from portal.notifications.events import announce
 from portal.notifications.models import OutboxMessage
 from portal.webhooks import services as webhooks
 from portal.webhooks import urls
@@ -168,12 +168,13 @@ def test_rotating_the_secret_replaces_it(session):
 # --- events ---------------------------------------------------------------------------------
 
 
-def test_an_event_queues_one_message_per_subscribed_endpoint(session, appointment):
+def test_an_event_queues_one_message_per_subscribed_endpoint(session, appointment, expand_events):
     first = endpoint(session, events=("appointment.booked", "appointment.cancelled"))
     second = endpoint(session, url="https://other.example.com/in", events=("appointment.booked",))
     endpoint(session, url="https://third.example.com/in", events=("appointment.cancelled",))
 
     announce(session, "booked", appointment)
+    expand_events()
 
     messages = webhook_messages(session)
     assert sorted(m.subject_id for m in messages) == [first.id, second.id]
@@ -181,28 +182,34 @@ def test_an_event_queues_one_message_per_subscribed_endpoint(session, appointmen
     assert {m.recipient for m in messages} == {PUBLIC_URL, "https://other.example.com/in"}
 
 
-def test_an_event_nobody_subscribes_to_queues_nothing(session, appointment):
+def test_an_event_nobody_subscribes_to_queues_nothing(session, appointment, expand_events):
     endpoint(session, events=("appointment.cancelled",))
 
     announce(session, "booked", appointment)
+    expand_events()
     announce(session, "assigned", appointment)
+    expand_events()
 
     assert webhook_messages(session) == []
 
 
-def test_a_paused_endpoint_is_not_sent_new_events(session, appointment):
+def test_a_paused_endpoint_is_not_sent_new_events(session, appointment, expand_events):
     hook = endpoint(session)
     webhooks.set_active(session, hook, False)
 
     announce(session, "booked", appointment)
+    expand_events()
 
     assert webhook_messages(session) == []
 
 
-def test_the_message_carries_the_event_and_the_appointment_in_the_api_shape(session, appointment):
+def test_the_message_carries_the_event_and_the_appointment_in_the_api_shape(
+    session, appointment, expand_events
+):
     endpoint(session)
 
     announce(session, "booked", appointment)
+    expand_events()
 
     (message,) = webhook_messages(session)
     body = json.loads(message.body_text)
@@ -214,11 +221,12 @@ def test_the_message_carries_the_event_and_the_appointment_in_the_api_shape(sess
     assert body["data"]["work_order"]["number"] == appointment.work_order.number
 
 
-def test_the_customer_signing_off_sends_work_order_closed(session, appointment):
+def test_the_customer_signing_off_sends_work_order_closed(session, appointment, expand_events):
     endpoint(session, events=("work_order.closed",))
     appointment.work_order.status = "closed"
 
     announce(session, "signed_off", appointment)
+    expand_events()
 
     (message,) = webhook_messages(session)
     assert message.subject == "work_order.closed"
@@ -247,9 +255,10 @@ def test_a_paused_endpoint_cannot_be_pinged(session):
         webhooks.queue_ping(session, hook)
 
 
-def test_deleting_an_endpoint_removes_its_deliveries(session, appointment):
+def test_deleting_an_endpoint_removes_its_deliveries(session, appointment, expand_events):
     hook = endpoint(session)
     announce(session, "booked", appointment)
+    expand_events()
 
     webhooks.delete_endpoint(session, hook)
 

@@ -71,7 +71,7 @@ def sent_events(session) -> list[str]:
 
 
 def test_the_happy_path_sends_booked_confirmed_completed_and_work_order_closed(
-    session, world, frozen_now
+    session, world, frozen_now, expand_events
 ):
     appt, task, agent_user = world["appt"], world["task"], world["agent"].user
     lc.accept_task(session, task, agent_user)
@@ -88,6 +88,7 @@ def test_the_happy_path_sends_booked_confirmed_completed_and_work_order_closed(
         remote_addr="203.0.113.9",
         user_agent="Firefox",
     )
+    expand_events()
 
     assert sent_events(session) == [
         "appointment.booked",
@@ -97,10 +98,11 @@ def test_the_happy_path_sends_booked_confirmed_completed_and_work_order_closed(
     ]
 
 
-def test_moving_and_cancelling_send_rescheduled_and_cancelled(session, world):
+def test_moving_and_cancelling_send_rescheduled_and_cancelled(session, world, expand_events):
     appt = world["appt"]
     lc.reschedule_appointment(session, appt, LATER, world["customer"])
     lc.cancel_appointment(session, appt, world["customer"], "We sold the house")
+    expand_events()
 
     assert sent_events(session) == [
         "appointment.booked",

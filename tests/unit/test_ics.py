@@ -12,11 +12,11 @@ from flask import Flask
 from icalendar import Calendar
 
 from portal.accounts.models import Contact, ServiceLocation
+from portal.booking.ics import build_ics
 from portal.booking.models import Appointment, Service
 from portal.mail import SmtpSettings, build_message
-from portal.notifications.events import linkify, paragraphs, service_phrase
-from portal.notifications.ics import build_ics
 from portal.notifications.models import OutboxMessage
+from portal.notifications.rendering import linkify, paragraphs, service_phrase
 from portal.notifications.services import backoff
 from portal.workorders.models import WorkOrder
 
