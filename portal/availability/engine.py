@@ -18,12 +18,14 @@ How it works, and why:
   ending at 02:30 on changeover night ends at 03:30 EDT; an ambiguous fall-back wall time
   means its first occurrence. A grid window whose start does not exist is skipped instead,
   because a customer cannot be asked to be home at a time that never happens.
-* Cost grows with the agents, their working periods, their bookings and the (agent, window)
-  pairs that actually overlap, never with the number of minutes: each agent's free time is
-  turned once into ranges of feasible start minutes, each range is matched to the windows it
-  touches by bisection, and each window is settled by a sweep over its ranges' end points.
-* Two bounded LRU caches (wall time to instant, and one day's window grid) make repeated
-  page loads cheaper; both hold immutable values only, so sharing them across threads is safe.
+* Cost grows with the agents, their working periods and their bookings, never with the
+  number of minutes, and a window costs bisections over the start ranges that begin inside
+  it, not a scan over the agents: each agent's free time is turned once into ranges of
+  feasible start minutes, all of them go onto one sorted sweep line (starts and stops), and
+  only the windows we offer go back to the agents to name the ones free at the planned start.
+* Three bounded LRU caches (wall time to instant, weekly hours to working time, one day's
+  window grid) make repeated page loads cheaper, and let agents who share a zone and hours
+  share the work; all hold immutable values only, so sharing them across threads is safe.
 """
 
 from __future__ import annotations
@@ -320,7 +322,7 @@ def _grid_slots(grid: Grid, query: Query) -> list[_Slot]:
         if range_lo <= slot.start < range_hi
     ]
     # Already ordered (fold=0 keeps existing wall times in order); sorting is cheap insurance
-    # for the bisection in _ranges_by_slot.
+    # for _offer, which takes the first slot's start as the earliest minute to look at.
     slots.sort(key=lambda slot: slot.start)
     return slots
 
@@ -382,23 +384,43 @@ def _open_slots(slots: list[_Slot], query: Query) -> list[_Slot]:
 def _offer(
     service: ServiceSpec, crew: Sequence[AgentInput], slots: list[_Slot]
 ) -> list[tuple[_Slot, Window]]:
-    """Settle each open slot against the crew's free time; keep the bookable ones."""
+    """Settle each open slot against the crew's free time; keep the bookable ones.
+
+    Every agent's feasible start ranges go into two sorted lists, of first minutes and of
+    stop minutes (last + 1), one sweep line for the whole crew. A slot is then settled with
+    bisections over the starts that fall inside it, never with a scan over the agents; only
+    the windows we offer go back to the agents, to name the ones free at the planned start.
+    """
     if len({agent.id for agent in crew}) != len(crew):
         raise ValueError("agent ids must be unique")  # the counting below relies on it
-    if not slots or len(crew) < service.agents_needed:
+    needed = service.agents_needed
+    if not slots or len(crew) < needed:
         return []
     need = service.blocked_minutes
     lo = slots[0].start
     hi = max(slot.last for slot in slots) + need  # no job we could plan runs past this
     ranges = [(agent.id, _start_ranges(agent, need, lo, hi)) for agent in crew]
-    offered = []
-    for slot, entries in zip(slots, _ranges_by_slot(slots, ranges), strict=True):
-        if len(entries) < service.agents_needed:
-            continue  # cheap early exit: most night-time slots have no entries at all
-        window = _settle(slot, entries, service.agents_needed)
-        if window is not None:
-            offered.append((slot, window))
-    return offered
+    firsts = sorted([first for _, agent_ranges in ranges for first, _ in agent_ranges])
+    stops = sorted([last + 1 for _, agent_ranges in ranges for _, last in agent_ranges])
+    settled = []
+    for slot in slots:
+        count, minute = _best_start(slot, firsts, stops)
+        if count >= needed:
+            settled.append((slot, count, minute))
+    free_at = _agents_free_at(sorted({minute for _, _, minute in settled}), ranges)
+    return [
+        (
+            slot,
+            Window(
+                starts_at=_to_datetime(slot.start),
+                ends_at=_to_datetime(slot.end),
+                planned_start=_to_datetime(minute),
+                capacity=count // needed,
+                agent_ids=free_at[minute],
+            ),
+        )
+        for slot, count, minute in settled
+    ]
 
 
 def _start_ranges(agent: AgentInput, need: int, lo: int, hi: int) -> list[Interval]:
@@ -409,11 +431,21 @@ def _start_ranges(agent: AgentInput, need: int, lo: int, hi: int) -> list[Interv
     return [(start, end - need) for start, end in free if end - start >= need]
 
 
-def _working_time(agent: AgentInput, lo: int, hi: int) -> list[Interval]:
+def _working_time(agent: AgentInput, lo: int, hi: int) -> tuple[Interval, ...]:
     """The agent's weekly hours turned into merged UTC intervals within [lo, hi)."""
-    zone = ZoneInfo(agent.tz)
+    return _shifts(agent.tz, agent.hours, lo, hi)
+
+
+@lru_cache(maxsize=1024)
+def _shifts(tz: str, hours: tuple[WorkingHours, ...], lo: int, hi: int) -> tuple[Interval, ...]:
+    """Weekly hours on a wall clock as merged UTC intervals within [lo, hi).
+
+    Cached: most agents of an organisation share a zone and standard hours, so one query
+    asks the same question for hundreds of agents.
+    """
+    zone = ZoneInfo(tz)
     rules_by_weekday: list[list[WorkingHours]] = [[] for _ in range(7)]
-    for rule in agent.hours:
+    for rule in hours:
         rules_by_weekday[rule.weekday].append(rule)
     # One spare local day each side: a shift ending in a DST gap can spill past midnight.
     first = _to_datetime(lo).astimezone(zone).date() - timedelta(days=1)
@@ -421,11 +453,11 @@ def _working_time(agent: AgentInput, lo: int, hi: int) -> list[Interval]:
     periods = []
     for day in _dates(first, last):
         for rule in rules_by_weekday[day.weekday()]:
-            start = max(_ceil_minute(_wall_instant(day, rule.start, agent.tz)), lo)
-            end = min(_floor_minute(_wall_instant(day, rule.end, agent.tz)), hi)
+            start = max(_ceil_minute(_wall_instant(day, rule.start, tz)), lo)
+            end = min(_floor_minute(_wall_instant(day, rule.end, tz)), hi)
             if start < end:
                 periods.append((start, end))
-    return _merge(periods)
+    return tuple(_merge(periods))
 
 
 def _blocked_time(
@@ -434,7 +466,9 @@ def _blocked_time(
     """Time off or bookings, rounded outward to whole minutes and merged, within [lo, hi)."""
     blocked = []
     for start, end in intervals:
-        first, last = max(_floor_minute(start), lo), min(_ceil_minute(end), hi)
+        # _floor_minute and _ceil_minute written out: this runs for every booking.
+        first = max((start - _EPOCH) // _MINUTE, lo)
+        last = min(-((_EPOCH - end) // _MINUTE), hi)
         if first < last:
             blocked.append((first, last))
     return _merge(blocked)
@@ -443,60 +477,46 @@ def _blocked_time(
 # --- matching free time to windows ----------------------------------------------------------
 
 
-def _ranges_by_slot(
-    slots: list[_Slot], ranges: list[tuple[int, list[Interval]]]
-) -> list[list[tuple[int, int, int]]]:
-    """For each slot, the (first, last, agent_id) start ranges clipped to its candidates.
+def _best_start(slot: _Slot, firsts: list[int], stops: list[int]) -> tuple[int, int]:
+    """(most agents free at one minute of the slot, earliest minute with that many).
 
-    Slots are sorted by start and no slot spans more than ``reach`` minutes, so the slots a
-    range [first, last] can touch start in [first - reach, last]: two bisections find them.
+    ``firsts`` and ``stops`` are every start range's first minute and last minute + 1,
+    sorted, so the ranges holding minute m number bisect_right(firsts, m) less
+    bisect_right(stops, m); an agent's ranges never overlap, so that is the number of
+    distinct agents free there. The count only rises where a range begins, so the earliest
+    best minute is the slot's first or one of the range beginnings inside it: each is
+    weighed with a bisection, in time order, and only a strictly larger count replaces the
+    best so far.
     """
-    starts = [slot.start for slot in slots]
-    reach = max(slot.last - slot.start for slot in slots)
-    per_slot: list[list[tuple[int, int, int]]] = [[] for _ in slots]
-    for agent_id, agent_ranges in ranges:
-        for first, last in agent_ranges:
-            for index in range(bisect_left(starts, first - reach), bisect_right(starts, last)):
-                slot = slots[index]
-                lo, hi = max(first, slot.start), min(last, slot.last)
-                if lo <= hi:
-                    per_slot[index].append((lo, hi, agent_id))
-    return per_slot
-
-
-def _settle(slot: _Slot, entries: list[tuple[int, int, int]], needed: int) -> Window | None:
-    """The slot's best start, or None if it never has ``needed`` agents free together."""
-    best, best_start = _best_start(slot, entries)
-    if best < needed:
-        return None
-    agent_ids = tuple(sorted(aid for lo, hi, aid in entries if lo <= best_start <= hi))
-    return Window(
-        starts_at=_to_datetime(slot.start),
-        ends_at=_to_datetime(slot.end),
-        planned_start=_to_datetime(best_start),
-        capacity=best // needed,
-        agent_ids=agent_ids,
-    )
-
-
-def _best_start(slot: _Slot, entries: list[tuple[int, int, int]]) -> tuple[int, int]:
-    """(most agents free at one minute, earliest minute with that many), by a sweep.
-
-    An agent's ranges never overlap, so each agent has at most one entry covering a minute
-    and the running count is the number of distinct agents free there. Ends (-1) sort
-    before starts (+1) at the same minute, so the count seen after a start is the true count
-    there, and the first time it peaks is the earliest best start.
-    """
-    if slot.last == slot.start:
-        return len(entries), slot.start  # exact start time: every entry is that one minute
-    events = sorted([(lo, 1) for lo, _, _ in entries] + [(hi + 1, -1) for _, hi, _ in entries])
-    count = best = 0
-    best_start = slot.start
-    for minute, delta in events:
-        count += delta
-        if count > best:
-            best, best_start = count, minute
+    minute = slot.start
+    started = bisect_right(firsts, minute)
+    stopped = bisect_right(stops, minute)
+    best, best_start = started - stopped, minute
+    until = bisect_right(firsts, slot.last, started)  # ranges that begin inside the slot
+    while started < until:
+        minute = firsts[started]
+        started = bisect_right(firsts, minute, started, until)
+        stopped = bisect_right(stops, minute, stopped)
+        if started - stopped > best:
+            best, best_start = started - stopped, minute
     return best, best_start
+
+
+def _agents_free_at(
+    minutes: list[int], ranges: list[tuple[int, list[Interval]]]
+) -> dict[int, tuple[int, ...]]:
+    """For each of the sorted ``minutes``, the sorted ids of the agents with a start range
+    holding it. One bisection per range finds the first minute at or after its start."""
+    found: list[list[int]] = [[] for _ in minutes]
+    count = len(minutes)
+    if count:
+        for agent_id, agent_ranges in ranges:
+            for first, last in agent_ranges:
+                index = bisect_left(minutes, first)
+                while index < count and minutes[index] <= last:
+                    found[index].append(agent_id)
+                    index += 1
+    return {minute: tuple(sorted(ids)) for minute, ids in zip(minutes, found, strict=True)}
 
 
 # --- explaining empty days ------------------------------------------------------------------
@@ -513,17 +533,25 @@ class _Staffing:
 def _staffing_by_day(
     crew: Sequence[AgentInput], bounds: list[tuple[date, int]]
 ) -> dict[date, _Staffing]:
-    """Count, per local day, agents whose hours touch it, before and after removing leave."""
+    """Count, per local day, agents whose hours touch it, before and after removing leave.
+
+    Agents who share a zone and hours share their working days, so those are found once
+    per (zone, hours); only an agent with leave in the range has its own days worked out.
+    """
     day_starts = [start for _, start in bounds]
     lo, hi = day_starts[0], day_starts[-1]
-    working = dict.fromkeys(range(len(bounds) - 1), 0)
-    available = dict(working)
+    working = [0] * (len(bounds) - 1)
+    available = [0] * (len(bounds) - 1)
+    days_by_hours: dict[tuple[str, tuple[WorkingHours, ...]], set[int]] = {}
     for agent in crew:
         hours = _working_time(agent, lo, hi)
+        days = days_by_hours.get((agent.tz, agent.hours))
+        if days is None:
+            days = days_by_hours[agent.tz, agent.hours] = _days_touched(hours, day_starts)
         leave = _blocked_time(agent.time_off, lo, hi)
-        for index in _days_touched(hours, day_starts):
+        for index in days:
             working[index] += 1
-        for index in _days_touched(_subtract(hours, leave), day_starts):
+        for index in _days_touched(_subtract(hours, leave), day_starts) if leave else days:
             available[index] += 1
     return {
         day: _Staffing(working[index], available[index])
@@ -568,7 +596,7 @@ def _day_boundaries(first: date, last: date, zone: ZoneInfo) -> list[tuple[date,
     ]
 
 
-def _days_touched(intervals: list[Interval], day_starts: list[int]) -> set[int]:
+def _days_touched(intervals: Sequence[Interval], day_starts: list[int]) -> set[int]:
     """Indices i of the days [day_starts[i], day_starts[i + 1]) that the intervals overlap."""
     touched: set[int] = set()
     for start, end in intervals:
@@ -594,7 +622,7 @@ def _merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
-def _subtract(base: list[Interval], cuts: list[Interval]) -> list[Interval]:
+def _subtract(base: Sequence[Interval], cuts: list[Interval]) -> list[Interval]:
     """``base`` minus ``cuts``; both sorted and merged. One pass over each list."""
     result = []
     first_cut = 0

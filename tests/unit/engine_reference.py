@@ -15,12 +15,17 @@ The rules it encodes are the engine's, restated:
 * a minute is blocked when any part of it overlaps time off or a booking;
 * grid windows start at local midnight + k * step on the location's wall clock; a start
   that does not exist on that clock (spring-forward gap) is skipped.
+
+``reference_reasons`` restates ``explain_days`` the same way: a day's staffing is read off
+the same minute maps (does any minute of the local day hold working time, and any minute
+of working time that is not leave?), and the reasons are tried in the order REASONS ranks
+them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from portal.availability.engine import AgentInput, Grid, Query, ServiceSpec, Window
@@ -67,6 +72,55 @@ def reference_windows(
     return windows
 
 
+def reference_reasons(
+    service: ServiceSpec, agents: Sequence[AgentInput], grid: Grid, query: Query
+) -> dict[date, str]:
+    """Why each local day with grid windows in the range, but no offered window, has none."""
+    zone = ZoneInfo(query.location_tz)
+    crew = [agent for agent in agents if _qualifies(agent, service, query.territory_id)]
+    origin = _floor_to_minute(query.range_start) - timedelta(days=2)
+    span = int((query.range_end - origin) / MINUTE) + 3 * 24 * 60
+    working = [_working_minutes(agent, origin, span) for agent in crew]
+    not_on_leave = [
+        _clear(bytearray(mask), agent.time_off, origin, span)
+        for agent, mask in zip(crew, working, strict=True)
+    ]
+    windows = reference_windows(service, agents, grid, query)
+    offered = {window.starts_at.astimezone(zone).date() for window in windows}
+    starts_by_day: dict[date, list[datetime]] = {}
+    for day, start, _ in reference_grid(grid, query):
+        starts_by_day.setdefault(day, []).append(start)
+    earliest = query.now + timedelta(minutes=query.min_notice_minutes)
+    horizon = query.now + timedelta(days=query.horizon_days)
+    reasons = {}
+    for day, starts in starts_by_day.items():
+        if day in offered:
+            continue
+        midnight = datetime.combine(day, time(), tzinfo=zone)
+        next_midnight = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+        minutes = slice(
+            _index(_floor_to_minute(midnight), origin),
+            _index(_floor_to_minute(next_midnight), origin),
+        )
+        if next_midnight <= query.now:
+            reasons[day] = "past"
+        elif day in query.holidays:
+            reasons[day] = "holiday"
+        elif all(start < earliest for start in starts):
+            reasons[day] = "notice"
+        elif all(start >= horizon for start in starts):
+            reasons[day] = "horizon"
+        elif all(start < earliest or start >= horizon for start in starts):
+            reasons[day] = "notice"  # the horizon is shorter than the notice
+        elif sum(1 in mask[minutes] for mask in working) < service.agents_needed:
+            reasons[day] = "no_agent"
+        elif sum(1 in mask[minutes] for mask in not_on_leave) < service.agents_needed:
+            reasons[day] = "time_off"
+        else:
+            reasons[day] = "fully_booked"
+    return reasons
+
+
 def reference_grid(grid: Grid, query: Query) -> list[tuple[date, datetime, datetime]]:
     """(local date, start, end) in UTC of every grid window that starts inside the range."""
     zone = ZoneInfo(query.location_tz)
@@ -99,6 +153,12 @@ def _qualifies(agent: AgentInput, service: ServiceSpec, territory_id: int | None
 
 def _free_minutes(agent: AgentInput, origin: datetime, span: int) -> bytearray:
     """1 for every minute origin + i*MINUTE (i < span) in which the agent is free, else 0."""
+    mask = _working_minutes(agent, origin, span)
+    return _clear(mask, (*agent.time_off, *agent.busy), origin, span)
+
+
+def _working_minutes(agent: AgentInput, origin: datetime, span: int) -> bytearray:
+    """1 for every minute origin + i*MINUTE (i < span) wholly inside a shift, else 0."""
     mask = bytearray(span)
     zone = ZoneInfo(agent.tz)
     day = origin.astimezone(zone).date() - timedelta(days=1)
@@ -113,7 +173,14 @@ def _free_minutes(agent: AgentInput, origin: datetime, span: int) -> bytearray:
                     if shift_start <= moment and moment + MINUTE <= shift_end:
                         mask[i] = 1
         day += timedelta(days=1)
-    for block_start, block_end in (*agent.time_off, *agent.busy):
+    return mask
+
+
+def _clear(
+    mask: bytearray, blocks: Sequence[tuple[datetime, datetime]], origin: datetime, span: int
+) -> bytearray:
+    """``mask`` with 0 in every minute that any part of a block overlaps."""
+    for block_start, block_end in blocks:
         for i in _indices_near(block_start, block_end, origin, span):
             moment = origin + i * MINUTE
             if moment < block_end and moment + MINUTE > block_start:

@@ -2,7 +2,10 @@
 
 Setups are small (1-4 agents, 2-4 days) but deliberately awkward: agents and customers in
 different zones, ranges that cross the 2026 DST changes in London and New York, shifts split
-into adjacent rules, and bookings and leave at arbitrary minutes.
+into adjacent rules, and bookings and leave at arbitrary minutes. Crowds (5-10 agents who
+share a few zones and weekly hours, and often the same booked times) reach what the engine
+does for an organisation: working time worked out once per shared set of hours, many
+agents' start ranges beginning and ending at the same minutes on one sweep line.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from engine_reference import reference_grid, reference_windows
+from engine_reference import reference_grid, reference_reasons, reference_windows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,7 +85,9 @@ def intervals(
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[ServiceSpec, list[AgentInput], Grid, Query]:
+def scenarios(
+    draw: st.DrawFn, crowd: bool = False
+) -> tuple[ServiceSpec, list[AgentInput], Grid, Query]:
     if draw(st.booleans()):
         location_tz, first_day = draw(st.sampled_from(DST_CHANGES))
     else:
@@ -93,25 +98,30 @@ def scenarios(draw: st.DrawFn) -> tuple[ServiceSpec, list[AgentInput], Grid, Que
     range_end = range_start + timedelta(days=days)
     anchor = range_start.astimezone(UTC)
 
-    agents = [
-        AgentInput(
-            id=agent_id,
-            tz=draw(st.sampled_from(ZONES)),
-            hours=draw(weekly_hours()),
-            skills=draw(
-                st.sampled_from([frozenset({"gas"}), frozenset({"gas", "oil"}), frozenset()])
-            ),
-            territories=draw(st.sampled_from([frozenset({1, 2}), frozenset({1}), frozenset({2})])),
-            time_off=draw(intervals(anchor, days, max_size=1, longest=720)),
-            busy=draw(intervals(anchor, days, max_size=5, longest=240)),
-        )
-        # Ids in shuffled order, so that sorting agent_ids is tested.
-        for agent_id in draw(st.permutations(range(1, 1 + draw(st.sampled_from([3, 1, 2, 4])))))
-    ]
+    if crowd:
+        agents = draw(crowd_agents(anchor, days))
+    else:
+        agents = [
+            AgentInput(
+                id=agent_id,
+                tz=draw(st.sampled_from(ZONES)),
+                hours=draw(weekly_hours()),
+                skills=draw(
+                    st.sampled_from([frozenset({"gas"}), frozenset({"gas", "oil"}), frozenset()])
+                ),
+                territories=draw(
+                    st.sampled_from([frozenset({1, 2}), frozenset({1}), frozenset({2})])
+                ),
+                time_off=draw(intervals(anchor, days, max_size=1, longest=720)),
+                busy=draw(intervals(anchor, days, max_size=5, longest=240)),
+            )
+            # Ids in shuffled order, so that sorting agent_ids is tested.
+            for agent_id in draw(st.permutations(range(1, 1 + draw(st.sampled_from([3, 1, 2, 4])))))
+        ]
     service = ServiceSpec(
         duration_minutes=draw(st.integers(15, 180)),
         buffer_minutes=draw(st.integers(0, 60)),
-        agents_needed=draw(st.integers(1, 2)),
+        agents_needed=draw(st.integers(1, 3 if crowd else 2)),
         required_skill=draw(st.sampled_from([None, "gas"])),
     )
     window = draw(st.sampled_from([120, 60, 0]))
@@ -131,6 +141,42 @@ def scenarios(draw: st.DrawFn) -> tuple[ServiceSpec, list[AgentInput], Grid, Que
         holidays=frozenset(draw(st.lists(st.sampled_from(local_days), max_size=1))),
     )
     return service, agents, Grid(window, step), query
+
+
+@st.composite
+def crowd_agents(draw: st.DrawFn, anchor: datetime, days: int) -> list[AgentInput]:
+    """5-10 agents on 1-3 shared (zone, weekly hours) rotas, booked from a shared pool of
+    times (so many agents are busy at exactly the same minutes), often away together."""
+    rotas = draw(
+        st.lists(st.tuples(st.sampled_from(ZONES), weekly_hours()), min_size=1, max_size=3)
+    )
+    pool = draw(intervals(anchor, days, max_size=8, longest=240))
+    bookings = st.lists(st.sampled_from(pool), max_size=5) if pool else st.just([])
+    # Days away for the whole crew or some of it: 36 hours around a day of the range cover
+    # that day's shifts on every clock we test.
+    away = [
+        (anchor + timedelta(days=day, hours=-12), anchor + timedelta(days=day, hours=36))
+        for day in draw(st.lists(st.integers(-1, days), max_size=2))
+    ]
+    some_away = st.lists(st.sampled_from(away), max_size=2) if away else st.just([])
+    agents = []
+    for agent_id in draw(st.permutations(range(1, 1 + draw(st.integers(5, 10))))):
+        tz, hours = draw(st.sampled_from(rotas))
+        agents.append(
+            AgentInput(
+                id=agent_id,
+                tz=tz,
+                hours=hours,
+                skills=draw(st.sampled_from([frozenset({"gas"}), frozenset()])),
+                territories=draw(st.sampled_from([frozenset({1}), frozenset({1, 2})])),
+                time_off=(
+                    *draw(st.one_of(st.just(away), some_away)),
+                    *draw(intervals(anchor, days, max_size=1, longest=720)),
+                ),
+                busy=tuple(draw(bookings)),
+            )
+        )
+    return agents
 
 
 @settings(max_examples=120, deadline=None)
@@ -175,6 +221,19 @@ def test_every_range_day_either_offers_a_window_or_has_a_reason(scenario):
     assert set(REASONS) >= set(explained.values())
     assert not offered & set(explained)
     assert offered | set(explained) == {day for day, _, _ in reference_grid(grid, query)}
+
+
+@settings(max_examples=120, deadline=None)
+@given(scenarios())
+def test_engine_explains_empty_days_as_the_brute_force_model_does(scenario):
+    assert explain_days(*scenario) == reference_reasons(*scenario)
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenarios(crowd=True))
+def test_crowds_get_exactly_the_windows_and_reasons_of_the_brute_force_model(scenario):
+    assert find_windows(*scenario) == reference_windows(*scenario)
+    assert explain_days(*scenario) == reference_reasons(*scenario)
 
 
 def _within_hours(agent: AgentInput, start: datetime, end: datetime) -> bool:
