@@ -58,6 +58,17 @@ def fmt_window(start: datetime, end: datetime, tz: str) -> str:
     return f"{s:%a %-d %b, %H:%M} {_zone_label(s, e)}–{e:%H:%M} {_zone_label(e, s)}"
 
 
+def fmt_slot(start: datetime, end: datetime, tz: str) -> str:
+    """'08:00–10:00' for a window in a day's list, whose zone the page names once; a
+    window across a clock change names each end's zone ('00:00 GMT–02:00 BST')."""
+    s, e = local(start, tz), local(end, tz)
+    if s == e:
+        return f"{s:%H:%M}"
+    if s.utcoffset() == e.utcoffset():
+        return f"{s:%H:%M}–{e:%H:%M}"
+    return f"{s:%H:%M} {_zone_label(s, e)}–{e:%H:%M} {_zone_label(e, s)}"
+
+
 def _zone_label(moment: datetime, other: datetime) -> str:
     """The zone abbreviation of `moment`, with its UTC offset when `other` has the same
     abbreviation (it alone would not tell the two ends apart)."""
@@ -86,4 +97,4 @@ FILTERS = {
 }
 # No timedelta here: a template that adds minutes to an instant gets a window's end wrong
 # across a clock change (Grid.window_end is the one definition).
-GLOBALS = {"fmt_window": fmt_window, "viewer_zone": viewer_zone}
+GLOBALS = {"fmt_window": fmt_window, "fmt_slot": fmt_slot, "viewer_zone": viewer_zone}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from portal.formatting import fmt_window
+from portal.formatting import fmt_slot, fmt_window
 
 LONDON = "Europe/London"
 NEW_YORK = "America/New_York"
@@ -76,3 +76,13 @@ def test_an_exact_start_time_is_shown_alone():
     label = fmt_window(at(2027, 3, 28, 0), at(2027, 3, 28, 0), LONDON)
 
     assert label == "Sun 28 Mar, 00:00 GMT"
+
+
+def test_a_slot_in_the_days_list_shows_bare_times_on_an_ordinary_day():
+    assert fmt_slot(at(2027, 3, 2, 8), at(2027, 3, 2, 10), LONDON) == "08:00–10:00"
+
+
+def test_a_slot_across_spring_forward_names_each_end_in_its_own_zone():
+    # Sunday 28 March 2027, London: 00:00 GMT is 00:00 UTC; two wall-clock hours later is
+    # 02:00 BST, 01:00 UTC.
+    assert fmt_slot(at(2027, 3, 28, 0), at(2027, 3, 28, 1), LONDON) == "00:00 GMT–02:00 BST"
