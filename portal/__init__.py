@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from portal import config as config_module
 from portal import db
+from portal.ids import MAX_ID
 
 csrf = CSRFProtect()
 htmx = HTMX()
@@ -21,7 +22,7 @@ login_manager = LoginManager()
 class RecordId(IntegerConverter):
     """Flask's int converter, bounded to the ids our INTEGER columns can hold."""
 
-    def __init__(self, url_map, fixed_digits=0, min=None, max=2_147_483_647, signed=False):
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from portal.ids import parse_page
+
 
 @dataclass
 class Page:
@@ -40,4 +42,5 @@ def paginate(session: so.Session, query: sa.Select, number: int, per_page: int =
 
 
 def page_arg(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() else 1
+    """The ?page= number: 1 when missing or malformed, the last page when past it."""
+    return parse_page(raw)

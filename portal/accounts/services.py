@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from portal.accounts import throttle
 from portal.accounts.models import (
     ROLES,
     Contact,
@@ -18,6 +19,7 @@ from portal.accounts.models import (
     User,
 )
 from portal.errors import Invalid, NotAllowed, NotFound, PortalError
+from portal.ids import parse_id
 from portal.staff.models import PostalPrefix, Territory
 from portal.timeutil import is_valid_zone, now_utc
 
@@ -55,34 +57,32 @@ def authenticate(
     password: str,
     *,
     remote_addr: str,
+    device: str | None = None,
     max_failures: int = 5,
     lock_minutes: int = 15,
 ) -> User:
     """Return the user for these credentials, or raise LoginRefused.
 
-    Failures are counted per e-mail and per address over `lock_minutes`; past
-    `max_failures` every attempt is refused, right or wrong, until the window passes.
-    Unknown e-mails are counted too, so the answer never tells whether one exists.
+    Failures are limited per address and slow the account down (portal/accounts/
+    throttle.py); `device` is the id of a known-device cookie the caller found valid for
+    this e-mail's user, which strangers' failures do not slow. Unknown e-mails are
+    counted too, so the answer never tells whether one exists.
     """
     email = normalise_email(email)
-    since = now_utc() - timedelta(minutes=lock_minutes)
-    recent = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.at >= since)
-        .where(sa.or_(LoginAttempt.email == email, LoginAttempt.remote_addr == remote_addr))
+    now = now_utc()
+    policy = throttle.Policy(max_failures, timedelta(minutes=lock_minutes))
+    throttle.serialise_attempts(session, email)
+    refused = throttle.refusal(
+        session, email, remote_addr=remote_addr, device=device, now=now, policy=policy
     )
-    if recent >= max_failures * 4 or _failures_for(session, email, since) >= max_failures:
-        raise LoginRefused(
-            f"Too many failed attempts. Please wait {lock_minutes} minutes and try again."
-        )
+    if refused is not None:
+        raise LoginRefused(refused)
     user = session.scalar(sa.select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
-        session.add(LoginAttempt(email=email, remote_addr=remote_addr[:64]))
-        session.flush()
+        throttle.record_failure(session, email, remote_addr=remote_addr, device=device, now=now)
         raise LoginRefused("That e-mail and password do not match an active account.")
-    session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == email))
+    throttle.clear_failures(session, email, device)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
@@ -93,14 +93,6 @@ def purge_login_attempts(session: so.Session, before) -> int:
     many. The rows of addresses and e-mails never tried again go this way."""
     result = session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < before))
     return result.rowcount or 0
-
-
-def _failures_for(session: so.Session, email: str, since) -> int:
-    return session.scalar(
-        sa.select(sa.func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.email == email, LoginAttempt.at >= since)
-    )
 
 
 def create_user(
@@ -165,8 +157,9 @@ def find_account(session: so.Session, reference: str) -> CustomerAccount:
     reference = " ".join((reference or "").split())
     if not reference:
         raise Invalid("Give the account's number or its name.", field="account")
-    if reference.isdigit():
-        account = session.get(CustomerAccount, int(reference)) if len(reference) < 10 else None
+    if reference.isascii() and reference.isdigit():
+        number = parse_id(reference)
+        account = session.get(CustomerAccount, number) if number is not None else None
         if account is None:
             raise NotFound(f"There is no customer account number {reference}.")
         return account

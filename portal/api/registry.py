@@ -25,8 +25,8 @@ from portal.api import API_PREFIX, bp
 from portal.api.auth import authenticate_request
 from portal.api.errors import PROBLEM_TYPE, TITLES, InvalidInput, Malformed
 from portal.errors import NotAllowed
+from portal.ids import MAX_ID  # larger ids are refused by the route, not the database
 
-MAX_ID = 2_147_483_647  # a 32-bit key: larger ids are refused by the route, not the database
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _PATH_PARAM = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
 
@@ -127,6 +127,10 @@ def _json_body() -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise Malformed("The request body is not valid JSON.", field="body") from None
+    except RecursionError:
+        # The decoder recurses once per level: JSON nested about a thousand deep runs out
+        # of stack. No body of ours nests more than a few levels.
+        raise Malformed("The request body is nested too deeply.", field="body") from None
 
 
 def _idempotency_key() -> str:

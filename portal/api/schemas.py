@@ -18,10 +18,10 @@ from pydantic import (
 
 from portal.availability.engine import Window
 from portal.booking.models import APPOINTMENT_STATES
+from portal.ids import MAX_ID
 from portal.timeutil import is_valid_zone, to_local
 from portal.workorders.models import WORK_ORDER_STATES
 
-MAX_ID = 2_147_483_647
 MAX_RANGE_DAYS = 31
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 

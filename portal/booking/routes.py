@@ -24,6 +24,7 @@ from portal.booking.services import (
 from portal.booking.suggestions import Preferences
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import Invalid, PortalError
+from portal.ids import parse_id
 from portal.timeutil import now_utc
 
 
@@ -40,8 +41,7 @@ def _services() -> list[Service]:
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.values.get(name, "")
-    return int(raw) if raw.isdigit() else None
+    return parse_id(request.values.get(name, ""))
 
 
 def _chosen(services: list[Service]) -> tuple[Service | None, ServiceLocation | None]:

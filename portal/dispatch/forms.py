@@ -9,10 +9,11 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from portal.dispatch.board import STATUS_CHOICES, VIEWS, FilterChoices
 from portal.formatting import status_label
+from portal.ids import MAX_ID, coerce_id
 
 
 class BoardForm(FlaskForm):
@@ -58,7 +59,13 @@ class BoardForm(FlaskForm):
 class ReassignForm(FlaskForm):
     # The agent list is drawn by hand in the panel (each choice says whether the agent
     # is free), so this field only reads the submitted id.
-    agent_id = IntegerField("New agent", validators=[InputRequired("Choose an agent.")])
+    agent_id = IntegerField(
+        "New agent",
+        validators=[
+            InputRequired("Choose an agent."),
+            NumberRange(min=1, max=MAX_ID, message="Choose an agent from the list."),
+        ],
+    )
     note = StringField("Note for the timeline (optional)", validators=[Optional(), Length(max=200)])
 
 
@@ -66,5 +73,5 @@ class AssignForm(FlaskForm):
     # As in ReassignForm, the agents are drawn by hand in the panel (free or busy, and
     # why); a job for several agents sends agent_id once per agent. The service decides
     # whether the choice is right, so the field only reads whole numbers.
-    agent_id = SelectMultipleField("Agents", coerce=int, validate_choice=False)
+    agent_id = SelectMultipleField("Agents", coerce=coerce_id, validate_choice=False)
     note = StringField("Note for the timeline (optional)", validators=[Optional(), Length(max=200)])

@@ -41,6 +41,7 @@ from portal.dispatch.board import (
 )
 from portal.dispatch.forms import AssignForm, BoardForm, ReassignForm
 from portal.errors import PortalError
+from portal.ids import parse_id
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask
 
@@ -63,10 +64,6 @@ class BoardState:
     today: date
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 def _board_state() -> BoardState:
     form = BoardForm(formdata=request.args)
     form.set_choices(filter_choices(get_session()))
@@ -80,10 +77,10 @@ def _board_state() -> BoardState:
     form.date.data = anchor
     view = form.view.data
     filters = BoardFilters(
-        skill_id=_int(form.skill.data),
-        service_id=_int(form.service.data),
+        skill_id=parse_id(form.skill.data),
+        service_id=parse_id(form.service.data),
         status=form.status.data or None,
-        territory_id=_int(form.territory.data),
+        territory_id=parse_id(form.territory.data),
     )
     args = {"view": view, "date": anchor.isoformat()}
     args.update({name: form[name].data for name in FILTER_ARGS if form[name].data})

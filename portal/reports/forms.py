@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, Optional
 
+from portal.ids import coerce_optional_id
+
 # Each report: its name, and what it holds in a few words.
 KINDS = {
     "operations": ("Operations", "appointments by status, booked and completed, rates"),
@@ -19,18 +21,14 @@ FORMAT_CHOICES = [
 ]
 
 
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
-
-
 class ReportForm(FlaskForm):
     kind = RadioField(
         "Report", choices=KIND_CHOICES, validators=[InputRequired("Choose a report.")]
     )
     date_from = DateField("First day", validators=[InputRequired("Enter the first day.")])
     date_to = DateField("Last day", validators=[InputRequired("Enter the last day.")])
-    service_id = SelectField("Service", coerce=_optional_int, validators=[Optional()])
-    agent_id = SelectField("Agent", coerce=_optional_int, validators=[Optional()])
+    service_id = SelectField("Service", coerce=coerce_optional_id, validators=[Optional()])
+    agent_id = SelectField("Agent", coerce=coerce_optional_id, validators=[Optional()])
     fmt = RadioField(
         "Format",
         choices=FORMAT_CHOICES,

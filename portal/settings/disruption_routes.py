@@ -16,6 +16,7 @@ from portal.booking.services import WindowTaken
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
 from portal.formatting import fmt_window
+from portal.ids import parse_id
 from portal.pagination import paginate
 from portal.settings import bp
 from portal.settings.forms import MoveOneForm, bulk_move_form
@@ -65,7 +66,8 @@ def _page(status: int = 200):
 @bp.post("/disruptions/move")
 @role_required("scheduler")
 def disruptions_move():
-    ids = [int(m.group(1)) for key in request.form if (m := _PICK.match(key))][:MAX_BULK]
+    picked = (parse_id(m.group(1)) for key in request.form if (m := _PICK.match(key)))
+    ids = [i for i in picked if i is not None][:MAX_BULK]
     # The order of the page: the booking whose old window came first chooses first.
     chosen = (
         get_session()

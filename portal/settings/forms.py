@@ -28,6 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from portal.ids import coerce_optional_id
 from portal.timeutil import common_zones
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -79,9 +80,7 @@ class ServiceForm(FlaskForm):
         "Travel buffer (minutes)", validators=_number("the travel buffer", 0, 1440)
     )
     agents_needed = IntegerField("Agents needed", validators=_number("how many agents", 1, 10))
-    required_skill_id = SelectField(
-        "Required skill", coerce=lambda v: int(v) if v not in (None, "", "None") else None
-    )
+    required_skill_id = SelectField("Required skill", coerce=coerce_optional_id)
     active = BooleanField("Customers can book it")
 
 
@@ -130,8 +129,8 @@ class AgentFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    territory = SelectField("Territory", coerce=lambda v: int(v) if v else None)
-    skill = SelectField("Skill", coerce=lambda v: int(v) if v else None)
+    territory = SelectField("Territory", coerce=coerce_optional_id)
+    skill = SelectField("Skill", coerce=coerce_optional_id)
 
 
 class DayHoursForm(Form):

@@ -7,6 +7,7 @@ from flask import request
 from portal import pagination
 from portal.db import rollback_request_session
 from portal.errors import PortalError, put_on_form
+from portal.ids import parse_id
 
 
 def page_arg() -> int:
@@ -15,7 +16,8 @@ def page_arg() -> int:
 
 
 def int_arg(name: str) -> int | None:
-    return request.args.get(name, type=int)
+    """The record id in ?name=, None for anything missing or not an id."""
+    return parse_id(request.args.get(name))
 
 
 def refuse(form, error: PortalError) -> str | None:

@@ -21,6 +21,7 @@ from portal.booking.services import BookingRequest, WindowTaken, book_window
 from portal.booking.suggestions import preferences_of, suggest_windows
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
+from portal.ids import parse_id
 from portal.pagination import page_arg
 from portal.staff import bp
 from portal.staff.forms import DeadlineForm, DetailsForm, MoveForm, OnBehalfForm, StaffCancelForm
@@ -78,12 +79,12 @@ def customer(account_id: int):
 def _on_behalf_choice(account: CustomerAccount):
     """The contact, service and address named in the request, all of this account."""
     session = get_session()
-    ids = {k: request.values.get(k, "") for k in ("contact", "service", "location")}
-    if not all(v.isdigit() for v in ids.values()):
+    ids = {k: parse_id(request.values.get(k, "")) for k in ("contact", "service", "location")}
+    if None in ids.values():
         abort(404)
-    contact = session.get(Contact, int(ids["contact"]))
-    service = session.get(Service, int(ids["service"]))
-    location = session.get(ServiceLocation, int(ids["location"]))
+    contact = session.get(Contact, ids["contact"])
+    service = session.get(Service, ids["service"])
+    location = session.get(ServiceLocation, ids["location"])
     if (
         contact is None
         or location is None

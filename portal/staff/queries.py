@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 
 from portal.accounts.models import Contact, CustomerAccount
 from portal.booking.models import Appointment
+from portal.ids import parse_id
 from portal.pagination import Page, paginate
 from portal.staff.models import Agent
 from portal.workorders.models import WorkOrder, WorkOrderTask
@@ -34,11 +35,11 @@ def search_customers(session: so.Session, q: str, *, page: int = 1) -> Page:
     if q:
         number = NUMBER.match(q)
         if number:
-            kind, ident = number.group(1).upper(), int(number.group(2))
+            kind, ident = number.group(1).upper(), parse_id(number.group(2))
             model = WorkOrder if kind == "WO" else Appointment
-            query = query.where(
-                CustomerAccount.id.in_(sa.select(model.account_id).where(model.id == ident))
-            )
+            # A number past any id (or no id at all, like SA-0) is nobody's.
+            found = model.id == ident if ident is not None else sa.false()
+            query = query.where(CustomerAccount.id.in_(sa.select(model.account_id).where(found)))
         else:
             like = f"%{q.lower()}%"
             contacts = sa.select(Contact.account_id).where(

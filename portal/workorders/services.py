@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 
 from portal.accounts.models import User
 from portal.booking.models import Appointment
+from portal.ids import parse_id
 from portal.staff.models import Agent
 from portal.timeutil import to_local
 from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
@@ -67,11 +68,11 @@ def timeline_for_work_order(
 def agent_names(session: so.Session, entries: list[TimelineEntry]) -> dict[str, str]:
     """Names for the agent ids that timeline entries mention, in one query."""
     ids = {
-        int(v)
+        agent_id
         for e in entries
         if e.field == "agent"
         for v in (e.old_value, e.new_value)
-        if v and v.isdigit()
+        if (agent_id := parse_id(v)) is not None
     }
     if not ids:
         return {}

@@ -13,9 +13,10 @@ from portal.booking.models import Appointment
 from portal.booking.services import get_customer_appointment
 from portal.db import get_session
 from portal.errors import NotFound
+from portal.ids import MAX_ID
 from portal.timeutil import to_local
 
-ID = "int(min=1, max=2147483647)"  # the path converter for record ids
+ID = f"int(min=1, max={MAX_ID})"  # the path converter for record ids
 
 
 def org_zone() -> str:
