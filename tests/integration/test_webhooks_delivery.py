@@ -24,6 +24,7 @@ from portal.webhooks import services as webhooks
 from portal.webhooks.delivery import send_due_webhooks
 from portal.webhooks.jobs import send_webhooks
 from portal.webhooks.models import WebhookAttempt
+from tests.conftest import expand_all
 from tests.factories import (
     create_agent,
     create_customer,
@@ -156,6 +157,7 @@ def world(app, session, frozen_now):
 
 
 def book(session, world):
+    """Book the window; the scheduler process then expands its event (the deliveries)."""
     appointment = book_window(
         session,
         BookingRequest(
@@ -165,6 +167,8 @@ def book(session, world):
             window_start=WINDOW,
         ),
     )
+    session.commit()
+    expand_all(session)
     session.commit()
     return appointment
 
