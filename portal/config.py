@@ -56,6 +56,25 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
+def _bounded(name: str, default: int, low: int, high: int, unit: str) -> int:
+    value = _int(name, default)
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high} {unit}, not {value}")
+    return value
+
+
+def _session_limits() -> dict:
+    """How long a log-in lasts: idle minutes and absolute hours (issue #12, point 9)."""
+    idle = _bounded("PORTAL_SESSION_IDLE_MINUTES", 30, 1, 24 * 60, "minutes")
+    lifetime = _bounded("PORTAL_SESSION_MAX_HOURS", 12, 1, 30 * 24, "hours")
+    if idle > lifetime * 60:
+        raise ConfigError(
+            f"PORTAL_SESSION_IDLE_MINUTES ({idle}) must not be longer than "
+            f"PORTAL_SESSION_MAX_HOURS ({lifetime} hours)"
+        )
+    return {"SESSION_IDLE_MINUTES": idle, "SESSION_MAX_HOURS": lifetime}
+
+
 def _zone(name: str, default: str) -> str:
     value = os.environ.get(name) or default
     try:
@@ -138,6 +157,9 @@ def from_environment(overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": _bool("PORTAL_SECURE_COOKIES", True),
         "LOGIN_MAX_FAILURES": _int("PORTAL_LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCK_MINUTES": _int("PORTAL_LOGIN_LOCK_MINUTES", 15),
+        # A session ends after this long without a page (polling does not count) and
+        # this long after log-in whatever happens; "remember me" allows 30 days.
+        **_session_limits(),
         "WINDOWS_REFRESH_SECONDS": _int("PORTAL_WINDOWS_REFRESH_SECONDS", 15),
         # Request bodies above 1 MB are refused (413); a drawn signature is ~300 KB at most.
         "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -1,6 +1,13 @@
 """Imports every model so the mapper registry and Alembic see the whole schema."""
 
-from portal.accounts.models import Contact, CustomerAccount, LoginAttempt, ServiceLocation, User
+from portal.accounts.models import (
+    Contact,
+    CustomerAccount,
+    LoginAttempt,
+    ServiceLocation,
+    User,
+    UserSession,
+)
 from portal.api.models import ApiToken
 from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service, SignOff
 from portal.calendar_feeds.models import CalendarFeed
@@ -46,6 +53,7 @@ __all__ = [
     "TimeOff",
     "TimelineEntry",
     "User",
+    "UserSession",
     "WebhookAttempt",
     "WebhookEndpoint",
     "WorkOrder",

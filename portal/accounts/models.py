@@ -44,6 +44,9 @@ class User(UserMixin, Base):
     # Invitations sent so far: each invitation link carries the number it was sent
     # under, so sending a new one makes the earlier links stop working at once.
     invitation_count: so.Mapped[int] = so.mapped_column(default=0)
+    # Manage links (portal/booking/links.py) signed at or before this instant open nothing:
+    # a new password ends them, as it ends sessions, API tokens and calendar feeds.
+    links_revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     contact: so.Mapped[Contact | None] = so.relationship(back_populates="user", uselist=False)
 
@@ -138,3 +141,37 @@ class LoginAttempt(Base):
     email: so.Mapped[str] = so.mapped_column(sa.String(254), index=True)
     remote_addr: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc, index=True)
+    # The known device it came from (a digest of the device cookie's id), if any: its
+    # failures are counted per device as well (portal/accounts/throttle.py).
+    device: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
+
+
+class UserSession(Base):
+    """A log-in on one browser, kept on the server so that it can be ended from anywhere.
+
+    The browser holds random ids only (in the session cookie, and in the remember-me
+    cookie when asked for); the row holds their SHA-256 digests, so a copy of this table
+    opens no session. portal/accounts/sessions.py says when a row is live.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    remember_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+    # The role the id was issued under: a role change gives the session a new id.
+    role: so.Mapped[str] = so.mapped_column(sa.String(20))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    ip: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    user_agent: so.Mapped[str] = so.mapped_column(sa.String(400), default="")
+    # Set for "remember me": the session lives until then, idle or not (30 days at most).
+    remember_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Why it was ended: logout, everywhere, password, deactivated (the next page says so).
+    revoked_reason: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
+
+    user: so.Mapped[User] = so.relationship()

@@ -27,8 +27,9 @@ import sqlalchemy.exc
 import sqlalchemy.orm as so
 from flask import current_app, render_template
 
-from portal.accounts import services
+from portal.accounts import services, sessions, throttle
 from portal.accounts.models import Contact, CustomerAccount, LoginAttempt, ServiceLocation, User
+from portal.accounts.passwords import validate_new_password
 from portal.api.models import ApiToken
 from portal.calendar_feeds.models import CalendarFeed
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound, PortalError
@@ -41,7 +42,6 @@ VERIFY_LIFETIME = timedelta(hours=48)
 RESET_LIFETIME = timedelta(hours=1)
 INVITE_LIFETIME = timedelta(days=7)
 
-MAX_PASSWORD_LENGTH = 200
 # Verification links: one a minute and five a day per user (the first one counts).
 VERIFY_MIN_INTERVAL = timedelta(minutes=1)
 VERIFY_PER_DAY = 5
@@ -68,26 +68,6 @@ FINISHED_APPOINTMENT_STATES = frozenset(
 FINISHED_WORK_ORDER_STATES = frozenset({"closed", "cancelled"})
 
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-.]{5,39}$")
-
-# The most common passwords of eight characters or more in public breach lists (shorter
-# ones fail the length rule anyway). Compared case-insensitively.
-_COMMON_PASSWORDS_TEXT = """
-    password password1 password12 password123 password1234 passw0rd p@ssw0rd p@ssword
-    12345678 123456789 1234567890 0123456789 12341234 11111111 00000000 88888888 87654321
-    987654321 123123123 11223344 12344321 147258369 159753456 1q2w3e4r 1q2w3e4r5t
-    1q2w3e4r5t6y q1w2e3r4 q1w2e3r4t5 1qaz2wsx 1qazxsw2 zaq12wsx zaq1zaq1 qazwsxedc
-    qweasdzxc 123qweasd 1234qwer qwer1234 qwertyui qwertyuiop qwerty123 qwerty12
-    asdfghjk asdfghjkl asdf1234 zxcvbnm1 zxcvbnm123 abc12345 abcd1234 abcdefgh aa123456
-    iloveyou iloveyou1 loveyou1 sunshine princess football football1 baseball baseball1
-    superman batman123 trustno1 letmein1 letmein123 welcome1 welcome123 starwars
-    whatever whatever1 computer corvette mercedes michelle jennifer jordan23 charlie1
-    monkey123 dragon123 shadow12 hello123 freedom1 changeme changeme1 administrator
-    admin123 admin1234 master123 secret123 test1234 testtest chocolate liverpool
-    arsenal1 chelsea1 manchester password! qwerty1234 55555555 66666666 77777777
-    99999999 22222222 33333333 44444444 portal123 letmein! welcome! summer2024
-    summer2025 summer2026 winter2025 winter2026 spring2026 autumn2026
-"""
-COMMON_PASSWORDS = frozenset(_COMMON_PASSWORDS_TEXT.split())
 
 
 class RateLimited(PortalError):
@@ -122,26 +102,6 @@ class SignUpResult:
 
 
 # --- rules ----------------------------------------------------------------------------------
-
-
-def validate_new_password(password: str, *, email: str = "") -> None:
-    """Refuse a password that is too short, too long, very common or the e-mail itself."""
-    if len(password) < services.MIN_PASSWORD_LENGTH:
-        raise Invalid(f"Use at least {services.MIN_PASSWORD_LENGTH} characters.", field="password")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise Invalid(f"Use at most {MAX_PASSWORD_LENGTH} characters.", field="password")
-    folded = password.strip().lower()
-    email = email.strip().lower()
-    if (
-        folded in COMMON_PASSWORDS
-        or len(set(folded)) == 1
-        or (email and folded in {email, email.split("@")[0]})
-    ):
-        raise Invalid(
-            "That password is too easy to guess: it is one of the most common ones. "
-            "Try a few words together.",
-            field="password",
-        )
 
 
 def _clean_name(full_name: str, *, whose: str = "your") -> str:
@@ -318,7 +278,7 @@ def sign_up(
     _check_zone(time_zone)
     if "@" not in email or len(email) > 254:
         raise Invalid("Enter an e-mail address like name@example.com.", field="email")
-    validate_new_password(password, email=email)
+    validate_new_password(password, email=email, full_name=full_name)
     address = {"street": street, "city": city, "postal_code": postal_code}
     for name, value in address.items():
         if not value.strip():
@@ -508,7 +468,7 @@ def reset_password(session: so.Session, token: str, new_password: str) -> User:
 
 
 def _set_password(session: so.Session, user: User, new_password: str) -> None:
-    validate_new_password(new_password, email=user.email)
+    validate_new_password(new_password, email=user.email, full_name=user.full_name)
     user.password_hash = services.hash_password(new_password)
     session.flush()
     revoke_access(session, user)
@@ -524,10 +484,14 @@ def _set_password(session: so.Session, user: User, new_password: str) -> None:
 
 
 def revoke_access(session: so.Session, user: User) -> None:
-    """End every way in that outlives a session: the user's working API tokens are
-    revoked and its calendar feed key dropped (a new link can be made). A new password
-    must shut out whoever stole the old one, and a token or feed link they made too."""
+    """End every way in: the user's sessions (on every device), its working API tokens,
+    its calendar feed key (a new link can be made) and the manage links of e-mails sent
+    so far. A new password must shut out whoever stole the old one, and whatever they
+    made or were sent with it. Known-device cookies end too: they carry a fingerprint
+    of the password."""
     now = now_utc()
+    sessions.end_user_sessions(session, user, now, "password")
+    user.links_revoked_at = now
     session.execute(
         sa.update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
@@ -794,7 +758,7 @@ def accept_invitation(
     if time_zone is not None:
         _check_zone(time_zone)
         user.time_zone = time_zone
-    validate_new_password(password, email=user.email)
+    validate_new_password(password, email=user.email, full_name=user.full_name)
     user.password_hash = services.hash_password(password)
     if user.email_verified_at is None:
         user.email_verified_at = now_utc()
@@ -839,25 +803,27 @@ def check_current_password(
     current_password: str,
     *,
     remote_addr: str,
+    device: str | None = None,
     max_failures: int = 5,
     lock_minutes: int = 15,
 ) -> None:
     """Refuse unless `current_password` is the user's password: a step-up check before
     something a borrowed session must not do alone. A wrong guess counts as a log-in
-    failure (the caller commits it), and too many lock the check as they lock log-in."""
-    since = now_utc() - timedelta(minutes=lock_minutes)
-    failures = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.email == user.email, LoginAttempt.at >= since)
-    )
-    if failures >= max_failures:
-        raise RateLimited(
-            f"Too many wrong passwords. Please wait {lock_minutes} minutes and try again."
-        )
+    failure (the caller commits it), and too many slow the check as they slow log-in,
+    except on a known device (`device`, see portal/accounts/throttle.py)."""
+    now = now_utc()
+    policy = throttle.Policy(max_failures, timedelta(minutes=lock_minutes))
+    throttle.serialise_attempts(session, user.email)
+    if not throttle.device_trusted(session, device, now, policy):
+        wait = throttle.account_wait(session, user.email, now, policy)
+        if wait:
+            raise RateLimited(
+                f"Too many wrong passwords. Please wait {throttle.say_wait(wait)} and try again."
+            )
     if not services.verify_password(user.password_hash, current_password or ""):
-        session.add(LoginAttempt(email=user.email, remote_addr=remote_addr[:64]))
-        session.flush()
+        throttle.record_failure(
+            session, user.email, remote_addr=remote_addr, device=device, now=now
+        )
         raise Invalid("That is not your current password.", field="current_password")
 
 
@@ -868,6 +834,7 @@ def change_password(
     current_password: str,
     new_password: str,
     remote_addr: str,
+    device: str | None = None,
     max_failures: int = 5,
     lock_minutes: int = 15,
 ) -> User:
@@ -878,6 +845,7 @@ def change_password(
         user,
         current_password,
         remote_addr=remote_addr,
+        device=device,
         max_failures=max_failures,
         lock_minutes=lock_minutes,
     )
