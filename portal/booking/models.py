@@ -183,7 +183,10 @@ class AppointmentHold(Base):
     __table_args__ = (
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         sa.UniqueConstraint("appointment_id", "agent_id", name="uq_appointment_holds_agent"),
-        sa.Index("ix_appointment_holds_agent_time", "agent_id", "starts_at"),
+        # Covers the availability loader's read: an agent's holds by start, never the table.
+        sa.Index(
+            "ix_appointment_holds_agent_span", "agent_id", "starts_at", "ends_at", "appointment_id"
+        ),
         sa.Index("ix_appointment_holds_starts_at", "starts_at"),
         # The availability loader and the SQLite triggers rely on this bound.
         sa.CheckConstraint("ends_at - starts_at <= interval '1 day'", name="at_most_a_day").ddl_if(
