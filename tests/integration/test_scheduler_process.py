@@ -163,10 +163,16 @@ def test_a_restart_neither_repeats_an_expiry_nor_loses_one_due_while_down(
         numbers = [session.get(Appointment, i).number for i in (first, second)]
         assert session.get(Appointment, first).confirm_expired_at == first_expired_at
         assert session.get(Appointment, second).confirm_expired_at is not None
-        statuses = session.scalars(sa.select(OutboxMessage.status)).all()
+        statuses = session.scalars(
+            sa.select(OutboxMessage.status).where(OutboxMessage.channel != "event")
+        ).all()
+        events = session.scalars(
+            sa.select(OutboxMessage.status).where(OutboxMessage.channel == "event")
+        ).all()
     for to in (CUSTOMER, SCHEDULER):
         assert appointments_mailed(smtp_server, to) == numbers
     assert statuses == ["sent"] * 4
+    assert events == ["sent"] * 2  # each expiry's event, expanded once
     assert log.read_text().count("Scheduler stopped") == 2
 
 
@@ -214,10 +220,16 @@ def test_two_scheduler_processes_at_once_expire_and_send_everything_once(
             .select_from(TimelineEntry)
             .where(TimelineEntry.action == "confirmation_expired")
         )
-        statuses = session.scalars(sa.select(OutboxMessage.status)).all()
+        statuses = session.scalars(
+            sa.select(OutboxMessage.status).where(OutboxMessage.channel != "event")
+        ).all()
+        events = session.scalars(
+            sa.select(OutboxMessage.status).where(OutboxMessage.channel == "event")
+        ).all()
     assert None not in expired
     assert entries == len(expiring)
     assert statuses == ["sent"] * expected
+    assert events == ["sent"] * len(expiring)
     for log in logs:
         text = log.read_text()
         assert "Scheduler started" in text
