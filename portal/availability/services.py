@@ -80,11 +80,14 @@ def load_agents(
     *,
     only: set[int] | None = None,
     ignore_appointment: int | None = None,
+    holds_between: tuple[datetime, datetime] | None = None,
 ) -> list[engine.AgentInput]:
     """The active agents qualified for `service` in the territory, with what keeps them busy.
 
     `ignore_appointment` leaves that appointment's own holds out: when it moves, the time
-    it holds now is free for it.
+    it holds now is free for it. `holds_between` narrows the holds to the part of the range
+    where a job can be planned (none when it is empty); time off is read for the whole
+    range, because it explains the days without windows.
 
     Two queries whatever the number of agents: the agents with their weekly hours, then
     their time off and holds touching the range. Both select the agents with the same
@@ -132,6 +135,9 @@ def load_agents(
     # Widen by a day each side: an agent's local working day can start before the
     # range's first UTC instant when zones differ.
     lo, hi = start - LOOKBACK, end + LOOKBACK
+    held_lo, held_hi = (
+        (holds_between[0] - LOOKBACK, holds_between[1] + LOOKBACK) if holds_between else (lo, hi)
+    )
     time_off = sa.select(
         sa.literal(True).label("is_off"), TimeOff.agent_id, TimeOff.starts_at, TimeOff.ends_at
     ).where(TimeOff.agent_id.in_(qualified), TimeOff.starts_at < hi, TimeOff.ends_at > lo)
@@ -143,14 +149,18 @@ def load_agents(
     ).where(
         AppointmentHold.agent_id.in_(qualified),
         # Bounded on both sides of starts_at so the index does the work.
-        AppointmentHold.starts_at >= lo - LOOKBACK,
-        AppointmentHold.starts_at < hi,
-        AppointmentHold.ends_at > lo,
+        AppointmentHold.starts_at >= held_lo - LOOKBACK,
+        AppointmentHold.starts_at < held_hi,
+        AppointmentHold.ends_at > held_lo,
         AppointmentHold.appointment_id != (ignore_appointment or 0),
     )
     off: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for is_off, agent_id, starts_at, ends_at in session.execute(sa.union_all(time_off, holds)):
+    if holds_between is not None and holds_between[0] >= holds_between[1]:
+        statement = time_off
+    else:
+        statement = sa.union_all(time_off, holds)
+    for is_off, agent_id, starts_at, ends_at in session.execute(statement):
         (off if is_off else busy)[agent_id].append((starts_at, ends_at))
     skill = frozenset({service.required_skill.code}) if service.required_skill else frozenset()
     territories = frozenset({territory_id}) if territory_id is not None else frozenset()
@@ -193,6 +203,11 @@ def get_availability(
     """Bookable windows for `service` at `location` in [range_start, range_end)."""
     policy = get_policy(session)
     zone = location_zone(location, org_zone)
+    # Holds matter only where a window can be offered: after the notice, before the horizon.
+    bookable = (
+        max(range_start, now + timedelta(minutes=policy.min_notice_minutes)),
+        min(range_end, now + timedelta(days=policy.horizon_days)),
+    )
     agents = load_agents(
         session,
         service,
@@ -200,6 +215,7 @@ def get_availability(
         range_start,
         range_end,
         ignore_appointment=ignore_appointment,
+        holds_between=bookable,
     )
     query = engine.Query(
         location_tz=zone,
