@@ -245,7 +245,7 @@ def load_demo(
             full_name=name,
             role=role,
             password=DEMO_PASSWORD,
-            check_password_length=False,
+            check_password=False,
         )
     for email, name, territory, zone, skill_codes, hours in AGENTS:
         user = create_user(
@@ -254,7 +254,7 @@ def load_demo(
             full_name=name,
             role="agent",
             password=DEMO_PASSWORD,
-            check_password_length=False,
+            check_password=False,
             time_zone=zone,
         )
         create_agent(
@@ -286,7 +286,7 @@ def load_demo(
             full_name=contact_name,
             role="customer",
             password=DEMO_PASSWORD,
-            check_password_length=False,
+            check_password=False,
             time_zone=zone,
         )
         add_contact(session, account, full_name=contact_name, email=email, phone=phone, user=user)

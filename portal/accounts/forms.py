@@ -18,12 +18,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from portal.accounts.selfservice import validate_new_password
+from portal.accounts.passwords import MAX_LENGTH, MIN_LENGTH, validate_new_password
 from portal.errors import Invalid
 from portal.timeutil import common_zones, is_valid_zone
 
 PASSWORD_HINT = (
-    "At least 8 characters. A few words together are easy to remember and hard to guess."
+    f"At least {MIN_LENGTH} characters, and not a common password, a keyboard pattern or "
+    "your name. A few uncommon words together are easy to remember and hard to guess."
 )
 COUNTRIES = [SelectChoice("GB", "United Kingdom"), SelectChoice("US", "United States")]
 POSTCODE_PATTERNS = {
@@ -56,8 +57,8 @@ def _new_password_field(label: str = "Password") -> PasswordField:
         label,
         validators=[
             _required("a password"),
-            Length(min=8, message="Use at least 8 characters."),
-            Length(max=200, message="Use at most 200 characters."),
+            Length(min=MIN_LENGTH, message=f"Use at least {MIN_LENGTH} characters."),
+            Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters."),
         ],
     )
 
@@ -73,12 +74,12 @@ def _check_zone(_form, field) -> None:
         raise ValidationError("Choose a time zone from the list.")
 
 
-def _check_new_password(form, field, email: str = "") -> None:
+def _check_new_password(form, field, email: str = "", full_name: str = "") -> None:
     """The service's password rules, run with the form's so every error shows at once."""
     if field.errors:  # too short or too long already said
         return
     try:
-        validate_new_password(field.data or "", email=email)
+        validate_new_password(field.data or "", email=email, full_name=full_name)
     except Invalid as refused:
         raise ValidationError(refused.message) from None
 
@@ -151,7 +152,9 @@ class SignUpForm(_ZoneChoices, _AddressFields, FlaskForm):
         _check_zone(self, field)
 
     def validate_password(self, field) -> None:
-        _check_new_password(self, field, email=self.email.data or "")
+        _check_new_password(
+            self, field, email=self.email.data or "", full_name=self.full_name.data or ""
+        )
 
 
 class EmailForm(FlaskForm):

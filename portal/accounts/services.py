@@ -18,6 +18,7 @@ from portal.accounts.models import (
     ServiceLocation,
     User,
 )
+from portal.accounts.passwords import validate_new_password
 from portal.errors import Invalid, NotAllowed, NotFound, PortalError
 from portal.ids import parse_id
 from portal.staff.models import PostalPrefix, Territory
@@ -27,7 +28,6 @@ from portal.timeutil import is_valid_zone, now_utc
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both answers take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-password")
-MIN_PASSWORD_LENGTH = 8
 
 
 class LoginRefused(PortalError):
@@ -103,12 +103,13 @@ def create_user(
     role: str,
     password: str | None,
     time_zone: str = "Europe/London",
-    check_password_length: bool = True,
+    check_password: bool = True,
     verified: bool = True,
 ) -> User:
-    """Create a user with a hashed password; refuses a taken e-mail or unknown role.
+    """Create a user with a hashed password; refuses a taken e-mail, an unknown role or
+    a password the rule refuses (portal.accounts.passwords).
 
-    `check_password_length` is off only for the demo loader (its users share "demo").
+    `check_password` is off only for the demo loader (its users share "demo").
     """
     email = normalise_email(email)
     if role not in ROLES:
@@ -117,10 +118,8 @@ def create_user(
         raise Invalid("Enter a valid e-mail address.", field="email")
     if not full_name.strip():
         raise Invalid("Enter a name.", field="full_name")
-    if password is not None and check_password_length and len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(
-            f"A password needs at least {MIN_PASSWORD_LENGTH} characters.", field="password"
-        )
+    if password is not None and check_password:
+        validate_new_password(password, email=email, full_name=full_name)
     if not is_valid_zone(time_zone):
         raise Invalid("Choose a time zone from the list.", field="time_zone")
     if session.scalar(sa.select(User.id).where(User.email == email)) is not None:
