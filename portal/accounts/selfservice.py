@@ -415,30 +415,42 @@ def verify_email(session: so.Session, token: str) -> User:
 
 
 def request_password_reset(session: so.Session, email: str) -> None:
-    """E-mail a reset link when an active user has this address; silent in every case."""
-    user = session.scalar(sa.select(User).where(User.email == services.normalise_email(email)))
-    if user is None or not user.active:
-        return
+    """E-mail a reset link when an active user has this address; silent in every case.
+
+    Every request does the same work, so the time the answer takes does not say whether
+    the address has an account (or has asked too often): the same look-up and count,
+    one signed link, the e-mail rendered and written inside a savepoint, which is kept
+    only when there is somebody to send it to. For nobody, the link is made for a
+    stand-in user that is never stored.
+    """
+    email = services.normalise_email(email)
+    found = session.scalar(sa.select(User).where(User.email == email))
+    user = found if found is not None and found.active else None
+    recipient = user or User(id=0, email=email, full_name="", password_hash=None)
     since = now_utc() - timedelta(hours=1)
-    if _sent_since(session, user, SUBJECT_RESET, since) >= RESETS_PER_HOUR:
-        return
+    sent = _sent_since(session, recipient, SUBJECT_RESET, since)
     link = _link(
         "reset-password",
         "reset",
-        user,
+        recipient,
         RESET_LIFETIME,
-        fp=_link_fingerprint(user, "reset-password"),
+        fp=_link_fingerprint(recipient, "reset-password"),
     )
+    savepoint = session.begin_nested()
     _queue(
         session,
-        to=user.email,
+        to=recipient.email,
         subject=SUBJECT_RESET,
         template="reset",
-        user=user,
-        name=user.full_name,
+        user=recipient,
+        name=recipient.full_name,
         link=link,
         minutes=int(RESET_LIFETIME.total_seconds() // 60),
     )
+    if user is not None and sent < RESETS_PER_HOUR:
+        savepoint.commit()
+    else:
+        savepoint.rollback()
 
 
 def read_reset_link(session: so.Session, token: str) -> User:
