@@ -552,7 +552,7 @@ def _buffered(app):
 
 
 @pytest.fixture(scope="session")
-def live_server(live_app):
+def live_server(live_app, live_expander):
     """`live_app` served on 127.0.0.1 (a free port) in a thread; yields the base URL."""
     from werkzeug.serving import make_server
 
@@ -654,3 +654,38 @@ def expand_all(session) -> int:
 def expand_events(session):
     """`expand_events()` expands what is pending in the test's session (see expand_all)."""
     return lambda: expand_all(session)
+
+
+@pytest.fixture(scope="session")
+def live_expander(live_app):
+    """The live server's stand-in for `portal scheduler`, for events only: what the demo
+    recorded is expanded at once, and each later event within a fraction of a second
+    (the other jobs, reminders and expiries, stay off so the demo world holds still)."""
+    from portal.notifications.events import events_pending
+
+    def drain():
+        with live_app.app_context():
+            db_session = get_session()
+            try:
+                expand_all(db_session)
+                db_session.commit()
+            except Exception:
+                logging.getLogger(__name__).exception("live expander")
+                db_session.rollback()
+
+    def run():
+        while not stop.wait(0.2):
+            with reader.connect() as connection:  # a plain read: no SQLite write lock
+                due = events_pending(connection, timeutil.now_utc())
+            if due:
+                drain()
+
+    drain()
+    stop = threading.Event()
+    reader = sa.create_engine(live_app.config["DATABASE_URL"], poolclass=NullPool)
+    thread = threading.Thread(target=run, name="live-expander", daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=10)
+    reader.dispose()
