@@ -82,19 +82,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
-    from portal.accounts.models import User
+    """Flask-Login for `current_user`, on sessions kept in the database: a request is
+    logged in only through a live `user_sessions` row (portal/accounts/browser.py)."""
+    from portal.accounts import browser
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
-
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        if not user_id.isdigit():
-            return None
-        return db.get_session().get(User, int(user_id))
+    login_manager.user_loader(browser.loaded_user)
+    login_manager.unauthorized_handler(browser.unauthorized)
+    browser.init_app(app)  # before the blueprints: its hook runs before theirs
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -109,6 +109,7 @@ JOBS = (
     JobSpec.every("run-reports", "portal.reports.jobs:run_queued_reports", seconds=5),
     JobSpec.every("purge-reports", "portal.reports.jobs:purge_expired_reports", hours=1),
     JobSpec.every("purge-counters", "portal.cleanup:purge_request_counters", hours=1),
+    JobSpec.every("purge-sessions", "portal.accounts.jobs:purge_sessions", hours=1),
     JobSpec.cron(
         "email-weekly-reports",
         "portal.reports.jobs:email_weekly_reports",

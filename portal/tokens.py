@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 
 from portal.timeutil import now_utc
 
-PURPOSES = frozenset({"manage", "verify-email", "reset-password", "invite", "calendar"})
+PURPOSES = frozenset({"manage", "verify-email", "reset-password", "invite", "calendar", "device"})
 
 
 class TokenInvalid(Exception):
@@ -49,9 +49,20 @@ def make_token(purpose: str, payload: Any, *, secret: str | None = None) -> str:
 
 def read_token(purpose: str, token: str, *, max_age: int, secret: str | None = None) -> Any:
     """The payload of a valid token younger than `max_age` seconds, else TokenInvalid."""
+    return read_token_issued(purpose, token, max_age=max_age, secret=secret)[0]
+
+
+def read_token_issued(
+    purpose: str, token: str, *, max_age: int, secret: str | None = None
+) -> tuple[Any, int]:
+    """The payload of a valid token and when it was signed (Unix seconds, whole: a token
+    made in the same second as something else cannot tell which came first)."""
     try:
-        return _serializer(purpose, secret).loads(token, max_age=max_age)
+        payload, signed_at = _serializer(purpose, secret).loads(
+            token, max_age=max_age, return_timestamp=True
+        )
     except SignatureExpired:
         raise TokenInvalid("This link has expired.", expired=True) from None
     except BadSignature:
         raise TokenInvalid("This link is not valid.") from None
+    return payload, int(signed_at.timestamp())

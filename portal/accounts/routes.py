@@ -1,20 +1,16 @@
 """Log-in, sign-up, e-mail verification, password reset, invitations and the profile.
 
-Sessions carry a fingerprint of the password hash (`pwfp`): when the password changes,
-every other session (and every remember-me cookie, which carries its own copy in
-PWFP_COOKIE) stops working on its next request.
+Sessions are kept on the server (portal/accounts/sessions.py, browser.py): log-out ends
+this one there, and a new password ends every session of the user at once.
 """
 
 from __future__ import annotations
 
-import hmac
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
     abort,
-    after_this_request,
     current_app,
     flash,
     redirect,
@@ -23,10 +19,9 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
-from flask_login.config import COOKIE_DURATION
+from flask_login import current_user, login_required
 
-from portal.accounts import bp, selfservice
+from portal.accounts import bp, browser, selfservice, session_routes
 from portal.accounts.access import customer_required, role_required
 from portal.accounts.forms import (
     PASSWORD_HINT,
@@ -41,13 +36,10 @@ from portal.accounts.forms import (
     ProfileForm,
     SignUpForm,
 )
-from portal.accounts.models import Contact, CustomerAccount, ServiceLocation, User
+from portal.accounts.models import Contact, CustomerAccount, ServiceLocation
 from portal.accounts.services import LoginRefused, add_service_location, authenticate
 from portal.db import commit, get_session
 from portal.errors import PortalError, put_on_form
-
-PWFP_COOKIE = "portal_pwfp"
-
 
 # Pages opened from an e-mailed link: never kept by a cache, shared or not.
 _TOKEN_PAGES = frozenset(
@@ -85,70 +77,6 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _start_session(user: User, *, remember: bool = False) -> None:
-    """A fresh session for `user` (no fixation), stamped with the password fingerprint."""
-    session.clear()
-    login_user(user, remember=remember)
-    _stamp_session(user, remember=remember)
-
-
-def _stamp_session(user: User, *, remember: bool | None = None) -> None:
-    """Record the current password in this session (and its remember-me companion)."""
-    fingerprint = selfservice.password_fingerprint(user)
-    session["pwfp"] = fingerprint
-    keep_cookie = remember if remember is not None else PWFP_COOKIE in request.cookies
-    if not keep_cookie:
-        return
-
-    @after_this_request
-    def _set_cookie(response):
-        response.set_cookie(
-            PWFP_COOKIE,
-            fingerprint,
-            max_age=_remember_seconds(),
-            secure=current_app.config.get("REMEMBER_COOKIE_SECURE", True),
-            httponly=True,
-            samesite="Lax",
-        )
-        return response
-
-
-def _remember_seconds() -> int:
-    """As long as flask-login's remember-me cookie (its setting, or its default)."""
-    duration = current_app.config.get("REMEMBER_COOKIE_DURATION", COOKIE_DURATION)
-    return int(duration.total_seconds() if isinstance(duration, timedelta) else duration)
-
-
-def _end_session() -> None:
-    session.clear()
-    logout_user()  # after clear(): it marks the remember-me cookie for deletion
-
-    @after_this_request
-    def _drop_cookie(response):
-        response.delete_cookie(PWFP_COOKIE)
-        return response
-
-
-@bp.before_app_request
-def _end_sessions_whose_password_changed():
-    """Log out a session that started before the user's password last changed."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
-        return None
-    expected = selfservice.password_fingerprint(current_user)
-    held = session.get("pwfp")
-    if held is None:
-        # Restored from the remember-me cookie (not fresh): its companion cookie says
-        # which password it was made under. A fresh log-in made elsewhere is adopted.
-        restored = session.get("_fresh") is False
-        held = request.cookies.get(PWFP_COOKIE, "") if restored else expected
-    if hmac.compare_digest(held, expected):
-        session["pwfp"] = expected
-        return None
-    _end_session()
-    flash("Your password was changed, so please log in again.", "info")
-    return None
-
-
 # --- log-in and log-out -----------------------------------------------------------------------
 
 
@@ -159,12 +87,14 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
+        db = get_session()
         try:
             user = authenticate(
-                get_session(),
+                db,
                 form.email.data,
                 form.password.data,
                 remote_addr=request.remote_addr or "unknown",
+                device=browser.device_for(db, form.email.data),
                 max_failures=current_app.config["LOGIN_MAX_FAILURES"],
                 lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
             )
@@ -172,8 +102,8 @@ def login():
             commit()  # keep the failed attempt: it is what the rate limit counts
             error = refused.message
         else:
+            browser.log_in(user, remember=form.remember.data)
             commit()
-            _start_session(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")) or url_for("index"))
     status = 401 if error else (422 if form.errors else 200)
     return render_template("accounts/login.html", form=form, error=error), status
@@ -182,7 +112,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    _end_session()
+    browser.log_out()
+    commit()
     flash("You are logged out.", "info")
     return redirect(url_for("accounts.login"))
 
@@ -351,8 +282,8 @@ def reset_password(token: str):
             db.rollback()
             error = put_on_form(form, refused)
         else:
+            browser.log_out("password")  # whoever was logged in here, log in afresh
             commit()
-            _end_session()  # whoever was logged in here, log in afresh with the new password
             flash(
                 "Your password is changed. Log in with your new password. " + REVOKED_NOTICE,
                 "success",
@@ -390,8 +321,8 @@ def accept_invitation(token: str):
             db.rollback()
             error = put_on_form(form, refused)
         else:
+            browser.log_in(user)
             commit()
-            _start_session(user)
             flash("Welcome! Your password is set and you are logged in.", "success")
             return redirect(url_for("index"))
     status = 422 if (form.errors or error) else 200
@@ -455,6 +386,7 @@ def _profile_page(status: int = 200, **forms):
         location_error=forms.get("location_error"),
         details_error=forms.get("details_error"),
         password_error=forms.get("password_error"),
+        **session_routes.sessions_panel(),
     ), status
 
 
@@ -550,6 +482,7 @@ def change_password():
                 current_password=form.current_password.data,
                 new_password=form.password.data,
                 remote_addr=request.remote_addr or "unknown",
+                device=browser.device_for_user(current_user),
                 max_failures=current_app.config["LOGIN_MAX_FAILURES"],
                 lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
             )
@@ -561,8 +494,9 @@ def change_password():
                 db.rollback()
             error, status = put_on_form(form, refused), refused.status
         else:
+            # Every session ended with the old password; this browser goes on in a new one.
+            browser.renew_after_password_change(current_user._get_current_object())
             commit()
-            _stamp_session(current_user)  # this session stays; the others end
             flash(
                 "Your password is changed. Other devices will need to log in again. "
                 + REVOKED_NOTICE,

@@ -25,14 +25,14 @@ from portal.booking.forms import (
     RescheduleForm,
     SignOffForm,
 )
-from portal.booking.links import MANAGE_LINK_MAX_AGE
+from portal.booking.links import MANAGE_LINK_MAX_AGE, manage_link_revoked
 from portal.booking.models import Appointment
 from portal.booking.queries import parse_week, week_view
 from portal.booking.services import WindowTaken, get_customer_appointment
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
 from portal.timeutil import now_utc
-from portal.tokens import TokenInvalid, read_token
+from portal.tokens import TokenInvalid, read_token_issued
 from portal.workorders.services import timeline_for_work_order
 
 
@@ -55,14 +55,25 @@ def _by_login(appointment_id: int) -> Door:
 
 def _by_link(token: str) -> Door:
     try:
-        payload = read_token("manage", token, max_age=MANAGE_LINK_MAX_AGE)
+        payload, signed_at = read_token_issued("manage", token, max_age=MANAGE_LINK_MAX_AGE)
     except TokenInvalid as err:
         abort(404, description=err.message)
     if not isinstance(payload, dict) or not isinstance(payload.get("appointment"), int):
         abort(404)
     appt = lc.load_for_link(get_session(), payload["appointment"])
     user = appt.contact.user if appt.contact else None
+    if manage_link_revoked(user, signed_at):
+        abort(404, description="This link no longer works: log in to see the appointment.")
     return Door(appt, lc.Actor(user, via_link=True), f"/manage/{token}")
+
+
+@bp.after_request
+def _no_store_for_manage_pages(response):
+    # A manage link opens an appointment without a password: neither the page nor its
+    # refusal may be kept by a shared cache or the browser's history.
+    if (request.endpoint or "").startswith("booking.manage"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _zone(appt: Appointment) -> str:

@@ -15,11 +15,13 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import STAFF_ROLES, User
+from portal.accounts.sessions import end_user_sessions
 from portal.booking.models import BookingPolicy, Service
 from portal.errors import Invalid, NotAllowed
 from portal.pagination import Page, paginate
 from portal.staff.models import Agent, Holiday, Skill, Territory, agent_skills, agent_territories
 from portal.staff.services import create_agent, set_agent_active
+from portal.timeutil import now_utc
 
 if TYPE_CHECKING:
     from datetime import date
@@ -331,13 +333,16 @@ def change_role(session: so.Session, admin: User, user: User, role: str) -> User
 def set_user_active(
     session: so.Session, admin: User, user: User, active: bool
 ) -> list[Appointment]:
-    """Let a staff user log in or not. Deactivating an agent's user switches the agent
-    off too, which parks its upcoming bookings (returned); reactivating switches it on."""
+    """Let a staff user log in or not. Deactivating ends the user's sessions on every
+    device at once. Deactivating an agent's user switches the agent off too, which parks
+    its upcoming bookings (returned); reactivating switches it on."""
     _require_admin(admin)
     if user.id == admin.id and not active:
         raise Invalid("You cannot deactivate yourself: ask another admin.")
     user.active = active
     session.flush()
+    if not active:
+        end_user_sessions(session, user, now_utc(), "deactivated")
     agent = agent_for_user(session, user)
     if agent is None or agent.active == active:
         return []

@@ -17,7 +17,7 @@ def log_in(page: Page, email: str, password: str = "demo", *, succeed: bool = Tr
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     if succeed:
-        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        expect(page.get_by_role("button", name="Log out", exact=True)).to_be_visible()
 
 
 def screenshots(page: Page, folder: Path, name: str) -> None:

@@ -93,7 +93,8 @@ def _sign_up(
 
 
 def _log_out(page: Page) -> None:
-    page.get_by_role("button", name="Log out").click()
+    # exact: the profile also has "Log out everywhere" and a "Log out" for each device
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 

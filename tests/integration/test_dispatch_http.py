@@ -568,8 +568,11 @@ def test_when_nobody_is_free_the_panel_says_so_and_links_to_the_move_page(client
     assert '<button class="button primary" type="submit">Assign</button>' not in panel
 
 
-def test_when_the_window_has_begun_the_panel_links_to_the_move_page(client, queued, frozen_now):
+def test_when_the_window_has_begun_the_panel_links_to_the_move_page(
+    client, auth, queued, frozen_now
+):
     frozen_now(WINDOW + timedelta(minutes=30))
+    auth.login("dispatch@example.com")  # two days on: the first session has ended
     appt = queued["appt"]
 
     panel = client.get(assign_url(appt), headers={"HX-Request": "true"}).get_data(as_text=True)

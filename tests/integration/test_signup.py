@@ -356,9 +356,11 @@ def test_resending_the_link_is_limited_to_five_a_day(session, client, london, fr
 
     assert len(emails(session, "jo@example.com", SUBJECT_VERIFY)) == 5
     frozen_now(start + timedelta(hours=23))
+    log_in(client)  # a session lasts 12 hours at most (issue #12, point 9): log in again
     refused = client.post_form("/verify/new", form_url="/verify/new", follow_redirects=True)
     assert "5 links today" in refused.get_data(as_text=True)
     frozen_now(start + timedelta(hours=24, minutes=3))
+    log_in(client)  # and again after an hour away (30 idle minutes end a session)
     client.post_form("/verify/new", form_url="/verify/new")
     assert len(emails(session, "jo@example.com", SUBJECT_VERIFY)) == 6
 
