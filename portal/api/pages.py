@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from portal.accounts.browser import device_for_user
 from portal.api.routes.common import ID
 from portal.api.tokens import MAX_NAME, create_own_token, list_tokens, revoke_token
 from portal.db import commit, get_session
@@ -86,6 +87,7 @@ def create():
             form.name.data,
             current_password=form.current_password.data,
             remote_addr=request.remote_addr or "unknown",
+            device=device_for_user(current_user),
             expires_at=now_utc() + timedelta(days=days) if days else None,
             max_failures=current_app.config["LOGIN_MAX_FAILURES"],
             lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],

@@ -82,18 +82,21 @@ def create_own_token(
     *,
     current_password: str,
     remote_addr: str,
+    device: str | None = None,
     expires_at: datetime | None = None,
     max_failures: int = 5,
     lock_minutes: int = 15,
 ) -> tuple[ApiToken, str]:
     """What the tokens page does: a user makes a token for itself after typing its
     current password (a stolen session alone cannot mint lasting access; wrong guesses
-    count as log-in failures), and the user is e-mailed about it."""
+    count as log-in failures, `device` as in check_current_password), and the user is
+    e-mailed about it."""
     check_current_password(
         session,
         user,
         current_password,
         remote_addr=remote_addr,
+        device=device,
         max_failures=max_failures,
         lock_minutes=lock_minutes,
     )

@@ -216,3 +216,22 @@ def test_strangers_wrong_passwords_do_not_stop_the_owner_changing_the_password(
     )
 
     assert response.status_code == 302
+
+
+def test_strangers_wrong_passwords_do_not_stop_the_owner_making_an_api_token(
+    app, session, frozen_now
+):
+    frozen_now(NOW)
+    create_customer(session, email="jo@example.com")
+    session.commit()
+    laptop = browser(app, "198.51.100.20")
+    attempt(laptop, "jo@example.com", "demo")
+    stranger = browser(app, "203.0.113.9")
+    for _ in range(10):
+        attempt(stranger, "jo@example.com", "guess")
+
+    response = laptop.post_form(
+        "/profile/tokens", {"name": "Script", "expires": "30", "current_password": "demo"}
+    )
+
+    assert response.status_code == 201
