@@ -28,6 +28,7 @@ CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
     500: "server_error",
@@ -40,6 +41,7 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     413: "Request body too large",
+    415: "Unsupported media type",
     422: "Invalid input",
     429: "Too many requests",
     500: "Server error",
@@ -54,6 +56,12 @@ class Unauthenticated(PortalError):
 
 class Malformed(PortalError):
     status = 400
+
+
+class UnsupportedMediaType(PortalError):
+    """A body sent as something other than JSON (text/plain, a form): never guessed at."""
+
+    status = 415
 
 
 class InvalidInput(PortalError):

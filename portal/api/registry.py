@@ -3,9 +3,10 @@ models, and the same declaration validates the request and writes the OpenAPI 3.
 document (pydantic's JSON Schema is the 2020-12 dialect OpenAPI 3.1 uses).
 
 `operation(...)` wraps a view so that, in this order, it authenticates the token (401),
-counts it against the rate limit (429), checks the role (403), validates the path,
-query, header and body (400/422), and only then runs the view with the parsed values:
-nothing is written before the input is known to be good.
+counts it against the rate limit (429), checks the role (403), checks that a body is
+JSON (415), validates the path, query, header and body (400/422), and only then runs
+the view with the parsed values: nothing is written before the input is known to be
+good.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from pydantic.json_schema import models_json_schema
 
 from portal.api import API_PREFIX, bp
 from portal.api.auth import authenticate_request
-from portal.api.errors import PROBLEM_TYPE, TITLES, InvalidInput, Malformed
+from portal.api.errors import (
+    PROBLEM_TYPE,
+    TITLES,
+    InvalidInput,
+    Malformed,
+    UnsupportedMediaType,
+)
 from portal.errors import NotAllowed
 from portal.ids import MAX_ID  # larger ids are refused by the route, not the database
 
@@ -99,6 +106,8 @@ def operation(
                     f"(it is for: {', '.join(roles)})."
                 )
             kwargs: dict[str, Any] = {}
+            if body is not None:
+                _require_json_body()
             if query is not None:
                 kwargs["query"] = _parse(query, request.args.to_dict(flat=True), None)
             if idempotency_key:
@@ -117,6 +126,22 @@ def operation(
         return wrapped
 
     return decorator
+
+
+def _require_json_body() -> None:
+    """Read a body only when it says it is JSON (application/json or a +json type): a
+    text/plain or form body, which a page on another site can send without asking, is
+    refused with 415 rather than parsed. An empty body has no type to check."""
+    if not request.get_data(cache=True).strip():
+        return
+    mimetype = request.mimetype
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        return
+    raise UnsupportedMediaType(
+        f"Send the body as JSON, with Content-Type: application/json (not "
+        f"{mimetype or 'no Content-Type'}).",
+        field="Content-Type",
+    )
 
 
 def _json_body() -> Any:
@@ -287,5 +312,5 @@ def _error_statuses(op: Operation) -> list[int]:
     if op.query is not None or op.body is not None or op.idempotency_key:
         statuses.add(422)
     if op.body is not None:
-        statuses.update((400, 413))
+        statuses.update((400, 413, 415))
     return sorted(statuses)

@@ -24,6 +24,15 @@ from portal.workorders.models import WORK_ORDER_STATES
 
 MAX_RANGE_DAYS = 31
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+# The same years as patterns on the text, so the OpenAPI document says what _sane_instant
+# and _sane_day refuse (JSON Schema cannot bound a date's value). Whole RFC 3339 values,
+# not a prefix: a generator that draws from the pattern then draws real dates and times.
+_DATE = r"(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+DAY_PATTERN = rf"^{_DATE}$"
+INSTANT_PATTERN = (
+    rf"^{_DATE}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{{1,6}})?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
 
 
 def _clean_text(value: str) -> str:
@@ -60,9 +69,17 @@ Text = Annotated[str, AfterValidator(_clean_text)]
 Instant = Annotated[
     AwareDatetime,
     AfterValidator(_sane_instant),
-    Field(description="An instant with its UTC offset (RFC 3339)."),
+    Field(
+        description=f"An instant with its UTC offset (RFC 3339), in the years "
+        f"{EARLIEST_YEAR} to {LATEST_YEAR}.",
+        json_schema_extra={"pattern": INSTANT_PATTERN},
+    ),
 ]
-Day = Annotated[date, AfterValidator(_sane_day)]
+Day = Annotated[
+    date,
+    AfterValidator(_sane_day),
+    Field(json_schema_extra={"pattern": DAY_PATTERN}),
+]
 Zone = Annotated[str, Field(max_length=64), AfterValidator(_zone_name)]
 
 
@@ -151,7 +168,11 @@ class DeclineIn(Body):
 
 
 class SignOffIn(Body):
-    full_name: Text = Field(max_length=120, description="Typed as a signature.")
+    full_name: Text = Field(
+        min_length=2,
+        max_length=120,
+        description="Typed as a signature: at least 2 characters besides spaces.",
+    )
     consent: bool = Field(description="That the work was done: must be true.")
     signature_png: str | None = Field(
         default=None,
