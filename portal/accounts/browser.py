@@ -142,6 +142,13 @@ def load_session() -> None:
         if ended is not None:
             flash(_ended_message(ended, limits), "info")
         return
+    if not restored and "_user_id" not in cookie_session:
+        # Flask-Login dropped the log-in ("strong" protection: the address or browser
+        # changed under it): the session ends here too, not only in this cookie.
+        sessions.end_session(row, now, "protection")
+        db.commit()
+        _forget()
+        return
     if new_id is None and row.role != row.user.role:
         new_id = sessions.renew_id(db, row)
     seen = sessions.note_seen(

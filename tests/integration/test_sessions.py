@@ -468,3 +468,14 @@ def test_the_purge_job_deletes_sessions_that_can_never_be_used_again(
     assert live.get("/profile").status_code == 200
     remembered.delete_cookie("session")
     assert remembered.get("/profile").status_code == 200
+
+
+def test_a_session_dropped_for_a_changed_browser_ends_on_the_server_too(app, session, customer):
+    browser = log_in(app, "jo@example.com")
+    browser.environ_base["HTTP_USER_AGENT"] = FIREFOX_ON_WINDOWS  # not the one it logged in with
+
+    assert lands_on_log_in(browser.get("/appointments"))
+    browser.get("/login")
+
+    [row] = session.scalars(sa.select(UserSession)).all()
+    assert row.revoked_at is not None and row.revoked_reason == "protection"
