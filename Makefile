@@ -24,8 +24,12 @@ LINT_PATHS := portal tests $(wildcard bench)
 # in tests/conftest.py). `make test PYTEST_XDIST=` runs in one process.
 PYTEST_XDIST ?= -n 2 --dist loadgroup
 PYTEST_ARGS ?=
+# pip-audit lives apart from the project's venv: its own dependencies are not ours.
+PIP_AUDIT_VERSION := 2.10.1
+AUDIT_VENV := .venv-audit
+AUDIT_STAMP := $(AUDIT_VENV)/.installed-$(PIP_AUDIT_VERSION)
 
-.PHONY: venv run test-deps lint test test-calendar bench clean
+.PHONY: venv run test-deps lint audit test test-calendar bench clean
 
 ## venv: the virtualenv, reinstalled only when pyproject.toml or constraints.txt change
 venv: $(STAMP)
@@ -114,10 +118,27 @@ test-deps:
 	  npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 
-## lint: ruff's checks and its formatting, on our code and tests
+## lint: ruff's checks and its formatting, on our code and tests; bandit on the portal
+## (each finding is fixed, or answered on its line with `# nosec BXXX` and the reason)
 lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/bandit --quiet --recursive portal
+
+## audit: pip-audit over the pinned dependencies (constraints.txt, every one pinned, so
+## --no-deps) from a tool venv of its own. It asks a vulnerability service over the
+## network, so it is not part of `make test`; --strict fails when a pin cannot be checked.
+## PIP_AUDIT_ARGS="-s osv" asks OSV instead of PyPI.
+PIP_AUDIT_ARGS ?=
+audit: $(AUDIT_STAMP)
+	$(AUDIT_VENV)/bin/pip-audit --strict --no-deps --disable-pip $(PIP_AUDIT_ARGS) -r constraints.txt
+
+$(AUDIT_STAMP):
+	@rm -rf $(AUDIT_VENV)
+	python3 -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  pip-audit==$(PIP_AUDIT_VERSION)
+	@touch $@
 
 ## test: lint, then every test (SQLite, PostgreSQL, browser); no test run is a failure
 test: venv test-deps lint

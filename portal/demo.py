@@ -32,12 +32,12 @@ from portal.staff.services import create_agent, create_territory, get_or_create_
 from portal.webhooks.models import WEBHOOK_EVENTS, WebhookEndpoint
 from portal.webhooks.services import create_endpoint, queue_ping
 
-DEMO_PASSWORD = "demo"
+DEMO_PASSWORD = "demo"  # nosec B105  # the demo's published log-in (README), demo data only
 MARKER_EMAIL = "admin@demo.test"
 # Demo data only, and public in README: never a secret anywhere else.
-DEMO_API_TOKEN = "pt_demo_scheduler_token_for_the_local_demo_only"
-DEMO_TOKEN_EMAIL = "scheduler@demo.test"
-DEMO_TOKEN_NAME = "Demo script"
+DEMO_API_TOKEN = "pt_demo_scheduler_token_for_the_local_demo_only"  # nosec B105  # published
+DEMO_TOKEN_EMAIL = "scheduler@demo.test"  # nosec B105  # an e-mail address, not a secret
+DEMO_TOKEN_NAME = "Demo script"  # nosec B105  # the token's label, not a secret
 # Where `make run` starts `portal webhook-sink` (WEBHOOK_SINK_PORT in the Makefile).
 DEMO_WEBHOOK_URL = "http://127.0.0.1:8026/portal-events"
 DEMO_WEBHOOK_DESCRIPTION = "Demo: the local receiver make run starts (portal webhook-sink)"

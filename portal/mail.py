@@ -105,7 +105,8 @@ class SmtpConnection:
         return self
 
     def send(self, email: EmailMessage) -> None:
-        assert self._smtp is not None, "use SmtpConnection as a context manager"
+        if self._smtp is None:  # an assert would vanish under python -O
+            raise RuntimeError("use SmtpConnection as a context manager")
         self._smtp.send_message(email)
 
     def __exit__(self, *exc) -> None:

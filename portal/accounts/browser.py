@@ -67,11 +67,13 @@ UNUSED_FLASK_LOGIN_COOKIE = "portal_flask_login_remember_unused"
 # that sent a request in HX-Trigger, so a poll is told apart from a click inside it.
 POLLING_ELEMENTS = frozenset({"windows", "board", "run-state"})
 
+# Bandit took the "password" key (why a session ended) for a hard-coded password.
+_PASSWORD_CHANGED = "Your password was changed, so please log in again."  # nosec B105  # notice
 ENDED_MESSAGES = {
     "idle": "You were logged out after {idle} minutes without activity. Please log in again.",
     "lifetime": "You were logged out {hours} hours after logging in. Please log in again.",
     "remember": "This device kept you logged in for 30 days. Please log in again.",
-    "password": "Your password was changed, so please log in again.",
+    "password": _PASSWORD_CHANGED,
     "everywhere": "You were logged out on every device. Please log in again.",
 }
 ENDED_DEFAULT = "Your session has ended. Please log in again."

@@ -58,8 +58,8 @@ SUBJECT_RESET = "Reset your password"
 SUBJECT_INVITE = "You are invited to book service appointments"
 SUBJECT_STAFF_INVITE = "You are invited to join the Field Service Portal"
 INVITE_SUBJECTS = (SUBJECT_INVITE, SUBJECT_STAFF_INVITE)
-SUBJECT_PASSWORD_CHANGED = "Your password was changed"
-SUBJECT_TOKEN_CREATED = "A new API token was made for your account"
+SUBJECT_PASSWORD_CHANGED = "Your password was changed"  # nosec B105  # a subject, no secret
+SUBJECT_TOKEN_CREATED = "A new API token was made for your account"  # nosec B105  # a subject
 
 # Appointment and work-order states after which an address is no longer needed for them.
 FINISHED_APPOINTMENT_STATES = frozenset(

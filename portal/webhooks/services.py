@@ -35,7 +35,7 @@ from portal.webhooks.models import (
 )
 from portal.webhooks.urls import check_url
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # nosec B105  # the prefix generated secrets carry, not a secret
 MAX_DESCRIPTION = 200
 RECENT_DELIVERIES = 20
 
