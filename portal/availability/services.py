@@ -115,6 +115,9 @@ def load_agents(
         qualified = qualified.where(Agent.id.in_(only))
     zones: dict[int, str] = {}
     hours: dict[int, list[engine.WorkingHours]] = defaultdict(list)
+    # Agents mostly share their rules, and whole rotas: one object for each, so a big crew
+    # does not make thousands of equal ones for the garbage collector to track.
+    rules: dict[tuple, engine.WorkingHours] = {}
     for row in session.execute(
         sa.select(
             Agent.id,
@@ -129,7 +132,11 @@ def load_agents(
     ):
         zones[row.id] = row.time_zone
         if row.weekday is not None:
-            hours[row.id].append(engine.WorkingHours(row.weekday, row.start_time, row.end_time))
+            key = (row.weekday, row.start_time, row.end_time)
+            rule = rules.get(key)
+            if rule is None:
+                rule = rules[key] = engine.WorkingHours(*key)
+            hours[row.id].append(rule)
     if not zones:
         return []
     # Widen by a day each side: an agent's local working day can start before the
@@ -164,11 +171,12 @@ def load_agents(
         (off if is_off else busy)[agent_id].append((starts_at, ends_at))
     skill = frozenset({service.required_skill.code}) if service.required_skill else frozenset()
     territories = frozenset({territory_id}) if territory_id is not None else frozenset()
+    rotas: dict[tuple[engine.WorkingHours, ...], tuple[engine.WorkingHours, ...]] = {}
     return [
         engine.AgentInput(
             id=agent_id,
             tz=tz,
-            hours=tuple(hours[agent_id]),
+            hours=rotas.setdefault(rota := tuple(hours[agent_id]), rota),
             skills=skill,
             territories=territories,
             time_off=tuple(off[agent_id]),
