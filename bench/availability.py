@@ -65,8 +65,8 @@ from portal.workorders.models import WorkOrder  # noqa: E402
 
 AGENTS = 50
 SKILLS = ["gas", "electrical", "network", "plumbing"]
-# The floor's outbox row: the booking's one event row (channel "event" since issue #11).
-FLOOR_OUTBOX_CHANNEL = "email"
+# The floor's outbox row: the booking's one event row (portal/notifications/events.py).
+FLOOR_OUTBOX_CHANNEL = "event"
 FLOOR_EVENT_BODY = json.dumps(
     {
         "actor": 1,

@@ -24,7 +24,7 @@ from portal.availability.services import get_availability, location_zone
 from portal.booking.announce import announce
 from portal.booking.models import OVERLAP_CONSTRAINT, Appointment, AppointmentHold, Service
 from portal.booking.suggestions import Preferences
-from portal.errors import Conflict, Invalid, NotAllowed, NotFound
+from portal.errors import Conflict, Invalid, NotAllowed, NotFound, PortalError
 from portal.formatting import fmt_window
 from portal.staff.models import Agent
 from portal.timeutil import now_utc, week_start
@@ -84,10 +84,17 @@ def book_window(
         require_verified(actor)
     elif not actor.is_staff:
         raise NotFound("There is no such customer.")
-    existing = _existing(session, account_id, request.idempotency_key)
-    if existing is not None:
-        return existing
-    _validate(session, request, account_id)
+    # The idempotency key is not looked up first: a repeat is rare, and the database
+    # finds it for us (the appointment's insert breaks its unique key, or the window is
+    # gone because the first request took it); both paths below look the key up then.
+    try:
+        _validate(session, request, account_id)
+    except PortalError:
+        # A repeat of a booking made before the rules changed still answers with it.
+        found = _existing(session, account_id, request.idempotency_key)
+        if found is not None:
+            return found
+        raise
 
     for _attempt in range(MAX_ATTEMPTS):
         window = live_window(
@@ -223,17 +230,21 @@ def choose_agents(
     week_first = week_start(planned_start.date())
     lo = datetime.combine(week_first, datetime.min.time(), tzinfo=planned_start.tzinfo)
     hi = lo + timedelta(days=7)
-    # One round trip: the candidates' holds starting that week (rows with a start), then
-    # each candidate's latest task (rows with only `last_task`).
-    week_holds = sa.select(
-        AppointmentHold.agent_id,
-        AppointmentHold.starts_at,
-        AppointmentHold.ends_at,
-        sa.null().label("last_task"),
-    ).where(
-        AppointmentHold.agent_id.in_(candidates),
-        AppointmentHold.starts_at >= lo,
-        AppointmentHold.starts_at < hi,
+    # One round trip: the seconds each candidate is held that week (rows with `held`,
+    # summed by the database, however full the week), then each candidate's latest task
+    # (rows with only `last_task`).
+    week_holds = (
+        sa.select(
+            AppointmentHold.agent_id,
+            sa.func.sum(_held_seconds(session)).label("held"),
+            sa.null().label("last_task"),
+        )
+        .where(
+            AppointmentHold.agent_id.in_(candidates),
+            AppointmentHold.starts_at >= lo,
+            AppointmentHold.starts_at < hi,
+        )
+        .group_by(AppointmentHold.agent_id)
     )
     # One max() per candidate (an index descent each), not one GROUP BY over the
     # candidates' whole task history.
@@ -242,20 +253,28 @@ def choose_agents(
         .where(WorkOrderTask.agent_id == Agent.id)
         .scalar_subquery()
     )
-    latest_tasks = sa.select(Agent.id, sa.null(), sa.null(), latest_task).where(
-        Agent.id.in_(candidates)
-    )
+    latest_tasks = sa.select(Agent.id, sa.null(), latest_task).where(Agent.id.in_(candidates))
     booked: dict[int, float] = defaultdict(float)
     last_assigned: dict[int, int] = {}
-    for agent_id, starts_at, ends_at, last_task in session.execute(
-        sa.union_all(week_holds, latest_tasks)
-    ):
-        if starts_at is None:
+    for agent_id, held, last_task in session.execute(sa.union_all(week_holds, latest_tasks)):
+        if held is None:
             last_assigned[agent_id] = last_task or 0  # None: the agent has no task yet
         else:
-            booked[agent_id] += (ends_at - starts_at).total_seconds()
+            booked[agent_id] = float(held)
     candidates.sort(key=lambda a: (a not in prefer, booked[a], last_assigned.get(a, 0), a))
     return sorted(candidates[:needed])
+
+
+def _held_seconds(session: so.Session) -> sa.ColumnElement:
+    """A hold's length in whole seconds, computed by the database."""
+    if session.get_bind().dialect.name == "postgresql":
+        span = sa.extract("epoch", AppointmentHold.ends_at - AppointmentHold.starts_at)
+    else:  # SQLite keeps instants as text, which julianday() reads
+        days = sa.func.julianday(AppointmentHold.ends_at) - sa.func.julianday(
+            AppointmentHold.starts_at
+        )
+        span = days * 86400
+    return sa.func.round(span)
 
 
 def _write_booking(
@@ -350,8 +369,8 @@ def _write_booking(
         note=request.note.strip(),
         visibility="customer",
     )
-    session.flush()
     announce(session, "booked", appointment, actor=actor, working=agent_ids)
+    session.flush()  # the timeline and the event: one more batched INSERT per table
     return appointment
 
 

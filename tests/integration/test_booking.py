@@ -120,6 +120,31 @@ def test_the_same_idempotency_key_books_once(session, world):
     assert session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
 
 
+def test_a_repeat_while_the_window_has_another_place_writes_nothing(session, world):
+    create_agent(session)  # a second place in the window: the repeat gets to the insert
+    first = book_window(session, booking(world, idempotency_key="key-1"))
+
+    again = book_window(session, booking(world, idempotency_key="key-1"))
+
+    assert again.id == first.id
+    counts = [
+        session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (Appointment, AppointmentHold, WorkOrder, WorkOrderTask, TimelineEntry)
+    ]
+    assert counts == [1, 1, 1, 1, 3]
+
+
+def test_a_repeat_after_the_service_was_withdrawn_still_answers_with_the_booking(session, world):
+    first = book_window(session, booking(world, idempotency_key="key-1"))
+    world["service"].active = False
+
+    again = book_window(session, booking(world, idempotency_key="key-1"))
+
+    assert again.id == first.id
+    with pytest.raises(Invalid, match="cannot be booked"):
+        book_window(session, booking(world, idempotency_key="key-2"))
+
+
 def test_a_taken_window_is_refused_with_the_nearest_free_windows(session, world):
     book_window(session, booking(world))
 
