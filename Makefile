@@ -83,8 +83,8 @@ run: venv
 test-deps:
 	@packages=""; \
 	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftoppm ] \
-	   || ! dpkg -s libharfbuzz-subset0 >/dev/null 2>&1 || ! command -v faketime >/dev/null; then \
-	  packages="chromium poppler-utils libharfbuzz-subset0 faketime"; \
+	   || ! dpkg -s libharfbuzz-subset0 >/dev/null 2>&1; then \
+	  packages="chromium poppler-utils libharfbuzz-subset0"; \
 	fi; \
 	fresh_postgresql=""; \
 	if ! command -v pg_ctlcluster >/dev/null; then \
@@ -146,14 +146,14 @@ test: venv test-deps lint
 	if [ "$$status" -eq 5 ]; then echo "pytest ran no test: that is a failure"; exit 1; fi; \
 	exit "$$status"
 
-## test-calendar: pytest alone (no installs: run `make test` once first) under faketime at
-## other moments: the whole suite at a Saturday 10:00 and on 31 December 23:50, the tests
-## marked `clock` at a Sunday night, a Friday evening and the eves of the clock changes
-## in London and New York; each run checks the clock reached the live server and the
-## scheduler process (tests/calendar_runs.py). CALENDAR_ARGS='--only "Sunday 23:30"'.
+## test-calendar: pytest alone (no installs: run `make test` once first) with the portal's
+## clock moved (PORTAL_CLOCK_OFFSET) to other moments: the whole suite at a Saturday 10:00
+## and on 31 December 23:50, the tests marked `clock` at a Sunday night, a Friday evening
+## and the eves of the clock changes in London and New York; each run checks the clock
+## reached the live server and the scheduler process (tests/calendar_runs.py).
+## CALENDAR_ARGS='--only "Sunday 23:30"' runs one moment.
 CALENDAR_ARGS ?=
 test-calendar:
-	@command -v faketime >/dev/null || { echo "faketime is missing: run make test-deps"; exit 1; }
 	@test -x $(BIN)/pytest || { echo "no $(VENV): run make test first"; exit 1; }
 	$(BIN)/python tests/calendar_runs.py $(CALENDAR_ARGS)
 

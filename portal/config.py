@@ -133,9 +133,23 @@ def _prepare_database_folder(settings: dict) -> None:
         )
 
 
+def _check_clock_offset() -> None:
+    """PORTAL_CLOCK_OFFSET (read by portal.timeutil) must be a number of seconds."""
+    raw = os.environ.get("PORTAL_CLOCK_OFFSET", "").strip()
+    if not raw:
+        return
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not abs(seconds) < 100 * 366 * 86400:  # also false for nan
+        raise ConfigError(f"PORTAL_CLOCK_OFFSET must be a number of seconds, not {raw!r}")
+
+
 def from_environment(overrides: dict | None = None) -> dict:
     """Build the Flask config from the process environment; `overrides` win (tests)."""
     overrides = overrides or {}
+    _check_clock_offset()
     instance = Path(
         overrides.get("INSTANCE_PATH")
         or os.environ.get("PORTAL_INSTANCE_PATH")

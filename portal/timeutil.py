@@ -6,15 +6,38 @@ availability engine's input and the rendering of a page). Tests freeze `now_utc`
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
+# PORTAL_CLOCK_OFFSET moves this clock (never the machine's) by so many seconds, in every
+# process that inherits the variable: web workers, the scheduler process, a test run and
+# what it starts. `make test-calendar` runs the suite at other moments of the year with
+# it. Read here, not in config, because the clock is needed before any app exists;
+# config.py checks the value at start-up. Never set it in production.
+CLOCK_OFFSET_VARIABLE = "PORTAL_CLOCK_OFFSET"
+
+
+def _offset_from_environment() -> timedelta:
+    raw = os.environ.get(CLOCK_OFFSET_VARIABLE, "").strip()
+    try:
+        return timedelta(seconds=float(raw)) if raw else timedelta(0)
+    except (ValueError, OverflowError):
+        return timedelta(0)  # config.py refuses to start the app with it
+
+
+_offset = _offset_from_environment()
 _frozen: datetime | None = None
 
 
 def now_utc() -> datetime:
     """The current instant, aware, in UTC (or the instant a test froze)."""
-    return _frozen if _frozen is not None else datetime.now(UTC)
+    return _frozen if _frozen is not None else datetime.now(UTC) + _offset
+
+
+def clock_offset() -> timedelta:
+    """How far PORTAL_CLOCK_OFFSET moves this process's clock (zero in production)."""
+    return _offset
 
 
 def freeze(at: datetime | None) -> None:

@@ -1,8 +1,8 @@
-"""`make test-calendar`: the suite at other moments of the year, under Debian's faketime.
+"""`make test-calendar`: the suite at other moments of the year, on a moved clock.
 
 No test may depend on the weekday, the hour, the month or the year it runs in. This
-proves it: pytest (and every process it starts: the xdist workers, the live server in
-them, `portal scheduler`) runs with the clock moved to
+proves it: pytest runs with PORTAL_CLOCK_OFFSET moving the portal's clock (timeutil's
+now_utc, which every decision reads, and the signing time of links) to
 
 * the whole suite: a Saturday 10:00 and 31 December 23:50;
 * every test marked `clock`: a Sunday 23:30, a Friday 17:55, and the evenings before the
@@ -11,14 +11,19 @@ them, `portal scheduler`) runs with the clock moved to
   Sunday of November).
 
 Each moment is the next one after today, in Europe/London (New York's in New York).
-The clock is moved by a fixed offset (`faketime -f +Ns`), not started at an instant
-(`@...`), so a process started later in the run reads the same clock as pytest.
-PostgreSQL runs outside faketime, so no query may decide on the database's now().
+The offset reaches every process the run starts: the xdist workers and the live server
+in them inherit it, and the tests hand it to each `portal scheduler` they start.
+PostgreSQL keeps its own clock, so no query may decide on the database's now().
+
+Why not Debian's faketime over the whole run: libfaketime 0.9.10 breaks Python's
+waits. With the monotonic clock faked, `threading.Event.wait(0.1)` never returns; with
+it real (FAKETIME_DONT_FAKE_MONOTONIC=1), every `time.sleep()` fails with EINVAL. The
+portal's own clock setting is the one the issue allows beside it.
 
 Every process notes the instant it read (`PORTAL_TEST_CLOCK_REPORT`, see
 tests/conftest.py): pytest and its workers, the live server (its /healthz) and each
 scheduler process. A run passes only when its tests pass and every one of those
-readings lies on the faked moment (a clock that never reached them cannot pass).
+readings lies on the moved moment (a clock that never reached them cannot pass).
 
 `python tests/calendar_runs.py --only "Saturday 10:00"` runs one moment; extra pytest
 arguments follow `--`.
@@ -175,13 +180,9 @@ def run(moment: Moment, pytest_args: list[str]) -> Outcome:
         env = {
             **os.environ,
             "PORTAL_TEST_CLOCK_REPORT": str(report),
-            # Timeouts and waits keep the machine's steady clock.
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "PORTAL_CLOCK_OFFSET": str(offset),
         }
         command = [
-            "faketime",
-            "-f",
-            f"{offset:+d}",
             sys.executable,
             "-m",
             "pytest",

@@ -43,7 +43,7 @@ from sqlalchemy.pool import NullPool
 # --- the environment, before anything from portal is imported ------------------------------
 
 for _name in [n for n in os.environ if n.startswith("PORTAL_")]:
-    if _name not in ("PORTAL_TEST_DATABASE_URL", "PORTAL_TEST_CLOCK_REPORT"):
+    if _name not in ("PORTAL_TEST_DATABASE_URL", "PORTAL_TEST_CLOCK_REPORT", "PORTAL_CLOCK_OFFSET"):
         del os.environ[_name]
 # Anything that still builds the app from the environment (a CLI entry point, say) lands
 # in a throw-away folder, never in the developer's instance/.
@@ -80,9 +80,10 @@ DATABASE_FIXTURES = frozenset(
 # --- the clock ------------------------------------------------------------------------------
 #
 # No test may depend on the day or hour it runs: each pins the clock (`frozen_now`) or
-# takes what the page offers. `make test-calendar` proves it by running the suite under
-# Debian's faketime at other moments; every process reports here the instant it read,
-# so a clock that never reached the live server or the scheduler process cannot pass.
+# takes what the page offers. `make test-calendar` proves it by running the suite with
+# PORTAL_CLOCK_OFFSET moving the portal's clock to other moments (kept above, and handed
+# to every process the tests start); every process reports here the instant it read, so
+# a clock that never reached the live server or the scheduler process cannot pass.
 
 # Test modules about dates, windows, jobs, reminders and notices: marked `clock` (as is
 # every test that pins the clock, drives the browser or starts a scheduler process).
@@ -577,16 +578,10 @@ def base_url(live_server: str) -> str:
     return live_server
 
 
-# Chromium hangs on its first page load under libfaketime (make test-calendar): the
-# browser keeps the machine's clock; the server side, which decides, runs on the fake one.
-_FAKE_CLOCK_VARIABLES = ("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC")
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
-        "env": {k: v for k, v in os.environ.items() if k not in _FAKE_CLOCK_VARIABLES},
         "executable_path": "/usr/bin/chromium",
         "args": [
             "--no-sandbox",

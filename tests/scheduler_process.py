@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from portal.timeutil import CLOCK_OFFSET_VARIABLE
 from tests.conftest import SECRET_KEY, report_clock
 from tests.smtp_sink import SmtpSink
 
@@ -43,6 +44,8 @@ def start_scheduler(url: str, instance: Path, sink: SmtpSink, log: Path) -> subp
         PORTAL_SMTP_HOST="127.0.0.1",
         PORTAL_SMTP_PORT=str(sink.port),
     )
+    if CLOCK_OFFSET_VARIABLE in os.environ:  # make test-calendar: the same moved clock
+        env[CLOCK_OFFSET_VARIABLE] = os.environ[CLOCK_OFFSET_VARIABLE]
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
         start = out.tell()
         process = subprocess.Popen([str(PORTAL), "scheduler"], env=env, stdout=out, stderr=out)

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from portal.booking.models import Appointment
 from portal.db import get_session, make_engine
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import queue_email
+from portal.timeutil import now_utc
 from portal.workorders.models import TimelineEntry
 from tests.conftest import app_config
 from tests.factories import create_appointment, create_customer, create_user
@@ -49,7 +50,7 @@ def database(url: str, instance: Path) -> Iterator[so.Session]:
 
 def awaiting_confirmation(session, contact, *, deadline: datetime, days_ahead: int) -> int:
     """An accepted appointment whose confirmation request ends at `deadline`; its id."""
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days_ahead)
+    start = now_utc().replace(microsecond=0) + timedelta(days=days_ahead)
     appt = create_appointment(
         session, start=start, contact=contact, status="accepted", confirm_deadline=deadline
     )
@@ -131,7 +132,7 @@ def test_a_restart_neither_repeats_an_expiry_nor_loses_one_due_while_down(
     database_url, tmp_path, smtp_server, processes
 ):
     instance, log = tmp_path / "instance", tmp_path / "scheduler.log"
-    now = datetime.now(UTC)
+    now = now_utc()
     with database(database_url, instance) as session:
         contact = set_up_people(session)
         first = awaiting_confirmation(
@@ -150,7 +151,7 @@ def test_a_restart_neither_repeats_an_expiry_nor_loses_one_due_while_down(
         assert session.get(Appointment, second).confirm_expired_at is None
         # While the process is down, the second request's deadline passes. (Written
         # directly: the deadline service refuses a deadline in the past, as it should.)
-        session.get(Appointment, second).confirm_deadline = datetime.now(UTC) - timedelta(seconds=1)
+        session.get(Appointment, second).confirm_deadline = now_utc() - timedelta(seconds=1)
 
     processes.append(start_scheduler(database_url, instance, smtp_server, log))
     wait_for(lambda: len(mails_to(smtp_server, CUSTOMER)) == 2)
@@ -181,7 +182,7 @@ def test_two_scheduler_processes_at_once_expire_and_send_everything_once(
     database_url, tmp_path, smtp_server, processes
 ):
     instance = tmp_path / "instance"
-    now = datetime.now(UTC)
+    now = now_utc()
     with database(database_url, instance) as session:
         contact = set_up_people(session)
         expiring = [

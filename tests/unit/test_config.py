@@ -118,3 +118,17 @@ def test_a_bad_webhook_dns_timeout_names_the_variable(env, raw):
 
     with pytest.raises(ConfigError, match="PORTAL_WEBHOOKS_DNS_TIMEOUT"):
         config.from_environment()
+
+
+@pytest.mark.parametrize("raw", ["tomorrow", "nan", "1e12"])
+def test_a_clock_offset_that_is_not_seconds_stops_the_app_naming_it(env, raw):
+    env.setenv("PORTAL_CLOCK_OFFSET", raw)
+
+    with pytest.raises(ConfigError, match="PORTAL_CLOCK_OFFSET"):
+        config.from_environment()
+
+
+def test_a_clock_offset_in_seconds_is_accepted(env):
+    env.setenv("PORTAL_CLOCK_OFFSET", "-86400.5")
+
+    config.from_environment()

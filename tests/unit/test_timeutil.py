@@ -70,3 +70,26 @@ def test_day_bounds_are_utc():
     start, end = timeutil.local_day_bounds(date(2026, 10, 25), "America/New_York")
 
     assert start.tzinfo is UTC and end.tzinfo is UTC
+
+
+def test_the_clock_offset_is_read_in_seconds_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PORTAL_CLOCK_OFFSET", "-90.5")
+
+    assert timeutil._offset_from_environment() == timedelta(seconds=-90.5)
+
+
+def test_without_a_clock_offset_the_clock_is_the_machines(monkeypatch):
+    monkeypatch.delenv("PORTAL_CLOCK_OFFSET", raising=False)
+
+    assert timeutil._offset_from_environment() == timedelta(0)
+
+
+def test_the_clock_offset_moves_now_utc_and_a_freeze_still_wins(monkeypatch, frozen_now):
+    monkeypatch.setattr(timeutil, "_offset", timedelta(days=7))
+    before = datetime.now(UTC)
+
+    moved = timeutil.now_utc()
+
+    assert before + timedelta(days=7) <= moved <= datetime.now(UTC) + timedelta(days=7)
+    pinned = frozen_now(datetime(2026, 12, 5, 10, 0, tzinfo=UTC))
+    assert timeutil.now_utc() == pinned
