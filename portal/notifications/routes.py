@@ -3,9 +3,10 @@ queued, readable with its links, so a newcomer running `make run` can follow the
 
 from __future__ import annotations
 
-from flask import abort, g, has_request_context, render_template, request
+from flask import abort, g, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from portal import htmx
 from portal.accounts.access import role_required
 from portal.db import commit, get_session
 from portal.notifications import bp
@@ -15,6 +16,7 @@ from portal.notifications.services import (
     list_notifications,
     list_outbox,
     mark_all_read,
+    newest_notification_id,
     outbox_counts,
     unread_count,
 )
@@ -29,15 +31,33 @@ def _page_number() -> int:
 @bp.get("/notifications")
 @login_required
 def index():
+    """The list, read only: a GET changes nothing (a prefetch or a crawler following
+    the nav link must not mark anything read); "Mark all as read" is a POST."""
+    return render_template("notifications/index.html", **_list_context())
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_read():
+    """Mark read what the viewer was shown: notices up to the newest one when the page
+    was drawn (`up_to`), so one that arrived since stays new. htmx gets the list back."""
+    up_to = request.form.get("up_to", type=int)
+    mark_all_read(get_session(), current_user.id, up_to_id=up_to)
+    commit()
+    g.pop("unread_notifications", None)  # counted again for the nav
+    if htmx:
+        return render_template("notifications/_read_response.html", **_list_context())
+    return redirect(url_for("notifications.index", page=_page_number()))
+
+
+def _list_context() -> dict:
     session = get_session()
     page = list_notifications(session, current_user.id, page=_page_number(), per_page=PER_PAGE)
-    # Opening the list reads it: the page still marks which ones were new.
-    unread_ids = {n.id for n in page.items if n.read_at is None}
-    if unread_notifications():
-        mark_all_read(session, current_user.id)
-        commit()
-        g.unread_notifications = 0
-    return render_template("notifications/index.html", page=page, unread_ids=unread_ids)
+    return {
+        "page": page,
+        "unread_ids": {n.id for n in page.items if n.read_at is None},
+        "newest_id": newest_notification_id(session, current_user.id),
+    }
 
 
 @bp.get("/admin/mail")

@@ -85,13 +85,19 @@ def unread_count(session: so.Session, user_id: int) -> int:
     )
 
 
-def mark_all_read(session: so.Session, user_id: int, now: datetime | None = None) -> int:
-    """Mark every unread notification of the user read; returns how many were unread."""
-    result = session.execute(
-        sa.update(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .values(read_at=now or now_utc())
-    )
+def mark_all_read(
+    session: so.Session,
+    user_id: int,
+    now: datetime | None = None,
+    *,
+    up_to_id: int | None = None,
+) -> int:
+    """Mark the user's unread notifications read (only those with ids up to `up_to_id`,
+    when given: the newest the user was shown); returns how many were marked."""
+    unread = sa.and_(Notification.user_id == user_id, Notification.read_at.is_(None))
+    if up_to_id is not None:
+        unread = sa.and_(unread, Notification.id <= up_to_id)
+    result = session.execute(sa.update(Notification).where(unread).values(read_at=now or now_utc()))
     return result.rowcount
 
 
@@ -242,6 +248,13 @@ def list_notifications(
         .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
     return paginate(session, query, page, per_page)
+
+
+def newest_notification_id(session: so.Session, user_id: int) -> int | None:
+    """The id of the user's latest notification (what "Mark all as read" reaches up to)."""
+    return session.scalar(
+        sa.select(sa.func.max(Notification.id)).where(Notification.user_id == user_id)
+    )
 
 
 def list_outbox(

@@ -119,7 +119,9 @@ def test_notifications_show_the_users_own_notices_only(session, client, auth):
     assert "Somebody else" not in page
 
 
-def test_the_nav_counts_unread_notices_until_the_list_is_opened(session, client, auth, frozen_now):
+def test_the_nav_counts_unread_notices_until_they_are_marked_read(
+    session, client, auth, frozen_now
+):
     frozen_now(T0)
     me = create_customer(session)[0]
     for minutes in (1, 2):
@@ -129,11 +131,93 @@ def test_the_nav_counts_unread_notices_until_the_list_is_opened(session, client,
 
     assert "Notifications (2)" in client.get("/appointments").get_data(as_text=True)
     opened = client.get("/notifications").get_data(as_text=True)
-    assert "Notifications (0)" in opened
+    assert "Notifications (2)" in opened  # reading the list changes nothing
     assert opened.count(">New</span>") == 2
     assert re.search(r"Notice 2.*Notice 1", opened, re.S)  # newest first
+    assert "Mark all as read" in opened
+
+    marked = client.post_form(
+        "/notifications/read",
+        {"up_to": _newest_id(opened)},
+        form_url="/notifications",
+        follow_redirects=True,
+    )
+    page = marked.get_data(as_text=True)
+    assert marked.request.path == "/notifications"
+    assert "Notifications (0)" in page
+    assert ">New</span>" not in page
+    assert "Mark all as read" not in page
     assert "Notifications (0)" in client.get("/appointments").get_data(as_text=True)
     assert ">New</span>" not in client.get("/notifications").get_data(as_text=True)
+
+
+def _newest_id(page: str) -> str:
+    return re.search(r'name="up_to" value="(\d+)"', page).group(1)
+
+
+def test_opening_the_notifications_leaves_them_unread(session, client, auth):
+    me = create_customer(session)[0]
+    notify_user(session, me.id, "Your visit is booked.")
+    auth.login(me.email)
+
+    for _ in range(2):
+        page = client.get("/notifications").get_data(as_text=True)
+        assert page.count(">New</span>") == 1
+        assert "Notifications (1)" in page
+
+
+def test_marking_read_spares_a_notice_that_arrived_after_the_page_was_drawn(session, client, auth):
+    me = create_customer(session)[0]
+    notify_user(session, me.id, "Seen notice")
+    auth.login(me.email)
+    opened = client.get("/notifications").get_data(as_text=True)
+    notify_user(session, me.id, "Later notice")
+
+    client.post_form(
+        "/notifications/read", {"up_to": _newest_id(opened)}, form_url="/notifications"
+    )
+
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Notifications (1)" in page
+    assert re.search(r">New</span> Later notice", page)
+    assert not re.search(r">New</span> Seen notice", page)
+
+
+def test_mark_all_read_answers_htmx_with_the_list_and_the_nav_count(session, client, auth):
+    me = create_customer(session)[0]
+    other = create_customer(session)[0]
+    notify_user(session, me.id, "Mine")
+    notify_user(session, other.id, "Theirs")
+    auth.login(me.email)
+    opened = client.get("/notifications").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', opened).group(1)
+
+    answer = client.post(
+        "/notifications/read",
+        data={"up_to": _newest_id(opened)},
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+
+    fragment = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert '<div id="notifications"' in fragment
+    assert "<html" not in fragment
+    assert ">New</span>" not in fragment
+    assert 'id="nav-notifications"' in fragment and 'hx-swap-oob="true"' in fragment
+    assert "Notifications (0)" in fragment
+    # Somebody else's notice is untouched, even with an up_to past its id.
+    auth.logout()
+    auth.login(other.email)
+    assert "Notifications (1)" in client.get("/notifications").get_data(as_text=True)
+
+
+def test_mark_all_read_needs_the_csrf_token(session, client, auth):
+    me = create_customer(session)[0]
+    notify_user(session, me.id, "Mine")
+    auth.login(me.email)
+
+    assert client.post("/notifications/read").status_code == 400
+    assert "Notifications (1)" in client.get("/notifications").get_data(as_text=True)
 
 
 def test_the_e_mails_link_shows_only_for_managers_and_admins(session, client, auth):
