@@ -3,8 +3,9 @@ order goes through one function here.
 
 Each function checks who may act and when, moves the states, keeps the holds in step
 (a hold exists exactly while the appointment keeps its agents busy), writes the
-timeline, and announces the change (notifications are queued in the outbox, never sent
-inline). Services flush and never commit: the caller commits once. A refused action
+timeline, and announces the change (one event row in the outbox, which the scheduler
+process expands into notices and e-mails: nothing is rendered or sent inline). Services
+flush and never commit: the caller commits once. A refused action
 raises one of our errors with a message a person understands, and changes nothing.
 
 States (PRODUCT.md): appointment requested -> accepted -> confirmed -> in_progress ->
