@@ -7,9 +7,10 @@ with the bookings inside the horizon, never with the whole history.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import groupby
+from operator import attrgetter, itemgetter
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -114,11 +115,12 @@ def load_agents(
     if only is not None:
         qualified = qualified.where(Agent.id.in_(only))
     zones: dict[int, str] = {}
-    hours: dict[int, list[engine.WorkingHours]] = defaultdict(list)
+    rotas: dict[int, tuple[engine.WorkingHours, ...]] = {}
     # Agents mostly share their rules, and whole rotas: one object for each, so a big crew
     # does not make thousands of equal ones for the garbage collector to track.
     rules: dict[tuple, engine.WorkingHours] = {}
-    for row in session.execute(
+    shared: dict[tuple[engine.WorkingHours, ...], tuple[engine.WorkingHours, ...]] = {}
+    hour_rows = session.execute(
         sa.select(
             Agent.id,
             Agent.time_zone,
@@ -129,14 +131,18 @@ def load_agents(
         .outerjoin(WorkingHours, WorkingHours.agent_id == Agent.id)
         .where(Agent.id.in_(qualified))
         .order_by(Agent.id, WorkingHours.id)
-    ):
-        zones[row.id] = row.time_zone
-        if row.weekday is not None:
-            key = (row.weekday, row.start_time, row.end_time)
-            rule = rules.get(key)
-            if rule is None:
-                rule = rules[key] = engine.WorkingHours(*key)
-            hours[row.id].append(rule)
+    )
+    for agent_id, rows in groupby(hour_rows, key=attrgetter("id")):
+        rota = []
+        for row in rows:
+            zones[agent_id] = row.time_zone
+            if row.weekday is not None:
+                key = (row.weekday, row.start_time, row.end_time)
+                rule = rules.get(key)
+                if rule is None:
+                    rule = rules[key] = engine.WorkingHours(*key)
+                rota.append(rule)
+        rotas[agent_id] = shared.setdefault(rota_tuple := tuple(rota), rota_tuple)
     if not zones:
         return []
     # Widen by a day each side: an agent's local working day can start before the
@@ -161,26 +167,30 @@ def load_agents(
         AppointmentHold.ends_at > held_lo,
         AppointmentHold.appointment_id != (ignore_appointment or 0),
     )
-    off: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     if holds_between is not None and holds_between[0] >= holds_between[1]:
-        statement = time_off
+        statement = time_off.order_by(TimeOff.agent_id)
     else:
-        statement = sa.union_all(time_off, holds)
-    for is_off, agent_id, starts_at, ends_at in session.execute(statement):
-        (off if is_off else busy)[agent_id].append((starts_at, ends_at))
+        # By agent, so each agent's intervals are collected and done with in one go (both
+        # sides come out of their indexes in that order: SQLite merges them, no sort).
+        statement = sa.union_all(time_off, holds).order_by("agent_id")
+    off: dict[int, tuple[tuple[datetime, datetime], ...]] = {}
+    busy: dict[int, tuple[tuple[datetime, datetime], ...]] = {}
+    for agent_id, rows in groupby(session.execute(statement), key=itemgetter(1)):
+        agent_off, agent_busy = [], []
+        for is_off, _, starts_at, ends_at in rows:
+            (agent_off if is_off else agent_busy).append((starts_at, ends_at))
+        off[agent_id], busy[agent_id] = tuple(agent_off), tuple(agent_busy)
     skill = frozenset({service.required_skill.code}) if service.required_skill else frozenset()
     territories = frozenset({territory_id}) if territory_id is not None else frozenset()
-    rotas: dict[tuple[engine.WorkingHours, ...], tuple[engine.WorkingHours, ...]] = {}
     return [
         engine.AgentInput(
             id=agent_id,
             tz=tz,
-            hours=rotas.setdefault(rota := tuple(hours[agent_id]), rota),
+            hours=rotas[agent_id],
             skills=skill,
             territories=territories,
-            time_off=tuple(off[agent_id]),
-            busy=tuple(busy[agent_id]),
+            time_off=off.get(agent_id, ()),
+            busy=busy.get(agent_id, ()),
         )
         for agent_id, tz in zones.items()
     ]
