@@ -9,6 +9,7 @@ from portal.accounts.models import (
     UserSession,
 )
 from portal.api.models import ApiToken
+from portal.audit.models import AuditEntry
 from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service, SignOff
 from portal.calendar_feeds.models import CalendarFeed
 from portal.db import Base
@@ -32,6 +33,7 @@ __all__ = [
     "ApiToken",
     "Appointment",
     "AppointmentHold",
+    "AuditEntry",
     "Base",
     "BookingPolicy",
     "CalendarFeed",

@@ -31,6 +31,7 @@ from portal.accounts import services, sessions, throttle
 from portal.accounts.models import Contact, CustomerAccount, LoginAttempt, ServiceLocation, User
 from portal.accounts.passwords import validate_new_password
 from portal.api.models import ApiToken
+from portal.audit.services import record_change, snapshot
 from portal.calendar_feeds.models import CalendarFeed
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound, PortalError
 from portal.notifications.models import OutboxMessage
@@ -588,7 +589,15 @@ def invite_contact(
     _send_invitation(
         session, user, SUBJECT_INVITE, "invite", inviter=invited_by, account_name=account.name
     )
+    # A customer's name and address are masked in the log (portal.audit.services).
+    record_change(
+        session, invited_by, "invite", user, None, {**_invited(user), "account_id": account.id}
+    )
     return contact
+
+
+def _invited(user: User) -> dict:
+    return snapshot(user, "full_name", "email", "role", "invitation_count")
 
 
 def _send_invitation(
@@ -681,6 +690,7 @@ def invite_staff_user(
     if role == "agent":
         create_agent(session, user, time_zone=time_zone)
     _send_staff_invitation(session, user, admin)
+    record_change(session, admin, "invite", user, None, _invited(user))
     return user
 
 
@@ -717,7 +727,10 @@ def resend_staff_invitation(session: so.Session, admin: User, user: User) -> Out
         raise Conflict(f"{user.full_name} has already accepted the invitation and can log in.")
     if not user.active:
         raise Conflict(f"{user.full_name} is deactivated: activate them before inviting again.")
-    return _send_staff_invitation(session, user, admin)
+    before = snapshot(user, "invitation_count")
+    sent = _send_staff_invitation(session, user, admin)
+    record_change(session, admin, "invite_again", user, before, snapshot(user, "invitation_count"))
+    return sent
 
 
 def user_state(user: User) -> str:

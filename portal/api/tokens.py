@@ -18,6 +18,7 @@ import sqlalchemy.orm as so
 from portal.accounts.models import User
 from portal.accounts.selfservice import check_current_password, tell_token_created
 from portal.api.models import ApiToken
+from portal.audit.services import record_change, snapshot
 from portal.errors import Invalid, NotFound
 from portal.timeutil import now_utc
 
@@ -38,11 +39,13 @@ def create_token(
     *,
     expires_at: datetime | None = None,
     secret: str | None = None,
+    by: User | None = None,
 ) -> tuple[ApiToken, str]:
     """Make a token for `user`; returns it with its secret, which is never stored.
 
     `secret` is for the demo data only, whose token is printed beside the demo log-ins;
-    every other token gets a random one."""
+    every other token gets a random one. `by`: who made it, for the audit log (None for
+    the command line)."""
     name = (name or "").strip()
     if not name:
         raise Invalid("Give the token a name, so you know later what uses it.", field="name")
@@ -72,7 +75,13 @@ def create_token(
     )
     session.add(token)
     session.flush()
+    record_change(session, by, "create", token, None, _audited(token))
     return token, secret
+
+
+def _audited(token: ApiToken) -> dict:
+    # The hash is left out: the log says which token, never anything that opens one.
+    return snapshot(token, "user_id", "name", "hint", "expires_at", "revoked_at")
 
 
 def create_own_token(
@@ -100,7 +109,7 @@ def create_own_token(
         max_failures=max_failures,
         lock_minutes=lock_minutes,
     )
-    token, secret = create_token(session, user, name, expires_at=expires_at)
+    token, secret = create_token(session, user, name, expires_at=expires_at, by=user)
     tell_token_created(session, user, token.name)
     return token, secret
 
@@ -126,16 +135,23 @@ def revoke_token(session: so.Session, user: User, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id or token.revoked_at is not None:
         raise NotFound("There is no such token.")
+    before = _audited(token)
     token.revoked_at = now_utc()
     session.flush()
+    record_change(session, user, "revoke", token, before, _audited(token))
     return token
 
 
-def revoke_tokens_named(session: so.Session, user: User, name: str) -> int:
+def revoke_tokens_named(
+    session: so.Session, user: User, name: str, *, by: User | None = None
+) -> int:
     """Revoke every working token of `user` called `name` (the CLI's way); how many."""
     found = [t for t in list_tokens(session, user) if t.name == name.strip()]
     for token in found:
+        before = _audited(token)
         token.revoked_at = now_utc()
+        session.flush()
+        record_change(session, by, "revoke", token, before, _audited(token))
     session.flush()
     return len(found)
 

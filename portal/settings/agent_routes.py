@@ -122,6 +122,7 @@ def agent_profile(agent_id: int):
                 agent,
                 skills=form.chosen_skills(),
                 territories=form.chosen_territories(),
+                by=me(),
             )
         except PortalError as err:
             error = refuse(form, err)
@@ -179,7 +180,7 @@ def agent_time_off_remove(agent_id: int, entry_id: int):
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    staff.remove_time_off(get_session(), entry)
+    staff.remove_time_off(get_session(), entry, by=me())
     return _done(agent, "Time off removed; the agent can be booked then again.")
 
 

@@ -10,7 +10,7 @@ from portal.errors import PortalError
 from portal.settings import bp
 from portal.settings import services as svc
 from portal.settings.forms import ActionForm, HolidayForm, SkillForm, TerritoryForm
-from portal.settings.helpers import page_arg, refuse, status
+from portal.settings.helpers import me, page_arg, refuse, status
 from portal.staff import services as staff
 from portal.staff.models import Holiday, Skill, Territory
 from portal.timeutil import now_utc, to_local
@@ -24,7 +24,7 @@ def skills():
     form, error = SkillForm(), None
     if form.validate_on_submit():
         try:
-            skill = staff.create_skill(get_session(), form.name.data)
+            skill = staff.create_skill(get_session(), form.name.data, by=me())
         except PortalError as err:
             error = refuse(form, err)
         else:
@@ -44,7 +44,7 @@ def skill_edit(skill_id: int):
     form, error = SkillForm(obj=skill), None
     if form.validate_on_submit():
         try:
-            staff.rename_skill(get_session(), skill, form.name.data)
+            staff.rename_skill(get_session(), skill, form.name.data, by=me())
         except PortalError as err:
             error = refuse(form, err)
         else:
@@ -72,7 +72,7 @@ def territory_new():
     form, error = TerritoryForm(data={"time_zone": "Europe/London"}), None
     if form.validate_on_submit():
         try:
-            territory = staff.create_territory(get_session(), **_territory_values(form))
+            territory = staff.create_territory(get_session(), **_territory_values(form), by=me())
         except PortalError as err:
             error = refuse(form, err)
         else:
@@ -98,7 +98,7 @@ def territory_edit(territory_id: int):
     error = None
     if form.validate_on_submit():
         try:
-            staff.update_territory(get_session(), territory, **_territory_values(form))
+            staff.update_territory(get_session(), territory, **_territory_values(form), by=me())
         except PortalError as err:
             error = refuse(form, err)
         else:
@@ -127,7 +127,7 @@ def holidays():
     form, error = HolidayForm(), None
     if form.validate_on_submit():
         try:
-            holiday = staff.add_holiday(get_session(), form.day.data, form.name.data)
+            holiday = staff.add_holiday(get_session(), form.day.data, form.name.data, by=me())
         except PortalError as err:
             error = refuse(form, err)
         else:
@@ -153,7 +153,7 @@ def holiday_remove(holiday_id: int):
     holiday = get_session().get(Holiday, holiday_id) or abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    staff.remove_holiday(get_session(), holiday)
+    staff.remove_holiday(get_session(), holiday, by=me())
     commit()
     flash(f"{holiday.name} removed: that day's windows are offered again.", "success")
     return redirect(url_for("settings.holidays"))

@@ -18,7 +18,7 @@ from portal.errors import PortalError
 from portal.settings import bp
 from portal.settings import services as svc
 from portal.settings.forms import PolicyForm, ServiceForm, id_choices
-from portal.settings.helpers import page_arg, refuse, status
+from portal.settings.helpers import me, page_arg, refuse, status
 
 
 @bp.get("/")
@@ -66,7 +66,7 @@ def service_new():
     form, error = _service_form(), None
     if form.validate_on_submit():
         try:
-            service = svc.create_service(get_session(), _service_data(form))
+            service = svc.create_service(get_session(), _service_data(form), by=me())
         except PortalError as err:
             error = refuse(form, err)
         else:
@@ -85,7 +85,7 @@ def service_edit(service_id: int):
     form, error = _service_form(service), None
     if form.validate_on_submit():
         try:
-            svc.update_service(get_session(), service, _service_data(form))
+            svc.update_service(get_session(), service, _service_data(form), by=me())
         except PortalError as err:
             error = refuse(form, err)
         else:
@@ -106,7 +106,7 @@ def policy():
     form, error = PolicyForm(obj=get_policy(get_session())), None
     if form.validate_on_submit():
         try:
-            svc.update_policy(get_session(), svc.PolicyData(**_policy_values(form)))
+            svc.update_policy(get_session(), svc.PolicyData(**_policy_values(form)), by=me())
         except PortalError as err:
             error = refuse(form, err)
         else:
@@ -123,6 +123,7 @@ def _policy_values(form: PolicyForm) -> dict[str, int]:
 # The other sections register their views on the same blueprint.
 from portal.settings import (  # noqa: E402, F401
     agent_routes,
+    audit_routes,
     catalogue_routes,
     disruption_routes,
     user_routes,

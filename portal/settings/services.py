@@ -16,6 +16,7 @@ import sqlalchemy.orm as so
 
 from portal.accounts.models import STAFF_ROLES, User
 from portal.accounts.sessions import end_user_sessions
+from portal.audit.services import Entity, record_change, snapshot
 from portal.booking.models import BookingPolicy, Service
 from portal.errors import Invalid, NotAllowed
 from portal.pagination import Page, paginate
@@ -61,21 +62,37 @@ def list_services(session: so.Session, *, page: int = 1, per_page: int = 20) -> 
     return paginate(session, query, page, per_page)
 
 
-def create_service(session: so.Session, data: ServiceData) -> Service:
+SERVICE_FIELDS = (
+    "name",
+    "description",
+    "duration_minutes",
+    "buffer_minutes",
+    "agents_needed",
+    "required_skill_id",
+    "active",
+)
+
+
+def create_service(session: so.Session, data: ServiceData, *, by: User | None = None) -> Service:
     """A new bookable service; its code is made from the name once and never changes."""
     service = Service(code=_service_code(session, data.name))
     _apply_service(session, service, data)
     session.add(service)
     session.flush()
+    record_change(session, by, "create", service, None, snapshot(service, *SERVICE_FIELDS))
     return service
 
 
-def update_service(session: so.Session, service: Service, data: ServiceData) -> Service:
+def update_service(
+    session: so.Session, service: Service, data: ServiceData, *, by: User | None = None
+) -> Service:
     """Change a service; the windows offered for it change with the next page load.
 
     Bookings already made keep the time they hold."""
+    before = snapshot(service, *SERVICE_FIELDS)
     _apply_service(session, service, data)
     session.flush()
+    record_change(session, by, "update", service, before, snapshot(service, *SERVICE_FIELDS))
     return service
 
 
@@ -143,7 +160,9 @@ class PolicyData:
     max_self_reschedules: int
 
 
-def update_policy(session: so.Session, data: PolicyData) -> BookingPolicy:
+def update_policy(
+    session: so.Session, data: PolicyData, *, by: User | None = None
+) -> BookingPolicy:
     """Save the booking rules (the single policy row, made on first save)."""
     if data.window_minutes < 0 or data.window_minutes > MAX_BLOCK_MINUTES:
         raise Invalid("A window lasts between 0 and 1,440 minutes.", field="window_minutes")
@@ -168,12 +187,22 @@ def update_policy(session: so.Session, data: PolicyData) -> BookingPolicy:
     if data.max_self_reschedules < 0:
         raise Invalid("The limit cannot be negative.", field="max_self_reschedules")
     policy = session.get(BookingPolicy, 1)
+    fields = tuple(vars(data))
+    before = snapshot(policy, *fields) if policy is not None else None
     if policy is None:
         policy = BookingPolicy(id=1)
         session.add(policy)
     for name, value in vars(data).items():
         setattr(policy, name, value)
     session.flush()
+    record_change(
+        session,
+        by,
+        "update",
+        Entity("booking_policy", policy.id, "Booking policy"),
+        before or {},
+        snapshot(policy, *fields),
+    )
     return policy
 
 
@@ -323,10 +352,12 @@ def change_role(session: so.Session, admin: User, user: User, role: str) -> User
     _check_role(role)
     if user.id == admin.id:
         raise Invalid("You cannot change your own role: ask another admin.", field="role")
+    before = snapshot(user, "role")
     user.role = role
     if role == "agent" and agent_for_user(session, user) is None:
         create_agent(session, user, time_zone=user.time_zone)
     session.flush()
+    record_change(session, admin, "change_role", user, before, snapshot(user, "role"))
     return user
 
 
@@ -339,8 +370,17 @@ def set_user_active(
     _require_admin(admin)
     if user.id == admin.id and not active:
         raise Invalid("You cannot deactivate yourself: ask another admin.")
+    before = snapshot(user, "active")
     user.active = active
     session.flush()
+    record_change(
+        session,
+        admin,
+        "reactivate" if active else "deactivate",
+        user,
+        before,
+        snapshot(user, "active"),
+    )
     if not active:
         end_user_sessions(session, user, now_utc(), "deactivated")
     agent = agent_for_user(session, user)

@@ -82,7 +82,7 @@ def _checked_action(endpoint_id: int) -> WebhookEndpoint:
 @role_required("manager")
 def webhook_rotate(endpoint_id: int):
     endpoint = _checked_action(endpoint_id)
-    secret = hooks.rotate_secret(get_session(), endpoint)
+    secret = hooks.rotate_secret(get_session(), endpoint, by=me())
     commit()
     return _endpoint_page(endpoint, secret=secret)
 
@@ -91,7 +91,7 @@ def webhook_rotate(endpoint_id: int):
 @role_required("manager")
 def webhook_pause(endpoint_id: int):
     endpoint = _checked_action(endpoint_id)
-    hooks.set_active(get_session(), endpoint, False)
+    hooks.set_active(get_session(), endpoint, False, by=me())
     commit()
     flash("The endpoint is paused: nothing is sent to it until you resume it.", "success")
     return redirect(url_for("settings.webhook", endpoint_id=endpoint.id))
@@ -101,7 +101,7 @@ def webhook_pause(endpoint_id: int):
 @role_required("manager")
 def webhook_resume(endpoint_id: int):
     endpoint = _checked_action(endpoint_id)
-    hooks.set_active(get_session(), endpoint, True)
+    hooks.set_active(get_session(), endpoint, True, by=me())
     commit()
     flash("The endpoint is active again: new events are sent to it.", "success")
     return redirect(url_for("settings.webhook", endpoint_id=endpoint.id))
@@ -128,7 +128,7 @@ def webhook_ping(endpoint_id: int):
 def webhook_delete(endpoint_id: int):
     endpoint = _checked_action(endpoint_id)
     url = endpoint.url
-    hooks.delete_endpoint(get_session(), endpoint)
+    hooks.delete_endpoint(get_session(), endpoint, by=me())
     commit()
     flash(f"The endpoint {url} was removed with its delivery log.", "success")
     return redirect(url_for("settings.webhooks"))

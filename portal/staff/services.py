@@ -18,6 +18,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import User
+from portal.audit.services import record_change, snapshot
 from portal.errors import Invalid
 from portal.staff.disruptions import apply_disruption
 from portal.staff.models import (
@@ -103,8 +104,20 @@ def _check_territory_name(session: so.Session, name: str, territory: Territory |
     return name
 
 
+def _territory_state(territory: Territory) -> dict:
+    return {
+        **snapshot(territory, "name", "time_zone"),
+        "prefixes": [p.prefix for p in territory.prefixes],
+    }
+
+
 def create_territory(
-    session: so.Session, *, name: str, time_zone: str, prefixes: Iterable[str]
+    session: so.Session,
+    *,
+    name: str,
+    time_zone: str,
+    prefixes: Iterable[str],
+    by: User | None = None,
 ) -> Territory:
     """A territory and the postal-code prefixes that place a location in it."""
     name = _check_territory_name(session, name, None)
@@ -115,6 +128,7 @@ def create_territory(
         territory.prefixes.append(PostalPrefix(prefix=prefix))
     session.add(territory)
     session.flush()
+    record_change(session, by, "create", territory, None, _territory_state(territory))
     return territory
 
 
@@ -125,6 +139,7 @@ def update_territory(
     name: str,
     time_zone: str,
     prefixes: Iterable[str],
+    by: User | None = None,
 ) -> Territory:
     """Rename a territory, change its zone, replace its prefixes (existing addresses keep
     the territory they were given; the prefixes place new ones)."""
@@ -132,10 +147,12 @@ def update_territory(
     if not is_valid_zone(time_zone):
         raise Invalid("Choose a time zone from the list.", field="time_zone")
     wanted = _clean_prefixes(session, prefixes, territory)
+    before = _territory_state(territory)
     territory.name, territory.time_zone = name, time_zone
     kept = {p.prefix: p for p in territory.prefixes if p.prefix in wanted}
     territory.prefixes = [kept.get(p) or PostalPrefix(prefix=p) for p in wanted]
     session.flush()
+    record_change(session, by, "update", territory, before, _territory_state(territory))
     return territory
 
 
@@ -171,19 +188,22 @@ def _check_skill_name(session: so.Session, name: str, skill: Skill | None) -> st
     return name
 
 
-def create_skill(session: so.Session, name: str) -> Skill:
+def create_skill(session: so.Session, name: str, *, by: User | None = None) -> Skill:
     """A new skill; its code (used by services and reports) is made from the name once."""
     name = _check_skill_name(session, name, None)
     skill = Skill(code=_skill_code(session, name), name=name)
     session.add(skill)
     session.flush()
+    record_change(session, by, "create", skill, None, snapshot(skill, "code", "name"))
     return skill
 
 
-def rename_skill(session: so.Session, skill: Skill, name: str) -> Skill:
+def rename_skill(session: so.Session, skill: Skill, name: str, *, by: User | None = None) -> Skill:
     """Change what a skill is called; its code, and so every service using it, stay."""
+    before = snapshot(skill, "name")
     skill.name = _check_skill_name(session, name, skill)
     session.flush()
+    record_change(session, by, "update", skill, before, snapshot(skill, "name"))
     return skill
 
 
@@ -222,17 +242,36 @@ def set_weekly_hours(agent: Agent, hours: Iterable[tuple[int, time, time]]) -> N
     agent.hours = [WorkingHours(weekday=d, start_time=s, end_time=e) for d, s, e in rules]
 
 
+def _agent_reach(agent: Agent) -> dict:
+    return {
+        "skills": sorted(s.name for s in agent.skills),
+        "territories": sorted(t.name for t in agent.territories),
+    }
+
+
+def _agent_hours(agent: Agent) -> dict:
+    rules = sorted((h.weekday, h.start_time, h.end_time) for h in agent.hours)
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    return {
+        "hours": [f"{days[d]} {s:%H:%M}-{e:%H:%M}" for d, s, e in rules],
+        "time_zone": agent.time_zone,
+    }
+
+
 def update_agent_skills(
     session: so.Session,
     agent: Agent,
     *,
     skills: Iterable[Skill],
     territories: Iterable[Territory],
+    by: User | None = None,
 ) -> Agent:
     """Replace what the agent can do and where it goes (bookings it holds stay its own)."""
+    before = _agent_reach(agent)
     agent.skills = sorted(set(skills), key=lambda s: s.code)
     agent.territories = sorted(set(territories), key=lambda t: t.name)
     session.flush()
+    record_change(session, by, "update_skills", agent, before, _agent_reach(agent))
     return agent
 
 
@@ -247,10 +286,12 @@ def update_weekly_hours(
     """Replace the agent's weekly hours (and zone); park the bookings that no longer fit."""
     if time_zone is not None and not is_valid_zone(time_zone):
         raise Invalid("Choose a time zone from the list.", field="time_zone")
+    before = _agent_hours(agent)
     set_weekly_hours(agent, hours)
     if time_zone is not None:
         agent.time_zone = time_zone
     session.flush()
+    record_change(session, by, "update_hours", agent, before, _agent_hours(agent))
     return _disrupt(session, agent, by, WHY_HOURS)
 
 
@@ -278,6 +319,7 @@ def take_time_off(
     entry = TimeOff(agent=agent, starts_at=starts_at, ends_at=ends_at, reason=reason)
     session.add(entry)
     session.flush()
+    record_change(session, by, "create", entry, None, _time_off_state(entry))
     return TimeOffAdded(entry, _disrupt(session, agent, by, WHY_TIME_OFF))
 
 
@@ -294,8 +336,13 @@ def add_time_off(
     return take_time_off(session, agent, starts_at, ends_at, reason=reason, by=by).time_off
 
 
-def remove_time_off(session: so.Session, entry: TimeOff) -> None:
+def _time_off_state(entry: TimeOff) -> dict:
+    return snapshot(entry, "agent_id", "starts_at", "ends_at", "reason")
+
+
+def remove_time_off(session: so.Session, entry: TimeOff, *, by: User | None = None) -> None:
     """Delete a stretch of time off: the agent can be booked then again."""
+    record_change(session, by, "delete", entry, _time_off_state(entry), None)
     entry.agent.time_off.remove(entry)
     session.flush()
 
@@ -304,8 +351,17 @@ def set_agent_active(
     session: so.Session, agent: Agent, active: bool, by: User | None
 ) -> list[Appointment]:
     """Switch an agent on or off for booking; switching off parks all its upcoming bookings."""
+    before = snapshot(agent, "active")
     agent.active = active
     session.flush()
+    record_change(
+        session,
+        by,
+        "reactivate" if active else "deactivate",
+        agent,
+        before,
+        snapshot(agent, "active"),
+    )
     return [] if active else _disrupt(session, agent, by, WHY_INACTIVE)
 
 
@@ -313,7 +369,7 @@ def _disrupt(session: so.Session, agent: Agent, by: User | None, why: str) -> li
     return apply_disruption(session, agent, by, why)
 
 
-def add_holiday(session: so.Session, day: date, name: str) -> Holiday:
+def add_holiday(session: so.Session, day: date, name: str, *, by: User | None = None) -> Holiday:
     """A day the organisation is closed: no window is offered on it."""
     name = _clean_name(name, "holiday")
     if session.scalar(sa.select(Holiday.id).where(Holiday.day == day)) is not None:
@@ -321,10 +377,12 @@ def add_holiday(session: so.Session, day: date, name: str) -> Holiday:
     holiday = Holiday(day=day, name=name)
     session.add(holiday)
     session.flush()
+    record_change(session, by, "create", holiday, None, snapshot(holiday, "day", "name"))
     return holiday
 
 
-def remove_holiday(session: so.Session, holiday: Holiday) -> None:
+def remove_holiday(session: so.Session, holiday: Holiday, *, by: User | None = None) -> None:
     """The day is a working day again: its windows are offered at once."""
+    record_change(session, by, "delete", holiday, snapshot(holiday, "day", "name"), None)
     session.delete(holiday)
     session.flush()

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import User
+from portal.audit.services import record_change, snapshot
 from portal.booking.models import Appointment
 from portal.errors import Invalid, NotAllowed
 from portal.notifications.events import Event
@@ -38,6 +39,8 @@ from portal.webhooks.urls import check_url
 SECRET_PREFIX = "whsec_"  # nosec B105  # the prefix generated secrets carry, not a secret
 MAX_DESCRIPTION = 200
 RECENT_DELIVERIES = 20
+# What the audit log keeps of an endpoint (the secret shows as changed, masked).
+AUDITED = ("url", "description", "events", "active", "secret")
 
 # Announced events (portal/booking/announce.py) -> the webhook event they make.
 # "signed_off" is the moment the work order closes (booking.lifecycle.sign_off).
@@ -94,26 +97,38 @@ def create_endpoint(
     )
     session.add(endpoint)
     session.flush()
+    record_change(session, created_by, "create", endpoint, None, snapshot(endpoint, *AUDITED))
     return endpoint
 
 
-def rotate_secret(session: so.Session, endpoint: WebhookEndpoint) -> str:
+def rotate_secret(session: so.Session, endpoint: WebhookEndpoint, *, by: User | None = None) -> str:
     """Give the endpoint a new secret (returned); deliveries from now on are signed with
     it, retries of earlier ones included."""
+    before = snapshot(endpoint, "secret")
     endpoint.secret = new_secret()
     endpoint.secret_rotated_at = now_utc()
     session.flush()
+    record_change(session, by, "rotate_secret", endpoint, before, snapshot(endpoint, "secret"))
     return endpoint.secret
 
 
-def set_active(session: so.Session, endpoint: WebhookEndpoint, active: bool) -> None:
+def set_active(
+    session: so.Session, endpoint: WebhookEndpoint, active: bool, *, by: User | None = None
+) -> None:
     """Pause or resume an endpoint; a paused one is sent nothing, not even retries."""
+    before = snapshot(endpoint, "active")
     endpoint.active = active
     session.flush()
+    record_change(
+        session, by, "resume" if active else "pause", endpoint, before, snapshot(endpoint, "active")
+    )
 
 
-def delete_endpoint(session: so.Session, endpoint: WebhookEndpoint) -> None:
+def delete_endpoint(
+    session: so.Session, endpoint: WebhookEndpoint, *, by: User | None = None
+) -> None:
     """Remove the endpoint with its deliveries and their log."""
+    record_change(session, by, "delete", endpoint, snapshot(endpoint, *AUDITED), None)
     session.execute(
         sa.delete(OutboxMessage).where(
             OutboxMessage.subject_type == OUTBOX_SUBJECT, OutboxMessage.subject_id == endpoint.id
