@@ -54,6 +54,9 @@ run: export PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
 # The demo's webhook receiver is on loopback: allowed for these processes only, never by
 # default (the setting is off everywhere else).
 run: export PORTAL_WEBHOOKS_ALLOW_PRIVATE ?= 1
+# Admins see (and sent e-mails keep) the private links in /admin/mail, so a developer can
+# follow them; off everywhere else, where only the recipient ever sees one.
+run: export PORTAL_MAIL_VIEWER_SHOWS_LINKS ?= 1
 run: venv
 	$(BIN)/portal migrate
 	$(BIN)/portal demo --webhook-url http://127.0.0.1:$(WEBHOOK_SINK_PORT)/portal-events

@@ -188,6 +188,9 @@ def from_environment(overrides: dict | None = None) -> dict:
         # How long a delivery waits for the receiver's host name to resolve (a failed
         # attempt past it, retried later): the system resolver itself may wait far longer.
         "WEBHOOKS_DNS_TIMEOUT_SECONDS": _seconds("PORTAL_WEBHOOKS_DNS_TIMEOUT", 5.0),
+        # Development only: admins (never managers) see the links in /admin/mail, and sent
+        # bodies keep them; off, every private link is redacted and removed once sent.
+        "MAIL_VIEWER_SHOWS_LINKS": _bool("PORTAL_MAIL_VIEWER_SHOWS_LINKS", False),
     }
     settings.update(overrides)
     _prepare_database_folder(settings)

@@ -110,6 +110,7 @@ JOBS = (
     JobSpec.every("purge-reports", "portal.reports.jobs:purge_expired_reports", hours=1),
     JobSpec.every("purge-counters", "portal.cleanup:purge_request_counters", hours=1),
     JobSpec.every("purge-sessions", "portal.accounts.jobs:purge_sessions", hours=1),
+    JobSpec.every("purge-mail-bodies", "portal.notifications.jobs:purge_mail_bodies", hours=1),
     JobSpec.cron(
         "email-weekly-reports",
         "portal.reports.jobs:email_weekly_reports",

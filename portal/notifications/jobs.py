@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from portal.db import get_session
 from portal.notifications.events import expand_due
-from portal.notifications.services import SendReport, send_due
+from portal.notifications.services import SendReport, purge_secret_bodies, send_due
 from portal.scheduler import job_app, run_soon, stopping
 from portal.timeutil import now_utc
 
@@ -51,6 +51,25 @@ def send_outbox() -> None:
         most=MAX_BATCHES,
         what="Outbox",
     )
+
+
+def purge_mail_bodies() -> None:
+    """Remove the bodies of sent e-mails that still hold a private link (sent before the
+    sender removed them at once, or kept by the development setting since turned off)."""
+    app = job_app()
+    if app.config.get("MAIL_VIEWER_SHOWS_LINKS"):
+        return  # a developer follows the links from /admin/mail
+    with app.app_context():
+        session = get_session()
+        removed = 0
+        while batch := purge_secret_bodies(session, now_utc()):
+            session.commit()
+            removed += batch
+            if stopping.is_set():
+                break
+        session.commit()
+        if removed:
+            log.info("Removed the bodies of %d sent e-mails holding private links", removed)
 
 
 def expand_events() -> None:

@@ -45,6 +45,15 @@ class OutboxMessage(Base):
     last_error: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # An e-mail whose body carries a private link (reset, invitation, manage...), found
+    # by its content when queued (portal/notifications/private_links.py): once sent or
+    # given up, its body is removed and body_removed_at set; the rest of the row stays.
+    holds_secret: so.Mapped[bool] = so.mapped_column(default=False)
+    body_removed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    @property
+    def body_removed(self) -> bool:
+        return self.body_removed_at is not None
 
 
 class Notification(Base):

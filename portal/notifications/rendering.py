@@ -7,6 +7,7 @@ process renders the e-mails that events expand into.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from flask import current_app
 from markupsafe import Markup, escape
@@ -38,14 +39,18 @@ def service_phrase(name: str) -> str:
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
-def linkify(text: str, *, breakable: bool = False) -> Markup:
-    """Escape `text` and make each http(s) URL in it a link.
+def linkify(
+    text: str, *, breakable: bool = False, link_if: Callable[[str], bool] | None = None
+) -> Markup:
+    """Escape `text` and make each http(s) URL in it a link (those `link_if` accepts).
 
     `breakable` lets a long link wrap on a narrow screen (a <wbr> after each / . ? & =).
     """
     out, last = [], 0
     for match in _URL.finditer(text):
         url = match.group(0).rstrip(".,);")
+        if link_if is not None and not link_if(url):
+            continue  # stays in the text, escaped with what follows
         out.append(escape(text[last : match.start()]))
         label = escape(url)
         if breakable:

@@ -1,9 +1,21 @@
-"""The user's notification list, and the outbox for admins: every e-mail the portal
-queued, readable with its links, so a newcomer running `make run` can follow them."""
+"""The user's notification list, and the outbox for managers and admins: every e-mail
+the portal queued, readable with its private links (reset, invitation, manage...)
+redacted: only the recipient may ever hold one (issue #12, finding 1). Under the
+development setting MAIL_VIEWER_SHOWS_LINKS admins see them, so a newcomer running
+`make run` can follow them."""
 
 from __future__ import annotations
 
-from flask import abort, g, has_request_context, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from portal import htmx
@@ -11,6 +23,7 @@ from portal.accounts.access import role_required
 from portal.db import commit, get_session
 from portal.notifications import bp
 from portal.notifications.models import OUTBOX_STATES, OutboxMessage
+from portal.notifications.private_links import is_redacted, redact, unfold, viewer_sees_links
 from portal.notifications.rendering import linkify
 from portal.notifications.services import (
     list_notifications,
@@ -69,7 +82,11 @@ def mail_list():
     session = get_session()
     page = list_outbox(session, status=status or None, page=_page_number(), per_page=PER_PAGE)
     return render_template(
-        "admin/mail_list.html", page=page, status=status, counts=outbox_counts(session)
+        "admin/mail_list.html",
+        page=page,
+        status=status,
+        counts=outbox_counts(session),
+        links_shown=viewer_sees_links(current_user, current_app.config),
     )
 
 
@@ -79,12 +96,27 @@ def mail_detail(message_id: int):
     message = get_session().get(OutboxMessage, message_id)
     if message is None or message.channel != "email":
         abort(404)
-    return render_template("admin/mail_detail.html", message=message)
+    return render_template(
+        "admin/mail_detail.html",
+        message=message,
+        links_shown=viewer_sees_links(current_user, current_app.config),
+    )
 
 
 @bp.app_template_filter("linkify")
 def linkify_filter(text: str):
-    return linkify(text, breakable=True)
+    return linkify(text, breakable=True, link_if=lambda url: not is_redacted(url))
+
+
+@bp.app_template_filter("private")
+def private_filter(text: str | None, shown: bool = False) -> str:
+    """The text with its private links redacted, unless this viewer may see them."""
+    return (text or "") if shown else redact(text or "")
+
+
+@bp.app_template_filter("unfold")
+def unfold_filter(ics: str | None) -> str:
+    return unfold(ics or "")
 
 
 @bp.app_context_processor

@@ -16,6 +16,7 @@ from flask import current_app
 
 from portal.mail import SmtpConnection, SmtpSettings, build_message
 from portal.notifications.models import OUTBOX_STATES, Notification, OutboxMessage
+from portal.notifications.private_links import holds_secret
 from portal.pagination import Page, paginate
 from portal.timeutil import now_utc
 
@@ -58,6 +59,8 @@ def queue_email(
         body_text=text,
         body_html=html,
         ics=ics,
+        # Found in the content, whichever e-mail this is: no kind has to remember it.
+        holds_secret=holds_secret(text, html, ics),
         dedupe_key=dedupe_key,
         subject_type=subject_type,
         subject_id=subject_id,
@@ -143,7 +146,8 @@ def send_due(
             _warned_no_smtp = True
         return report
 
-    batch = _claim(session, now, limit, settings)
+    keep_bodies = bool(current_app.config.get("MAIL_VIEWER_SHOWS_LINKS"))
+    batch = _claim(session, now, limit, settings, keep_bodies)
     if not batch:
         return report
     try:
@@ -151,7 +155,7 @@ def send_due(
     except (OSError, smtplib.SMTPException) as exc:
         log.warning("Cannot reach SMTP server %s:%s: %s", settings.host, settings.port, exc)
         for message_id, _email in batch:
-            _record_failure(session, message_id, now, exc, report)
+            _record_failure(session, message_id, now, exc, report, keep_bodies)
         session.commit()
         return report
     with connection:
@@ -161,13 +165,13 @@ def send_due(
             try:
                 connection.send(email)
             except MESSAGE_ERRORS as exc:
-                _record_failure(session, message_id, now, exc, report)
+                _record_failure(session, message_id, now, exc, report, keep_bodies)
             except (OSError, smtplib.SMTPException) as exc:
                 # The connection is gone: this message and the rest of the batch wait.
                 log.warning("SMTP connection lost: %s", exc)
                 for rest_id, rest_email in batch[index:]:
                     if rest_email is not None:
-                        _record_failure(session, rest_id, now, exc, report)
+                        _record_failure(session, rest_id, now, exc, report, keep_bodies)
                 session.commit()
                 return report
             else:
@@ -175,6 +179,8 @@ def send_due(
                 message.status = "sent"
                 message.sent_at = now
                 message.last_error = ""
+                if not keep_bodies:
+                    remove_secret_body(message, now)
                 report.sent += 1
             session.commit()
     return report
@@ -201,7 +207,7 @@ def lease_due(session: so.Session, channel: str, now: datetime, limit: int) -> l
 
 
 def _claim(
-    session: so.Session, now: datetime, limit: int, settings: SmtpSettings
+    session: so.Session, now: datetime, limit: int, settings: SmtpSettings, keep_bodies: bool
 ) -> list[tuple[int, EmailMessage | None]]:
     """Lease the due messages and build their MIME form, in one short transaction."""
     batch: list[tuple[int, EmailMessage | None]] = []
@@ -211,19 +217,63 @@ def _claim(
         except Exception as exc:  # a bad row must not block the queue: logged and kept
             log.exception("Outbox message %s cannot be built", message.id)
             apply_failure(message, now, exc)
+            if message.status == "failed" and not keep_bodies:
+                remove_secret_body(message, now)
             email = None
         batch.append((message.id, email))
     session.commit()
     return batch
 
 
-def _record_failure(session, message_id: int, now: datetime, exc: BaseException, report) -> None:
+def _record_failure(
+    session, message_id: int, now: datetime, exc: BaseException, report, keep_bodies: bool
+) -> None:
     message = session.get(OutboxMessage, message_id)
     apply_failure(message, now, exc)
     if message.status == "failed":
+        if not keep_bodies:
+            remove_secret_body(message, now)
         report.failed += 1
     else:
         report.retrying += 1
+
+
+def remove_secret_body(message: OutboxMessage, now: datetime) -> bool:
+    """Empty the body (text, HTML, calendar attachment) of an e-mail that carries a
+    private link, keeping subject, recipient, status and times; whether it did.
+
+    Only the recipient may hold such a link: once the message has gone (or been given
+    up), the copy in the database is a live key for anybody who can read the table.
+    """
+    if message.channel != "email" or message.body_removed_at is not None:
+        return False
+    found = message.holds_secret or holds_secret(message.body_text, message.body_html, message.ics)
+    if not found:
+        return False
+    message.holds_secret = True
+    message.body_text = ""
+    message.body_html = ""
+    message.ics = None
+    message.body_removed_at = now
+    return True
+
+
+def purge_secret_bodies(session: so.Session, now: datetime, *, limit: int = 500) -> int:
+    """Remove the bodies of sent or given-up e-mails still holding a private link (those
+    sent before bodies were removed at once, or while MAIL_VIEWER_SHOWS_LINKS kept
+    them); returns how many. The caller commits."""
+    messages = session.scalars(
+        sa.select(OutboxMessage)
+        .where(
+            OutboxMessage.channel == "email",
+            OutboxMessage.status.in_(("sent", "failed")),
+            OutboxMessage.holds_secret.is_(True),
+            OutboxMessage.body_removed_at.is_(None),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    return sum(remove_secret_body(message, now) for message in messages)
 
 
 def apply_failure(message: OutboxMessage, now: datetime, exc: BaseException) -> None:

@@ -67,7 +67,10 @@ def test_a_stranger_is_sent_to_log_in_from_the_outbox(client):
     assert response.location.startswith("/login")
 
 
-def test_a_message_shows_its_text_with_the_manage_link_clickable(session, client, auth):
+def test_a_message_shows_its_text_with_the_manage_link_clickable(app, session, client, auth):
+    # Only under the development setting, and only to an admin (tests/integration/
+    # test_mail_privacy.py): by default the manage link is redacted.
+    app.config["MAIL_VIEWER_SHOWS_LINKS"] = True
     (message,) = _queue(session, subject="Confirm <your> visit")
     auth.login(create_user(session, role="admin").email)
 
@@ -75,6 +78,19 @@ def test_a_message_shows_its_text_with_the_manage_link_clickable(session, client
 
     assert f'<a href="{MANAGE}">' in page
     assert "Confirm &lt;your&gt; visit" in page
+
+
+def test_a_message_shows_its_other_links_clickable_and_its_manage_link_redacted(
+    session, client, auth
+):
+    (message,) = _queue(session, text=f"Tasks: http://127.0.0.1:5000/staff/\n{MANAGE}\n")
+    auth.login(create_user(session, role="admin").email)
+
+    page = client.get(f"/admin/mail/{message.id}").get_data(as_text=True)
+
+    assert '<a href="http://127.0.0.1:5000/staff/">' in page
+    assert "abc.def" not in page
+    assert "http://127.0.0.1:5000/manage/[redacted link]" in page
 
 
 def test_an_unknown_message_is_not_found(session, client, auth):
