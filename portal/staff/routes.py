@@ -45,9 +45,16 @@ def task_action(task_id: int, action: str):
         abort(404)
     form_class, done = TASK_ACTIONS[action]
     form = form_class()
-    task = get_session().get(WorkOrderTask, task_id)
-    if task is None or task.appointment is None or not form.validate_on_submit():
-        abort(404 if task is None or task.appointment is None else 400)
+    session = get_session()
+    task = session.get(WorkOrderTask, task_id)
+    # Only the task's own agent acts on it: anyone else's task is 404, as a missing one
+    # is, before the form is read (the services refuse them too, but with a flash and a
+    # redirect that told a task that exists from one that does not).
+    agent = lc.agent_of(session, current_user)
+    if task is None or task.appointment is None or agent is None or task.agent_id != agent.id:
+        abort(404)
+    if not form.validate_on_submit():
+        abort(400)
     try:
         _do(task, action, form)
     except PortalError as err:
