@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.dispatch.routes import bp as dispatch_bp
     from portal.health import bp as health_bp
     from portal.notifications.routes import bp as notifications_bp
+    from portal.privacy.routes import bp as privacy_bp
     from portal.reports.routes import bp as reports_bp
     from portal.settings.routes import bp as settings_bp
     from portal.staff.routes import bp as staff_bp
@@ -118,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(notifications_bp)
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(privacy_bp)
 
     @app.get("/")
     def index():
