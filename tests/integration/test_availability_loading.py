@@ -31,7 +31,7 @@ from tests.factories import (
 # notice and a one-day horizon, Tuesday's last offered window is 10:00-12:00 London
 # (09:00-11:00 UTC): its jobs may start until 10:59 UTC and run past the horizon.
 NOW = datetime(2026, 6, 1, 11, 0, tzinfo=UTC)
-TUESDAY_LAST = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
+TUESDAY_10_TO_12 = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_a_hold_after_the_horizon_still_shapes_the_last_window(session, world):
     found = get_availability(session, service, location, range_start=NOW, range_end=end, now=NOW)
 
     last = found.windows[-1]
-    assert last.starts_at == TUESDAY_LAST
+    assert last.starts_at == TUESDAY_10_TO_12
     assert (last.capacity, last.agent_ids) == (1, (world["early"].id,))
     assert (found.windows, found.reasons) == _with_every_hold(
         session, service, location, NOW, end, NOW
@@ -105,7 +105,7 @@ def test_a_hold_across_the_notice_limit_still_blocks_the_first_window(session, w
     # The first window we may offer, 10:00-12:00 London, could plan both agents at 09:00 UTC
     # but for that hold.
     first = found.windows[0]
-    assert first.starts_at == TUESDAY_LAST
+    assert first.starts_at == TUESDAY_10_TO_12
     assert first.agent_ids == (world["early"].id,)
     assert (found.windows, found.reasons) == _with_every_hold(
         session, service, location, NOW, end, NOW
