@@ -6,7 +6,8 @@ of which production runs several. One `portal scheduler` beside them runs each j
 Its jobs are kept in the database (table apscheduler_jobs, which Alembic leaves alone),
 registered under fixed ids with replace_existing, so a restart updates the same rows
 instead of adding copies. The jobs are idempotent besides (the outbox claims what it
-sends, reminders carry a dedupe key, expiries are claimed by a conditional UPDATE): a
+sends, events are expanded under a row lock with their "sent" mark, reminders carry a
+dedupe key, expiries are claimed by a conditional UPDATE): a
 second scheduler started by mistake would waste work, not send an e-mail twice
 (tests/integration/test_scheduler_process.py runs two at once to show it).
 
