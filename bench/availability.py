@@ -65,8 +65,7 @@ from portal.workorders.models import WorkOrder  # noqa: E402
 
 AGENTS = 50
 SKILLS = ["gas", "electrical", "network", "plumbing"]
-# The floor's outbox row: the booking's one event row (portal/notifications/events.py).
-FLOOR_OUTBOX_CHANNEL = "event"
+# The floor's outbox row: a booking's one event row (portal/notifications/events.py).
 FLOOR_EVENT_BODY = json.dumps(
     {
         "actor": 1,
@@ -466,9 +465,9 @@ def _floor_worker(dsn: str, world: dict, client: int, clients: int, count: int, 
                 conn.execute(
                     "INSERT INTO outbox_messages (channel, recipient, subject, body_text, "
                     "body_html, subject_type, subject_id, status, attempts, next_attempt_at, "
-                    "last_error, created_at) VALUES (%s, '', 'booked', %s, '', 'appointment', "
-                    "%s, 'pending', 0, %s, '', %s)",
-                    (FLOOR_OUTBOX_CHANNEL, FLOOR_EVENT_BODY, appointment, now, now),
+                    "last_error, created_at) VALUES ('event', '', 'booked', %s, '', "
+                    "'appointment', %s, 'pending', 0, %s, '', %s)",
+                    (FLOOR_EVENT_BODY, appointment, now, now),
                 )
         out.put(("done", count, time.monotonic(), time.process_time() - cpu0, count * 8, 0))
 
