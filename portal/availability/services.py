@@ -1,8 +1,10 @@
 """Feed the availability engine from the database.
 
 Loads only what can matter for the asked range: the qualified agents, their hours,
-the time off and holds that touch the range. The cost of a query therefore grows
-with the bookings inside the horizon, never with the whole history.
+the time off that touches the range and the holds that touch the part of it where a
+window can be offered (after the notice, before the horizon). The cost of a query
+therefore grows with the bookings inside the horizon, never with the whole history;
+an index on (agent, start, end, appointment) answers the holds without the table.
 """
 
 from __future__ import annotations
