@@ -49,9 +49,7 @@ def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(session, auth
     assert WRONG in unknown_email.get_data(as_text=True)
 
 
-def test_after_too_many_failures_even_the_right_password_is_refused(
-    app, session, auth, frozen_now
-):
+def test_after_too_many_failures_even_the_right_password_is_refused(app, session, auth, frozen_now):
     frozen_now(now_utc())
     user, _, _ = create_customer(session)
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):

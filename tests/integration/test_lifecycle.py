@@ -529,9 +529,7 @@ def test_a_scheduler_reschedules_a_parked_appointment_back_into_the_diary(sessio
     assert queued.status == "done"
 
 
-def test_a_change_request_lands_in_the_schedulers_queue(
-    session, world, frozen_now, expand_events
-):
+def test_a_change_request_lands_in_the_schedulers_queue(session, world, frozen_now, expand_events):
     frozen_now(WINDOW - timedelta(hours=2))
 
     lc.request_change(session, world["appt"], customer(world), "Could you come at 11?")
