@@ -659,15 +659,28 @@ def expand_events(session):
     return lambda: expand_all(session)
 
 
-@pytest.fixture(scope="session")
-def live_expander(live_app):
-    """The live server's stand-in for `portal scheduler`, for events only: what the demo
-    recorded is expanded at once, and each later event within a fraction of a second
-    (the other jobs, reminders and expiries, stay off so the demo world holds still)."""
-    from portal.notifications.events import events_pending
+class LiveExpander:
+    """The live server's stand-in for `portal scheduler`, for events only: each event is
+    expanded within a fraction of a second (the other jobs, reminders and expiries, stay
+    off so the demo world holds still).
 
-    def drain():
-        with live_app.app_context():
+    Its thread runs only while a browser test runs (see `_expand_while_browsing`): a
+    thread reading a database while another test on the same worker forks (the booking
+    races fork 50 processes) can leave a lock held in the children, which then hang in
+    connect for ever; between browser tests there is no thread to fork beside.
+    """
+
+    def __init__(self, app):
+        from portal.notifications.events import events_pending
+
+        self._app = app
+        self._events_pending = events_pending
+        self._reader = sa.create_engine(app.config["DATABASE_URL"], poolclass=NullPool)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def drain(self) -> None:
+        with self._app.app_context():
             db_session = get_session()
             try:
                 expand_all(db_session)
@@ -676,19 +689,48 @@ def live_expander(live_app):
                 logging.getLogger(__name__).exception("live expander")
                 db_session.rollback()
 
-    def run():
-        while not stop.wait(0.2):
-            with reader.connect() as connection:  # a plain read: no SQLite write lock
-                due = events_pending(connection, timeutil.now_utc())
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            with self._reader.connect() as connection:  # a plain read: no SQLite write lock
+                due = self._events_pending(connection, timeutil.now_utc())
             if due:
-                drain()
+                self.drain()
 
-    drain()
-    stop = threading.Event()
-    reader = sa.create_engine(live_app.config["DATABASE_URL"], poolclass=NullPool)
-    thread = threading.Thread(target=run, name="live-expander", daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=10)
-    reader.dispose()
+    def start(self) -> None:
+        self.drain()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="live-expander", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def dispose(self) -> None:
+        self.stop()
+        self._reader.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_expander(live_app):
+    """The LiveExpander of the live server; what the demo recorded is expanded at once."""
+    expander = LiveExpander(live_app)
+    expander.drain()
+    yield expander
+    expander.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _expand_while_browsing(request: pytest.FixtureRequest):
+    """Browser tests (and any test on the live server) get events expanded as they go."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    expander = request.getfixturevalue("live_expander")
+    expander.start()
+    try:
+        yield
+    finally:
+        expander.stop()
