@@ -9,6 +9,7 @@ the write lock up front makes a check-then-insert inside one transaction race-fr
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -100,7 +101,40 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A connection back in use within this many seconds is not pinged first.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: sa.Engine) -> None:
+    """Ping a pooled connection at checkout only when it has sat idle for a while.
+
+    `pool_pre_ping` pings on every checkout: one more round trip per request (per booking
+    in the booking bench), which is most of its cost when the pool is busy. A server
+    restart takes longer than the idle limit, so a connection opened before it has been
+    idle long enough to be pinged after it, and a dead one is replaced (DisconnectionError
+    makes the pool reconnect). The trade-off: a connection cut within the last second
+    without a restart (a killed backend) is found by the request's first statement
+    instead; that request fails, and SQLAlchemy then discards the whole pool.
+    """
+
+    @sa.event.listens_for(engine, "checkin")
+    def _stamp(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or back within the limit
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as err:
+            raise sa.exc.DisconnectionError() from err
 
 
 def init_app(app: Flask) -> None:
