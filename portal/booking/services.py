@@ -9,9 +9,9 @@ same agent a moment earlier, the insert of the hold fails, and the service looks
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -230,21 +230,32 @@ def choose_agents(
     week_first = week_start(planned_start.date())
     lo = datetime.combine(week_first, datetime.min.time(), tzinfo=planned_start.tzinfo)
     hi = lo + timedelta(days=7)
-    # One round trip: the seconds each candidate is held that week (rows with `held`,
-    # summed by the database, however full the week), then each candidate's latest task
-    # (rows with only `last_task`).
-    week_holds = (
-        sa.select(
-            AppointmentHold.agent_id,
-            sa.func.sum(_held_seconds(session)).label("held"),
-            sa.null().label("last_task"),
-        )
+    booked: dict[int, float] = {}
+    last_assigned: dict[int, int] = {}
+    rows = session.execute(
+        _fairness_statement(session.get_bind().dialect.name),
+        {"candidates": candidates, "week_from": lo, "week_to": hi},
+    )
+    for agent_id, held, last_task in rows:
+        booked[agent_id] = float(held or 0)
+        last_assigned[agent_id] = last_task or 0  # None: the agent has no task yet
+    candidates.sort(key=lambda a: (a not in prefer, booked.get(a, 0.0), last_assigned.get(a, 0), a))
+    return sorted(candidates[:needed])
+
+
+@cache
+def _fairness_statement(dialect: str) -> sa.Select:
+    """One row per candidate: the seconds it is held in the week (summed by the database,
+    however full the week) and its latest task. Built once per dialect: building a
+    statement costs more Python than running this one."""
+    held = (
+        sa.select(sa.func.sum(_held_seconds(dialect)))
         .where(
-            AppointmentHold.agent_id.in_(candidates),
-            AppointmentHold.starts_at >= lo,
-            AppointmentHold.starts_at < hi,
+            AppointmentHold.agent_id == Agent.id,
+            AppointmentHold.starts_at >= sa.bindparam("week_from"),
+            AppointmentHold.starts_at < sa.bindparam("week_to"),
         )
-        .group_by(AppointmentHold.agent_id)
+        .scalar_subquery()
     )
     # One max() per candidate (an index descent each), not one GROUP BY over the
     # candidates' whole task history.
@@ -253,21 +264,14 @@ def choose_agents(
         .where(WorkOrderTask.agent_id == Agent.id)
         .scalar_subquery()
     )
-    latest_tasks = sa.select(Agent.id, sa.null(), latest_task).where(Agent.id.in_(candidates))
-    booked: dict[int, float] = defaultdict(float)
-    last_assigned: dict[int, int] = {}
-    for agent_id, held, last_task in session.execute(sa.union_all(week_holds, latest_tasks)):
-        if held is None:
-            last_assigned[agent_id] = last_task or 0  # None: the agent has no task yet
-        else:
-            booked[agent_id] = float(held)
-    candidates.sort(key=lambda a: (a not in prefer, booked[a], last_assigned.get(a, 0), a))
-    return sorted(candidates[:needed])
+    return sa.select(Agent.id, held, latest_task).where(
+        Agent.id.in_(sa.bindparam("candidates", expanding=True))
+    )
 
 
-def _held_seconds(session: so.Session) -> sa.ColumnElement:
+def _held_seconds(dialect: str) -> sa.ColumnElement:
     """A hold's length in whole seconds, computed by the database."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         span = sa.extract("epoch", AppointmentHold.ends_at - AppointmentHold.starts_at)
     else:  # SQLite keeps instants as text, which julianday() reads
         days = sa.func.julianday(AppointmentHold.ends_at) - sa.func.julianday(
