@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import groupby
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -103,7 +103,7 @@ def load_agents(
     # Agents mostly share their rules, and whole rotas: one object for each, so a big crew
     # does not make thousands of equal ones for the garbage collector to track.
     rules: dict[tuple, engine.WorkingHours] = {}
-    shared: dict[tuple[engine.WorkingHours, ...], tuple[engine.WorkingHours, ...]] = {}
+    shared: dict[tuple[tuple, ...], tuple[engine.WorkingHours, ...]] = {}
     hours_statement, intervals_statement, off_statement = _agent_statements(
         service.required_skill_id is not None, territory_id is not None, only is not None
     )
@@ -113,17 +113,20 @@ def load_agents(
         "only": sorted(only or ()),
     }
     hour_rows = session.execute(hours_statement, params)
-    for agent_id, rows in groupby(hour_rows, key=attrgetter("id")):
-        rota = []
-        for row in rows:
-            zones[agent_id] = row.time_zone
-            if row.weekday is not None:
-                key = (row.weekday, row.start_time, row.end_time)
-                rule = rules.get(key)
-                if rule is None:
-                    rule = rules[key] = engine.WorkingHours(*key)
-                rota.append(rule)
-        rotas[agent_id] = shared.setdefault(rota_tuple := tuple(rota), rota_tuple)
+    for agent_id, rows in groupby(hour_rows, key=itemgetter(0)):
+        keys = []
+        for _, zone, *key in rows:
+            zones[agent_id] = zone
+            if key[0] is not None:  # the agent has no hours at all
+                keys.append(tuple(key))
+        # Keyed by plain tuples: they hash in C, the engine's dataclasses in Python.
+        rota = shared.get(rota_key := tuple(keys))
+        if rota is None:
+            for key in keys:
+                if key not in rules:
+                    rules[key] = engine.WorkingHours(*key)
+            rota = shared[rota_key] = tuple(rules[key] for key in keys)
+        rotas[agent_id] = rota
     if not zones:
         return []
     # Widen by a day each side: an agent's local working day can start before the
