@@ -144,25 +144,15 @@ class SinkHandler:
 
 def run_mail_sink(host: str = "127.0.0.1", port: int = 8025, echo=print) -> None:
     """Serve SMTP on host:port, discarding mail, until SIGTERM or SIGINT."""
-    import signal
-    import threading
-
     from aiosmtpd.controller import Controller
 
-    stopped = threading.Event()
+    from portal.processes import wait_until_stopped
 
-    def stop(_signum, _frame):
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # see run_scheduler
-        signal.signal(signal.SIGINT, stop)
     controller = Controller(SinkHandler(echo), hostname=host, port=port)
     controller.start()
     echo(f"mail-sink: accepting mail on {host}:{port} and discarding it")
     try:
-        while not stopped.wait(1):
-            pass
+        wait_until_stopped()
     finally:
         controller.stop()
         echo("mail-sink: stopped")

@@ -9,10 +9,11 @@ reaches it because `make run` sets PORTAL_WEBHOOKS_ALLOW_PRIVATE=1 for its own p
 from __future__ import annotations
 
 import json
-import signal
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from portal.processes import wait_until_stopped
 
 MAX_BODY = 1024 * 1024  # read (and drop) at most this much of a request
 
@@ -66,22 +67,13 @@ def run_webhook_sink(
     host: str = "127.0.0.1", port: int = 8026, echo: Callable[[str], None] = print
 ) -> None:
     """Serve on host:port, answering 200 to every POST, until SIGTERM or SIGINT."""
-    stopped = threading.Event()
-
-    def stop(_signum, _frame):
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # see run_scheduler
-        signal.signal(signal.SIGINT, stop)
     server = make_sink(host, port, echo)
     bound_host, bound_port = server.server_address[:2]
     serving = threading.Thread(target=server.serve_forever, name="webhook-sink", daemon=True)
     serving.start()
     echo(f"webhook-sink: answering 200 to every POST on http://{bound_host}:{bound_port}/")
     try:
-        while not stopped.wait(1):
-            pass
+        wait_until_stopped()
     finally:
         server.shutdown()
         server.server_close()
