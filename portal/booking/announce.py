@@ -244,6 +244,7 @@ def expand_appointment_event(session: so.Session, event: Event) -> None:
         sequence=data["sequence"],
         confirm_deadline=_instant(data.get("deadline")),
         contact=contact or appointment.contact,
+        occurred_at=event.occurred_at,
     )
     actor = session.get(User, data["actor"]) if data.get("actor") else None
     old_window = tuple(_instant(t) for t in data["old_window"]) if data.get("old_window") else None
@@ -302,7 +303,13 @@ def _tell_customer(session, event, appointment, audience, context) -> None:
     user = contact.user
     if user is not None and event in CUSTOMER_NOTICES:
         link = _reminder_link(appointment) if event == "reminder" else _customer_link(appointment)
-        notify_user(session, user.id, CUSTOMER_NOTICES[event].format(**context["fields"]), link)
+        notify_user(
+            session,
+            user.id,
+            CUSTOMER_NOTICES[event].format(**context["fields"]),
+            link,
+            at=appointment.occurred_at,
+        )
     if not contact.email or (user is not None and not user.email_notifications):
         return
     subject, text, html = render_email(
@@ -327,7 +334,13 @@ def _tell_agent(session, event, appointment, agent, context) -> None:
     if not user.active:
         return
     fields = context["fields"]
-    notify_user(session, user.id, STAFF_NOTICES[event].format(**fields).strip(), "/staff/")
+    notify_user(
+        session,
+        user.id,
+        STAFF_NOTICES[event].format(**fields).strip(),
+        "/staff/",
+        at=appointment.occurred_at,
+    )
     if not user.email_notifications:
         return
     template = "email/staff/task.txt" if event in TASK_EVENTS else f"email/staff/{event}.txt"
@@ -354,7 +367,7 @@ def _tell_schedulers(session, event, appointment, audience, context, *, actor) -
     for user in users:
         if actor is not None and user.id == actor.id:
             continue  # the scheduler who did it need not be told
-        notify_user(session, user.id, message, _staff_link(appointment))
+        notify_user(session, user.id, message, _staff_link(appointment), at=appointment.occurred_at)
         if not audience.scheduler_emails or not user.email_notifications:
             continue
         subject, text, html = render_email(

@@ -72,9 +72,19 @@ def queue_email(
     return message
 
 
-def notify_user(session: so.Session, user_id: int, message: str, link: str = "") -> Notification:
-    """Put a line in the user's in-portal notification list."""
-    notification = Notification(user_id=user_id, message=message[:300], link=link[:300])
+def notify_user(
+    session: so.Session,
+    user_id: int,
+    message: str,
+    link: str = "",
+    *,
+    at: datetime | None = None,
+) -> Notification:
+    """Put a line in the user's in-portal notification list, dated `at` (when what it
+    tells of happened, which an event expanded later knows) or now."""
+    notification = Notification(
+        user_id=user_id, message=message[:300], link=link[:300], created_at=at or now_utc()
+    )
     session.add(notification)
     session.flush()
     return notification

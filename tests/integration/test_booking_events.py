@@ -201,6 +201,25 @@ def test_expansion_tells_everyone_and_queues_the_webhook_once(session, shop):
     assert (event.status, event.sent_at) == ("sent", NOW)
 
 
+def test_a_notice_expanded_later_is_dated_when_its_event_happened(session, shop, frozen_now):
+    appointment = book(session, shop)
+    session.commit()
+    frozen_now(NOW + timedelta(hours=2))  # the scheduler process was down for two hours
+
+    expand_all(session)
+
+    customer_notices = session.scalars(
+        sa.select(Notification).where(Notification.user_id == shop["customer"].id)
+    ).all()
+    assert [n.created_at for n in customer_notices] == [NOW]
+    (agent_id,) = [h.agent_id for h in appointment.holds]
+    agent = next(a for a in shop["agents"] if a.id == agent_id)
+    staff_notices = session.scalars(
+        sa.select(Notification).where(Notification.user_id == agent.user_id)
+    ).all()
+    assert [n.created_at for n in staff_notices] == [NOW]
+
+
 def test_a_later_change_does_not_rewrite_what_an_earlier_event_tells(session, shop):
     appointment = book(session, shop)
     lc.reschedule_appointment(session, appointment, LATER, lc.Actor(shop["customer"]))
