@@ -262,6 +262,22 @@ def serve(app):
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
+def book_one(session, user, service, location, window) -> None:
+    """One booking through the real service, committed: live re-check, fair choice, work
+    order, appointment, holds, tasks, timeline and the event row."""
+    book_window(
+        session,
+        BookingRequest(
+            customer=user,
+            service=service,
+            location=location,
+            window_start=window.starts_at,
+            idempotency_key=uuid.uuid4().hex,
+        ),
+    )
+    session.commit()
+
+
 def time_pages(app, runs: int = 40) -> tuple[list[float], list[float]]:
     server, base = serve(app)
     try:
@@ -346,17 +362,7 @@ def _book_worker(
             try:
                 # The real service with its real rules: live re-check, fair choice,
                 # work order, appointment, holds, tasks, timeline and announcement.
-                book_window(
-                    session,
-                    BookingRequest(
-                        customer=user,
-                        service=service,
-                        location=location,
-                        window_start=window.starts_at,
-                        idempotency_key=uuid.uuid4().hex,
-                    ),
-                )
-                session.commit()
+                book_one(session, user, service, location, window)
                 done += 1
             except WindowTaken:
                 session.rollback()
@@ -577,17 +583,7 @@ def sqlite_booking_latency(tmp: str, runs: int = 60) -> list[float]:
             for i in range(runs + 5):
                 window = windows[(i * 7) % len(windows)]
                 t0 = time.perf_counter()
-                book_window(
-                    session,
-                    BookingRequest(
-                        customer=user,
-                        service=service,
-                        location=location,
-                        window_start=window.starts_at,
-                        idempotency_key=uuid.uuid4().hex,
-                    ),
-                )
-                session.commit()
+                book_one(session, user, service, location, window)
                 if i >= 5:  # warm-up
                     samples.append((time.perf_counter() - t0) * 1000)
             get_engine().dispose()
