@@ -60,7 +60,7 @@ from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, S
 from portal.booking.services import BookingRequest, WindowTaken, book_window  # noqa: E402
 from portal.db import get_engine, get_session  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
-from portal.staff.services import create_agent, create_territory, get_or_create_skill  # noqa: E402
+from portal.workforce.services import create_agent, create_territory, get_or_create_skill  # noqa: E402
 from portal.workorders.models import WorkOrder  # noqa: E402
 
 AGENTS = 50

@@ -45,9 +45,9 @@ from portal.booking.models import Appointment, AppointmentHold, Service  # noqa:
 from portal.db import get_engine, get_session  # noqa: E402
 from portal.demo import load_demo  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
-from portal.staff.models import Skill, Territory  # noqa: E402
-from portal.staff.services import create_agent  # noqa: E402
 from portal.timeutil import now_utc, to_local, week_start  # noqa: E402
+from portal.workforce.models import Skill, Territory  # noqa: E402
+from portal.workforce.services import create_agent  # noqa: E402
 from portal.workorders.models import WorkOrder, WorkOrderTask  # noqa: E402
 
 APPOINTMENTS = 2000

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from portal import create_app
+from portal.app import create_app
 
 
 def make_app(url: str, instance: str):

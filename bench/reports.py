@@ -43,8 +43,8 @@ from portal.demo import load_demo  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
 from portal.reports import render  # noqa: E402
 from portal.reports.figures import ReportParams  # noqa: E402
-from portal.staff.models import Territory  # noqa: E402
-from portal.staff.services import create_agent  # noqa: E402
+from portal.workforce.models import Territory  # noqa: E402
+from portal.workforce.services import create_agent  # noqa: E402
 from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask  # noqa: E402
 
 APPOINTMENTS = 10_000

@@ -11,18 +11,18 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from flask import Flask
+
 from portal import ratelimit
 from portal.accounts.services import purge_login_attempts
 from portal.db import get_session
-from portal.scheduler import job_app
 from portal.timeutil import now_utc
 
 log = logging.getLogger(__name__)
 
 
-def purge_request_counters() -> None:
+def purge_request_counters(app: Flask) -> None:
     """Delete rate windows that have ended and failed log-ins older than the log-in lock."""
-    app = job_app()
     with app.app_context():
         session = get_session()
         now = now_utc()

@@ -1,19 +1,28 @@
-"""Command-line interface: `portal <command>` (or `flask --app portal <command>`)."""
+"""The commands of `portal <command>` (portal/__main__.py; or `flask --app portal.app <command>`),
+bound to the app by the app factory."""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 import click
+import sqlalchemy as sa
 from flask import current_app
-from flask.cli import FlaskGroup
 
+from portal import demo
 from portal import migrate as migrations
-
-
-def main() -> None:
-    from portal import create_app
-
-    cli = FlaskGroup(create_app=lambda: create_app(), help="The field service booking portal.")
-    cli()
+from portal.accounts import services as accounts
+from portal.accounts.models import User
+from portal.accounts.selfservice import tell_token_created
+from portal.accounts.services import normalise_email
+from portal.api.tokens import create_token, revoke_tokens_named
+from portal.db import get_session
+from portal.errors import PortalError
+from portal.mail import run_mail_sink
+from portal.scheduler import run_scheduler
+from portal.timeutil import now_utc
+from portal.webhooks.sink import run_webhook_sink
 
 
 def register_commands(app) -> None:
@@ -46,9 +55,6 @@ def register_commands(app) -> None:
     @click.password_option()
     def create_user_command(email, full_name, role, account, time_zone, password):
         """Create a user with a password: staff, or a customer of an existing account."""
-        from portal.accounts import services as accounts
-        from portal.db import get_session
-        from portal.errors import PortalError
 
         if role == "customer" and account is None:
             raise click.UsageError(
@@ -94,12 +100,6 @@ def register_commands(app) -> None:
     @click.option("--expires-days", type=click.IntRange(min=1), default=None)
     def create_token_command(email: str, name: str, expires_days: int | None):
         """Make a personal API token and print its secret (shown this once only)."""
-        from datetime import timedelta
-
-        from portal.accounts.selfservice import tell_token_created
-        from portal.api.tokens import create_token
-        from portal.errors import PortalError
-        from portal.timeutil import now_utc
 
         session, user = _user_by_email(email)
         expires_at = now_utc() + timedelta(days=expires_days) if expires_days else None
@@ -116,7 +116,6 @@ def register_commands(app) -> None:
     @click.option("--name", required=True, help="Revokes every working token of this name.")
     def revoke_token_command(email: str, name: str):
         """Revoke a user's API tokens by name."""
-        from portal.api.tokens import revoke_tokens_named
 
         session, user = _user_by_email(email)
         count = revoke_tokens_named(session, user, name)
@@ -135,8 +134,6 @@ def register_commands(app) -> None:
     )
     def demo_command(force: bool, webhook_url: str | None):
         """Load the demo data once: accounts, agents, services and a month of bookings."""
-        from portal import demo
-        from portal.db import get_session
 
         session = get_session()
         created = demo.load_demo(
@@ -163,9 +160,6 @@ def register_commands(app) -> None:
     @app.cli.command("scheduler")
     def scheduler_command():
         """Run the background jobs (send e-mail, reminders) until stopped; run only one."""
-        import logging
-
-        from portal.scheduler import run_scheduler
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -176,7 +170,6 @@ def register_commands(app) -> None:
     @click.option("--port", default=8025, show_default=True, type=int)
     def mail_sink_command(host: str, port: int):
         """A local SMTP server that accepts mail and discards it (for `make run`)."""
-        from portal.mail import run_mail_sink
 
         run_mail_sink(host, port, echo=lambda line: click.echo(line, err=True))
 
@@ -185,17 +178,11 @@ def register_commands(app) -> None:
     @click.option("--port", default=8026, show_default=True, type=int, help="0: any free port.")
     def webhook_sink_command(host: str, port: int):
         """A local webhook receiver that answers 200 to every POST and logs it (for `make run`)."""
-        from portal.webhooks.sink import run_webhook_sink
 
         run_webhook_sink(host, port, echo=lambda line: click.echo(line, err=True))
 
 
 def _user_by_email(email: str):
-    import sqlalchemy as sa
-
-    from portal.accounts.models import User
-    from portal.accounts.services import normalise_email
-    from portal.db import get_session
 
     session = get_session()
     user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))

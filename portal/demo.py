@@ -27,10 +27,11 @@ from portal.accounts.services import (
 )
 from portal.api.models import ApiToken
 from portal.api.tokens import create_token, find_usable_token, hash_secret
+from portal.booking.demo import book_demo_month
 from portal.booking.models import BookingPolicy, Service
-from portal.staff.services import create_agent, create_territory, get_or_create_skill
 from portal.webhooks.models import WEBHOOK_EVENTS, WebhookEndpoint
 from portal.webhooks.services import create_endpoint, queue_ping
+from portal.workforce.services import create_agent, create_territory, get_or_create_skill
 
 DEMO_PASSWORD = "demo"  # nosec B105  # the demo's published log-in (README), demo data only
 MARKER_EMAIL = "admin@demo.test"
@@ -304,8 +305,6 @@ def load_demo(
             )
     session.flush()
     if bookings:
-        from portal.booking.demo import book_demo_month
-
         book_demo_month(session)
     add_demo_integrations(session, webhook_url=webhook_url)
     return True

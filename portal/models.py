@@ -16,7 +16,8 @@ from portal.db import Base
 from portal.notifications.models import Notification, OutboxMessage
 from portal.ratelimit import RateCounter
 from portal.reports.models import ReportRun, ReportSubscription
-from portal.staff.models import (
+from portal.webhooks.models import WebhookAttempt, WebhookEndpoint
+from portal.workforce.models import (
     Agent,
     Holiday,
     PostalPrefix,
@@ -25,7 +26,6 @@ from portal.staff.models import (
     TimeOff,
     WorkingHours,
 )
-from portal.webhooks.models import WebhookAttempt, WebhookEndpoint
 from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
 
 __all__ = [

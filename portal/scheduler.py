@@ -46,6 +46,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import ref_to_obj
 from flask import Flask
 
+from portal import background
+from portal.background import stopping
 from portal.db import make_engine
 from portal.timeutil import now_utc
 
@@ -122,18 +124,14 @@ JOBS = (
 
 _app: Flask | None = None
 _scheduler: BaseScheduler | None = None
-# Set when the process is asked to stop: a long job ends after its current step.
-stopping = threading.Event()
 
 
-def job_app() -> Flask:
-    """The app the jobs run in: the scheduler's own, or one built from the environment."""
-    global _app
+def run_job(func: str) -> None:
+    """What the job store runs: the job function `func` ("module:function"), given the
+    scheduler's app. Jobs never build an app of their own."""
     if _app is None:
-        from portal import create_app
-
-        _app = create_app()
-    return _app
+        raise RuntimeError("no scheduler app: build_scheduler() sets it")
+    ref_to_obj(func)(_app)
 
 
 def build_scheduler(
@@ -174,14 +172,16 @@ def build_scheduler(
                 options["next_run_time"] = due
             options["misfire_grace_time"] = None  # late is better than lost
         scheduler.add_job(
-            spec.func,
+            run_job,
             spec.trigger(app.config["ORG_TIME_ZONE"]),
+            args=[spec.func],
             id=spec.id,
             name=spec.id,
             replace_existing=True,
             **options,
         )
     _scheduler = scheduler
+    background.set_runner(run_soon)
     return scheduler
 
 
@@ -199,8 +199,9 @@ def run_soon(job_id: str) -> bool:
     if scheduler is None or not scheduler.running:
         return False
     scheduler.add_job(
-        spec.func,
+        run_job,
         "date",
+        args=[spec.func],
         run_date=datetime.now(UTC),
         name=f"{job_id} (now)",
         jobstore=SOON_STORE,

@@ -50,8 +50,9 @@ for _name in [n for n in os.environ if n.startswith("PORTAL_")]:
 _SCRATCH = tempfile.mkdtemp(prefix="portal-tests-")
 os.environ["PORTAL_INSTANCE_PATH"] = _SCRATCH
 
-from portal import create_app, timeutil  # noqa: E402
+from portal import timeutil  # noqa: E402
 from portal.accounts import services as accounts_services  # noqa: E402
+from portal.app import create_app  # noqa: E402
 from portal.db import get_session  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
 

@@ -22,10 +22,10 @@ import sqlalchemy.orm as so
 from portal.accounts.models import Contact, CustomerAccount, ServiceLocation, User
 from portal.accounts.services import add_contact, create_customer_account, hash_password
 from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service
-from portal.staff.models import Agent, Skill, Territory
-from portal.staff.services import create_agent as _create_agent
-from portal.staff.services import create_territory as _create_territory
 from portal.timeutil import now_utc
+from portal.workforce.models import Agent, Skill, Territory
+from portal.workforce.services import create_agent as _create_agent
+from portal.workforce.services import create_territory as _create_territory
 from portal.workorders.models import WorkOrder, WorkOrderTask
 
 DEMO_PASSWORD = "demo"

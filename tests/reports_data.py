@@ -30,7 +30,7 @@ import sqlalchemy.orm as so
 
 from portal.booking.models import Appointment, SignOff
 from portal.reports.figures import ReportParams
-from portal.staff.models import Agent, Holiday, TimeOff
+from portal.workforce.models import Agent, Holiday, TimeOff
 from portal.workorders.models import TimelineEntry
 from tests.factories import (
     create_agent,

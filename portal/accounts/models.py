@@ -13,7 +13,7 @@ from portal.db import Base, UTCDateTime
 from portal.timeutil import now_utc
 
 if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
-    from portal.staff.models import Territory
+    from portal.workforce.models import Territory
 
 ROLES = ("customer", "agent", "scheduler", "manager", "admin")
 STAFF_ROLES = frozenset({"agent", "scheduler", "manager", "admin"})

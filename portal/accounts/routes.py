@@ -21,8 +21,8 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from portal.access import customer_required, role_required
 from portal.accounts import bp, browser, selfservice, session_routes
-from portal.accounts.access import customer_required, role_required
 from portal.accounts.forms import (
     PASSWORD_HINT,
     AcceptInvitationForm,

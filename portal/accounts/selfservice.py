@@ -661,7 +661,7 @@ def invite_staff_user(
     Until they follow it they cannot log in (there is no password to match). An agent is
     made bookable at once, so an admin can set its hours and skills meanwhile.
     """
-    from portal.staff.services import create_agent  # staff imports booking, which needs us
+    from portal.workforce.services import create_agent  # staff imports booking, which needs us
 
     _require_user_admin(admin)
     if role not in STAFF_ROLE_LABELS:

@@ -21,8 +21,8 @@ from portal.accounts.models import (
 from portal.accounts.passwords import validate_new_password
 from portal.errors import Invalid, NotAllowed, NotFound, PortalError
 from portal.ids import parse_id
-from portal.staff.models import PostalPrefix, Territory
 from portal.timeutil import is_valid_zone, now_utc
+from portal.workforce.models import PostalPrefix, Territory
 
 # argon2id with the library's defaults (t=3, m=64 MiB, p=4) meets OWASP ASVS 5.0.
 _hasher = PasswordHasher()

@@ -21,7 +21,7 @@ import sqlalchemy.orm as so
 from portal.accounts.models import ServiceLocation
 from portal.availability import engine
 from portal.booking.models import AppointmentHold, BookingPolicy, Service
-from portal.staff.models import (
+from portal.workforce.models import (
     Agent,
     Holiday,
     TimeOff,

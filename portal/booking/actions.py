@@ -12,7 +12,7 @@ from datetime import datetime
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal.accounts.access import customer_required
+from portal.access import customer_required
 from portal.availability.services import get_policy, location_zone, window_end
 from portal.booking import bp
 from portal.booking import lifecycle as lc

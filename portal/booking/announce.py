@@ -42,8 +42,8 @@ from portal.notifications.events import Event, record_event
 from portal.notifications.models import Notification, OutboxMessage
 from portal.notifications.rendering import render_email, service_phrase
 from portal.notifications.services import notify_user, queue_email
-from portal.staff.models import Agent
 from portal.timeutil import now_utc
+from portal.workforce.models import Agent
 from portal.workorders.models import WorkOrderTask
 
 # The kind of the event rows this module writes and expands.

@@ -1,30 +1,32 @@
 """The booking jobs the scheduler process runs (see portal/scheduler.py).
 
 Each job is a module-level function, so the job store keeps it by reference
-("portal.booking.jobs:expire_confirmations"); each opens its own app context and session
-and commits once.
+("portal.booking.jobs:expire_confirmations") and calls it with the app to run in; each
+opens its own app context and session and commits once.
 """
 
 from __future__ import annotations
 
 import logging
 
+from flask import Flask
+
+from portal.background import run_soon
 from portal.booking.announce import queue_reminders
 from portal.booking.expiry import expire_confirmations as _expire_confirmations
 from portal.db import get_session
-from portal.scheduler import job_app, run_soon
 from portal.timeutil import now_utc
 
 log = logging.getLogger(__name__)
 
 
-def expire_confirmations() -> None:
+def expire_confirmations(app: Flask) -> None:
     """Lock and announce the confirmation requests whose deadline passed; commits once.
 
     The customer and the schedulers should hear at once, not at the next turn of the
     expander: when anything expired, its events are expanded now (which then sends).
     """
-    with job_app().app_context():
+    with app.app_context():
         session = get_session()
         count = _expire_confirmations(session, now_utc())
         session.commit()
@@ -33,9 +35,9 @@ def expire_confirmations() -> None:
         run_soon("expand-events")
 
 
-def send_reminders() -> None:
+def send_reminders(app: Flask) -> None:
     """Record the 24-hour reminders for confirmed appointments; commits once."""
-    with job_app().app_context():
+    with app.app_context():
         session = get_session()
         count = queue_reminders(session, now_utc())
         session.commit()

@@ -37,8 +37,8 @@ from portal.booking.models import (
 from portal.booking.services import WindowTaken, choose_agents, live_window, nearest_windows
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
 from portal.formatting import fmt_window
-from portal.staff.models import Agent
 from portal.timeutil import now_utc
+from portal.workforce.models import Agent
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE, record
 

@@ -22,7 +22,7 @@ from portal.timeutil import now_utc
 
 if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
     from portal.accounts.models import Contact, CustomerAccount, ServiceLocation
-    from portal.staff.models import Agent, Skill
+    from portal.workforce.models import Agent, Skill
     from portal.workorders.models import WorkOrder
 
 APPOINTMENT_STATES = (

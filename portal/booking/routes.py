@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from portal.accounts.access import customer_required
+from portal.access import customer_required
 from portal.accounts.models import CustomerAccount, ServiceLocation
 from portal.accounts.services import add_service_location
 from portal.availability.services import location_zone, qualified_agent_names, window_end

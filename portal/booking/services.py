@@ -26,8 +26,8 @@ from portal.booking.models import OVERLAP_CONSTRAINT, Appointment, AppointmentHo
 from portal.booking.suggestions import Preferences
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound, PortalError
 from portal.formatting import fmt_window
-from portal.staff.models import Agent
 from portal.timeutil import now_utc, week_start
+from portal.workforce.models import Agent
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from portal.workorders.services import record
 

@@ -31,7 +31,7 @@ from portal.calendar_feeds.models import CalendarFeed
 from portal.errors import NotAllowed
 from portal.notifications.ics import appointment_uid
 from portal.ratelimit import RateLimited, count_request, current_count
-from portal.staff.models import Agent
+from portal.workforce.models import Agent
 from portal.workorders.models import WorkOrderTask
 
 PAST = timedelta(days=30)

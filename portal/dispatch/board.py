@@ -25,7 +25,8 @@ from portal.availability.services import free_agents_at, qualified_agent_names
 from portal.booking import lifecycle as lc
 from portal.booking.models import APPOINTMENT_STATES, Appointment, AppointmentHold, Service
 from portal.formatting import status_label
-from portal.staff.models import (
+from portal.timeutil import local_day_bounds, now_utc, week_start
+from portal.workforce.models import (
     Agent,
     Skill,
     Territory,
@@ -33,7 +34,6 @@ from portal.staff.models import (
     agent_skills,
     agent_territories,
 )
-from portal.timeutil import local_day_bounds, now_utc, week_start
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from portal.workorders.services import ACTIVE_TASK_STATES, SCHEDULING_QUEUE
 

@@ -21,8 +21,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from portal import htmx
-from portal.accounts.access import role_required
+from portal.access import role_required
 from portal.availability.services import location_zone
 from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment
@@ -41,6 +40,7 @@ from portal.dispatch.board import (
 )
 from portal.dispatch.forms import AssignForm, BoardForm, ReassignForm
 from portal.errors import PortalError
+from portal.extensions import htmx
 from portal.ids import parse_id
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask

@@ -1,7 +1,8 @@
 """The notification jobs the scheduler process runs (see portal/scheduler.py).
 
 Each job is a module-level function, so the job store keeps it by reference
-("portal.notifications.jobs:send_outbox"); each opens its own app context and session.
+("portal.notifications.jobs:send_outbox") and calls it with the app to run in; each
+opens its own app context and session.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from flask import Flask
+
+from portal.background import run_soon, stopping
 from portal.db import get_session
 from portal.notifications.events import expand_due
 from portal.notifications.services import SendReport, purge_secret_bodies, send_due
-from portal.scheduler import job_app, run_soon, stopping
 from portal.timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -25,10 +28,12 @@ EXPAND_BATCH = 100
 EXPAND_ROUNDS = 50
 
 
-def drain(send_batch: Callable[[int], SendReport], *, batch: int, most: int, what: str) -> None:
+def drain(
+    app: Flask, send_batch: Callable[[int], SendReport], *, batch: int, most: int, what: str
+) -> None:
     """Call `send_batch(batch)` again while batches come back full (a backlog goes out in
     one run), at most `most` times, stopping early when the process is asked to stop."""
-    with job_app().app_context():
+    with app.app_context():
         for _ in range(most):
             report = send_batch(batch)
             if report.sent or report.retrying or report.failed:
@@ -43,9 +48,10 @@ def drain(send_batch: Callable[[int], SendReport], *, batch: int, most: int, wha
                 break
 
 
-def send_outbox() -> None:
+def send_outbox(app: Flask) -> None:
     """Send the e-mails that are due (send_due commits after each message)."""
     drain(
+        app,
         lambda limit: send_due(get_session(), now_utc(), limit=limit),
         batch=BATCH,
         most=MAX_BATCHES,
@@ -53,10 +59,9 @@ def send_outbox() -> None:
     )
 
 
-def purge_mail_bodies() -> None:
+def purge_mail_bodies(app: Flask) -> None:
     """Remove the bodies of sent e-mails that still hold a private link (sent before the
     sender removed them at once, or kept by the development setting since turned off)."""
-    app = job_app()
     if app.config.get("MAIL_VIEWER_SHOWS_LINKS"):
         return  # a developer follows the links from /admin/mail
     with app.app_context():
@@ -72,12 +77,12 @@ def purge_mail_bodies() -> None:
             log.info("Removed the bodies of %d sent e-mails holding private links", removed)
 
 
-def expand_events() -> None:
+def expand_events(app: Flask) -> None:
     """Expand the recorded events into notices, e-mails and webhook deliveries, then ask
     the senders to run now. Each round commits once: the rows an event expands into and
     its "sent" mark together (see portal/notifications/events.py)."""
     expanded = 0
-    with job_app().app_context():
+    with app.app_context():
         session = get_session()
         for _ in range(EXPAND_ROUNDS):
             report = expand_due(session, now_utc(), limit=EXPAND_BATCH)

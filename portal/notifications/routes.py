@@ -18,9 +18,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from portal import htmx
-from portal.accounts.access import role_required
+from portal.access import role_required
 from portal.db import commit, get_session
+from portal.extensions import htmx
 from portal.notifications import bp
 from portal.notifications.models import OUTBOX_STATES, OutboxMessage
 from portal.notifications.private_links import is_redacted, redact, unfold, viewer_sees_links

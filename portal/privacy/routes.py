@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal.accounts.access import customer_required, role_required
+from portal.access import customer_required, role_required
 from portal.accounts.models import User
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError, put_on_form

@@ -23,8 +23,8 @@ from portal.availability.engine import WorkingHours as HoursRule
 from portal.booking.models import APPOINTMENT_STATES, Appointment, AppointmentHold, Service, SignOff
 from portal.errors import Invalid
 from portal.reports.models import REPORT_KINDS
-from portal.staff.models import Agent, Holiday, TimeOff, WorkingHours
 from portal.timeutil import local_day_bounds, week_start
+from portal.workforce.models import Agent, Holiday, TimeOff, WorkingHours
 from portal.workorders.models import TimelineEntry, WorkOrderTask
 
 # A range up to this many days is shown day by day; a longer one week by week.

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import logging
 
+from flask import Flask
+
 from portal.db import get_session
 from portal.reports import services
-from portal.scheduler import job_app
 from portal.timeutil import now_utc
 
 log = logging.getLogger(__name__)
 
 
-def run_queued_reports() -> None:
+def run_queued_reports(app: Flask) -> None:
     """Make the reports asked for over long ranges, oldest first."""
-    app = job_app()
     with app.app_context():
         made = services.run_queued(get_session(), app.config["ORG_TIME_ZONE"])
         if made:
             log.info("Made %d queued reports", made)
 
 
-def email_weekly_reports() -> None:
+def email_weekly_reports(app: Flask) -> None:
     """Mondays: last week's reports to the managers who subscribed."""
-    app = job_app()
     with app.app_context():
         session = get_session()
         outcome = services.email_weekly(
@@ -38,9 +37,9 @@ def email_weekly_reports() -> None:
         )
 
 
-def purge_expired_reports() -> None:
+def purge_expired_reports(app: Flask) -> None:
     """Delete report files kept past their week."""
-    with job_app().app_context():
+    with app.app_context():
         session = get_session()
         removed = services.purge_expired(session, now_utc())
         session.commit()

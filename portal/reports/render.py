@@ -16,8 +16,8 @@ from portal.accounts.models import User
 from portal.booking.models import Service
 from portal.reports import charts, figures
 from portal.reports.figures import Operations, ReportParams, SignOffs, Utilisation
-from portal.staff.models import Agent
 from portal.timeutil import now_utc
+from portal.workforce.models import Agent
 
 TITLES = {
     "operations": "Operations report",

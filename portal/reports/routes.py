@@ -19,12 +19,12 @@ from flask import (
 )
 from wtforms import SelectChoice
 
-from portal import htmx
-from portal.accounts.access import role_required
+from portal.access import role_required
 from portal.accounts.models import User
 from portal.booking.models import Service
 from portal.db import commit, get_session
 from portal.errors import NotFound, PortalError
+from portal.extensions import htmx
 from portal.pagination import page_arg
 from portal.reports import render
 from portal.reports import services as svc
@@ -32,8 +32,8 @@ from portal.reports.figures import ReportParams
 from portal.reports.forms import KINDS, ReportForm, SubscriptionForm
 from portal.reports.models import REPORT_KINDS
 from portal.settings.helpers import me, refuse
-from portal.staff.models import Agent
 from portal.timeutil import now_utc, to_local
+from portal.workforce.models import Agent
 
 bp = Blueprint("reports", __name__)
 

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from portal.accounts.access import role_required
+from portal.access import role_required
 from portal.booking.models import Appointment, AppointmentHold
 from portal.db import commit, get_session
+from portal.dispatch.disruptions import KEEPABLE_STATES, disruption_message
 from portal.errors import PortalError
 from portal.settings import bp
 from portal.settings import services as svc
@@ -24,10 +25,9 @@ from portal.settings.forms import (
     id_choices,
 )
 from portal.settings.helpers import int_arg, me, page_arg, refuse
-from portal.staff import services as staff
-from portal.staff.disruptions import KEEPABLE_STATES, disruption_message
-from portal.staff.models import Agent, TimeOff
 from portal.timeutil import now_utc
+from portal.workforce import services as staff
+from portal.workforce.models import Agent, TimeOff
 
 
 @bp.get("/agents")

@@ -9,7 +9,7 @@ from flask import render_template, request
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 
-from portal.accounts.access import role_required
+from portal.access import role_required
 from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.db import get_session

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from portal.accounts.access import role_required
+from portal.access import role_required
 from portal.db import commit, get_session
 from portal.errors import PortalError
 from portal.settings import bp
 from portal.settings import services as svc
 from portal.settings.forms import ActionForm, HolidayForm, SkillForm, TerritoryForm
 from portal.settings.helpers import me, page_arg, refuse, status
-from portal.staff import services as staff
-from portal.staff.models import Holiday, Skill, Territory
 from portal.timeutil import now_utc, to_local
+from portal.workforce import services as staff
+from portal.workforce.models import Holiday, Skill, Territory
 
 # --- skills ------------------------------------------------------------------------------
 

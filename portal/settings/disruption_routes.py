@@ -9,11 +9,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from portal.accounts.access import role_required
+from portal.access import role_required
 from portal.availability.services import location_zone
 from portal.booking.models import Appointment
 from portal.booking.services import WindowTaken
 from portal.db import commit, get_session, rollback_request_session
+from portal.dispatch import disruptions
 from portal.errors import PortalError
 from portal.formatting import fmt_window
 from portal.ids import parse_id
@@ -21,7 +22,6 @@ from portal.pagination import paginate
 from portal.settings import bp
 from portal.settings.forms import MoveOneForm, bulk_move_form
 from portal.settings.helpers import me, page_arg
-from portal.staff import disruptions
 from portal.timeutil import now_utc
 
 PER_PAGE = 10

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 
-from portal.accounts.access import role_required
+from portal.access import role_required
 from portal.availability.services import get_policy
 from portal.booking.models import Appointment, Service
 from portal.db import commit, get_session

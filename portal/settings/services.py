@@ -20,9 +20,16 @@ from portal.audit.services import Entity, record_change, snapshot
 from portal.booking.models import BookingPolicy, Service
 from portal.errors import Invalid, NotAllowed
 from portal.pagination import Page, paginate
-from portal.staff.models import Agent, Holiday, Skill, Territory, agent_skills, agent_territories
-from portal.staff.services import create_agent, set_agent_active
 from portal.timeutil import now_utc
+from portal.workforce.models import (
+    Agent,
+    Holiday,
+    Skill,
+    Territory,
+    agent_skills,
+    agent_territories,
+)
+from portal.workforce.services import create_agent, set_agent_active
 
 if TYPE_CHECKING:
     from datetime import date

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from portal.access import role_required
 from portal.accounts import selfservice
-from portal.accounts.access import role_required
 from portal.accounts.models import User
 from portal.db import commit, get_session
+from portal.dispatch.disruptions import disruption_message
 from portal.errors import PortalError
 from portal.settings import bp
 from portal.settings import services as svc
 from portal.settings.forms import STAFF_ROLE_CHOICES, STAFF_ROLES, ActionForm, RoleForm
 from portal.settings.helpers import me, page_arg, refuse, status
 from portal.settings.user_forms import StaffInviteForm
-from portal.staff.disruptions import disruption_message
 
 
 @bp.get("/users")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 
-from portal.accounts.access import role_required
+from portal.access import role_required
 from portal.db import commit, get_session
 from portal.errors import PortalError
 from portal.notifications.services import MAX_ATTEMPTS

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal.accounts.access import role_required, staff_required
+from portal.access import role_required, staff_required
 from portal.accounts.models import Contact, CustomerAccount, ServiceLocation
 from portal.availability.services import location_zone
 from portal.booking import lifecycle as lc

@@ -14,7 +14,7 @@ from portal.accounts.models import Contact, CustomerAccount
 from portal.booking.models import Appointment
 from portal.ids import parse_id
 from portal.pagination import Page, paginate
-from portal.staff.models import Agent
+from portal.workforce.models import Agent
 from portal.workorders.models import WorkOrder, WorkOrderTask
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal.accounts.access import staff_required
+from portal.access import staff_required
 from portal.booking import lifecycle as lc
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 
+from flask import Flask
+
 from portal.db import get_session
 from portal.notifications.jobs import drain
 from portal.timeutil import now_utc
@@ -18,9 +20,10 @@ BATCH = 20
 MAX_BATCHES = 50
 
 
-def send_webhooks() -> None:
+def send_webhooks(app: Flask) -> None:
     """Deliver the webhooks that are due (each delivery is committed as it ends)."""
     drain(
+        app,
         lambda limit: send_due_webhooks(get_session(), now_utc(), limit=limit),
         batch=BATCH,
         most=MAX_BATCHES,

@@ -14,7 +14,7 @@ from portal.timeutil import now_utc
 if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
     from portal.accounts.models import Contact, CustomerAccount, ServiceLocation, User
     from portal.booking.models import Appointment
-    from portal.staff.models import Agent
+    from portal.workforce.models import Agent
 
 WORK_ORDER_STATES = ("new", "scheduled", "in_progress", "completed", "closed", "cancelled")
 TASK_STATES = ("open", "assigned", "accepted", "in_progress", "done", "declined", "cancelled")

@@ -11,8 +11,8 @@ import sqlalchemy.orm as so
 from portal.accounts.models import User
 from portal.booking.models import Appointment
 from portal.ids import parse_id
-from portal.staff.models import Agent
 from portal.timeutil import to_local
+from portal.workforce.models import Agent
 from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
 
 SCHEDULING_QUEUE = "scheduling"

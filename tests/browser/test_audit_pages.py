@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from portal.db import get_session
-from portal.staff.models import Skill
+from portal.workforce.models import Skill
 from tests.browser.axe import check_accessibility
 from tests.browser.pages import PHONE, log_in, screenshots
 

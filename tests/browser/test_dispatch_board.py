@@ -14,8 +14,8 @@ from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment
 from portal.db import get_session
 from portal.dispatch.board import assign_options, reassign_options
-from portal.staff.models import Agent
 from portal.timeutil import now_utc, to_local
+from portal.workforce.models import Agent
 from portal.workorders.models import WorkOrderTask
 from tests.browser.axe import check_accessibility
 from tests.browser.pages import log_in

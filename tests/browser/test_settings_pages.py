@@ -22,8 +22,8 @@ from portal.booking.models import Appointment, Service
 from portal.booking.services import BookingRequest, book_window
 from portal.db import get_session
 from portal.notifications.models import Notification, OutboxMessage
-from portal.staff.models import Agent, Skill, Territory, TimeOff
 from portal.timeutil import local_day_bounds, now_utc
+from portal.workforce.models import Agent, Skill, Territory, TimeOff
 from tests.browser.axe import check_accessibility
 from tests.browser.pages import log_in, screenshots
 

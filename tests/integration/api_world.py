@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from portal.accounts.models import ServiceLocation, User
 from portal.api.tokens import create_token
 from portal.booking.models import Service
-from portal.staff.models import Agent
+from portal.workforce.models import Agent
 from tests.factories import (
     create_agent,
     create_customer,

@@ -43,9 +43,9 @@ from portal.calendar_feeds.services import feed_token, reset_feed
 from portal.db import Base
 from portal.notifications.services import notify_user, queue_email
 from portal.reports.models import ReportRun
-from portal.staff.services import add_holiday, add_time_off
 from portal.tokens import make_token
 from portal.webhooks.models import WebhookEndpoint
+from portal.workforce.services import add_holiday, add_time_off
 from tests.conftest import SECRET_KEY, AuthActions
 from tests.factories import (
     create_agent,

@@ -26,8 +26,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from portal import create_app
 from portal.api.registry import OPERATIONS
+from portal.app import create_app
 from portal.db import get_session
 from tests.conftest import PortalClient, app_config
 from tests.integration.api_world import make_world

@@ -13,7 +13,7 @@ from portal.booking.queries import week_view
 from portal.booking.services import BookingRequest, WindowTaken, book_window
 from portal.booking.suggestions import Preferences, preferences_of
 from portal.errors import Invalid, NotAllowed, NotFound
-from portal.staff.services import add_holiday, add_time_off
+from portal.workforce.services import add_holiday, add_time_off
 from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
 from tests.factories import (
     create_account,

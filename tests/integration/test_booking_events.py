@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from portal import create_app
+from portal.app import create_app
 from portal.booking import lifecycle as lc
 from portal.booking.announce import announce
 from portal.booking.models import Appointment

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal.accounts.models import ServiceLocation
 from portal.booking.models import Appointment
-from portal.staff.models import PostalPrefix, Territory
+from portal.workforce.models import PostalPrefix, Territory
 from tests.factories import (
     create_account,
     create_agent,

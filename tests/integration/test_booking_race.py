@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal import create_app, timeutil
+from portal import timeutil
 from portal.accounts.models import ServiceLocation, User
+from portal.app import create_app
 from portal.booking.models import AppointmentHold, Service
 from portal.booking.services import BookingRequest, WindowTaken, book_window
 from portal.db import get_session

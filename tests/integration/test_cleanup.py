@@ -37,7 +37,6 @@ def test_the_clean_up_job_is_scheduled_hourly():
 def test_rate_windows_of_clients_gone_for_an_hour_are_purged_and_live_ones_kept(
     app, session, frozen_now, monkeypatch
 ):
-    monkeypatch.setattr(scheduler, "_app", app)
     gone_at = NOW - timedelta(hours=1, seconds=1)
     count_request(session, "addr:198.51.100.7", gone_at, window_seconds=60)
     count_request(session, "feed-addr:198.51.100.8", gone_at, window_seconds=60)
@@ -46,7 +45,7 @@ def test_rate_windows_of_clients_gone_for_an_hour_are_purged_and_live_ones_kept(
     session.commit()
     frozen_now(NOW)
 
-    purge_request_counters()
+    purge_request_counters(app)
 
     assert buckets(session) == {"user:7", "addr:203.0.113.9"}
 
@@ -54,7 +53,6 @@ def test_rate_windows_of_clients_gone_for_an_hour_are_purged_and_live_ones_kept(
 def test_failed_log_ins_older_than_the_lock_are_purged_and_recent_ones_kept(
     app, session, frozen_now, monkeypatch
 ):
-    monkeypatch.setattr(scheduler, "_app", app)
     app.config["LOGIN_LOCK_MINUTES"] = 15
     session.add_all(
         [
@@ -69,7 +67,7 @@ def test_failed_log_ins_older_than_the_lock_are_purged_and_recent_ones_kept(
     session.commit()
     frozen_now(NOW)
 
-    purge_request_counters()
+    purge_request_counters(app)
 
     assert attempts(session) == {"203.0.113.9"}
 
@@ -77,14 +75,13 @@ def test_failed_log_ins_older_than_the_lock_are_purged_and_recent_ones_kept(
 def test_a_purged_address_that_comes_back_starts_afresh(
     app, session, client, frozen_now, monkeypatch
 ):
-    monkeypatch.setattr(scheduler, "_app", app)
     app.config["API_AUTH_FAILURE_LIMIT"] = 1
     frozen_now(NOW)
     assert client.get("/api/v1/me").status_code == 401
     assert client.get("/api/v1/me").status_code == 429
     frozen_now(NOW + ratelimit.LONGEST_WINDOW)
 
-    purge_request_counters()
+    purge_request_counters(app)
 
     assert buckets(session) == set()
     assert client.get("/api/v1/me").status_code == 401

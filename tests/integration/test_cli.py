@@ -8,9 +8,9 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from portal import create_app
 from portal.accounts.models import Contact, User
 from portal.accounts.services import add_contact
+from portal.app import create_app
 from tests.factories import create_account, create_location, create_territory, create_user
 
 PASSWORD = "harbour lights at dusk"

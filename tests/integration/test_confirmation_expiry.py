@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal import scheduler
 from portal.booking import jobs
 from portal.booking import lifecycle as lc
 from portal.booking.expiry import expire_confirmations
@@ -280,9 +279,8 @@ def test_two_schedulers_expiring_at_the_same_moment_announce_once(app, session, 
 
 
 @pytest.fixture
-def jobs_use(app, monkeypatch):
-    """Jobs run in this test's app (the scheduler process would pass its own)."""
-    monkeypatch.setattr(scheduler, "_app", app)
+def jobs_use(app):
+    """The app the jobs run in (the scheduler process passes its own)."""
     return app
 
 
@@ -290,9 +288,9 @@ def test_the_expiry_job_commits_what_it_claimed(session, people, jobs_use):
     appt = accepted(session, people)
     session.commit()
 
-    jobs.expire_confirmations()
-    jobs.expire_confirmations()
-    notification_jobs.expand_events()
+    jobs.expire_confirmations(jobs_use)
+    jobs.expire_confirmations(jobs_use)
+    notification_jobs.expand_events(jobs_use)
 
     session.expire_all()
     assert session.get(Appointment, appt.id).confirm_expired_at == NOW

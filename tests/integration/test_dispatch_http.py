@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment, AppointmentHold
 from portal.booking.services import BookingRequest, book_window
-from portal.staff.models import TimeOff
+from portal.workforce.models import TimeOff
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from tests.factories import (
     create_agent,

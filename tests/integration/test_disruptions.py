@@ -13,10 +13,10 @@ from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment, AppointmentHold
 from portal.booking.services import BookingRequest, book_window
 from portal.booking.suggestions import Preferences, Suggestion, suggest_windows
+from portal.dispatch import disruptions
+from portal.dispatch.disruptions import find_unkeepable
 from portal.notifications.models import Notification, OutboxMessage
-from portal.staff import disruptions
-from portal.staff.disruptions import find_unkeepable
-from portal.staff.services import add_time_off, set_weekly_hours
+from portal.workforce.services import add_time_off, set_weekly_hours
 from portal.workorders.models import WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE
 from tests.factories import (
@@ -90,7 +90,7 @@ def test_bookings_inside_the_hours_and_away_from_time_off_are_kept(session, worl
 
 
 def test_time_off_over_part_of_a_day_catches_only_the_bookings_it_touches(session, world):
-    from portal.staff.models import TimeOff
+    from portal.workforce.models import TimeOff
 
     # 15:00-16:00 London: the afternoon booking is planned 14:00-15:00, so it stays,
     # until the leave starts a minute earlier.

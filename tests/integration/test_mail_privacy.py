@@ -426,7 +426,6 @@ def test_the_mail_body_purge_runs_hourly():
 def test_the_purge_job_removes_private_bodies_sent_before_and_keeps_the_rest(
     app, session, frozen_now, monkeypatch
 ):
-    monkeypatch.setattr(scheduler, "_app", app)
     frozen_now(T0)
     old = _sent_before(session, "Reset: http://h/reset/abc.def.ghi", holds_secret=True)
     given_up = _sent_before(session, "http://h/invite/a.b.c", holds_secret=True, status="failed")
@@ -435,7 +434,7 @@ def test_the_purge_job_removes_private_bodies_sent_before_and_keeps_the_rest(
     ids = (old.id, given_up.id, plain.id, waiting.id)
     session.commit()
 
-    jobs.purge_mail_bodies()
+    jobs.purge_mail_bodies(app)
 
     session.expire_all()
     old, given_up, plain, waiting = (session.get(OutboxMessage, i) for i in ids)
@@ -449,12 +448,11 @@ def test_the_purge_job_removes_private_bodies_sent_before_and_keeps_the_rest(
 def test_the_purge_job_leaves_bodies_under_the_development_setting(
     app, session, frozen_now, monkeypatch, dev_setting
 ):
-    monkeypatch.setattr(scheduler, "_app", app)
     frozen_now(T0)
     old = _sent_before(session, "Reset: http://h/reset/abc.def.ghi", holds_secret=True)
     session.commit()
 
-    jobs.purge_mail_bodies()
+    jobs.purge_mail_bodies(app)
 
     session.refresh(old)
     assert old.body_text == "Reset: http://h/reset/abc.def.ghi"

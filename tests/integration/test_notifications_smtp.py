@@ -186,7 +186,7 @@ def test_without_an_smtp_host_messages_stay_pending(session, frozen_now):
 
 def test_a_message_another_sender_has_locked_is_skipped(pg_url, tmp_path, smtp_server, frozen_now):
     """PostgreSQL: FOR UPDATE SKIP LOCKED, so two senders never take the same message."""
-    from portal import create_app
+    from portal.app import create_app
     from portal.db import get_session
     from tests.conftest import app_config
 

@@ -230,21 +230,19 @@ def test_a_deactivated_manager_gets_no_weekly_e_mail(session, world, manager):
 def test_the_scheduler_jobs_make_queued_reports_and_purge_old_ones(
     app, session, world, manager, monkeypatch
 ):
-    from portal import scheduler
     from portal.reports import jobs
 
-    monkeypatch.setattr(scheduler, "_app", app)
     params = world.params("operations", date_from=date(2026, 9, 1))
     run = services.request_report(session, manager, params, "pdf")
     session.commit()
 
-    jobs.run_queued_reports()
+    jobs.run_queued_reports(app)
     session.expire_all()
     assert session.get(ReportRun, run.id).status == "done"
 
     session.get(ReportRun, run.id).expires_at = NOW - timedelta(seconds=1)
     session.commit()
-    jobs.purge_expired_reports()
+    jobs.purge_expired_reports(app)
     assert session.scalar(sa.select(sa.func.count()).select_from(ReportRun)) == 0
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portal import create_app, scheduler
+from portal import scheduler
+from portal.app import create_app
 from portal.booking import jobs as booking_jobs
 from portal.booking.announce import queue_reminders
 from portal.db import get_session, make_engine
@@ -33,9 +34,8 @@ def customer(session, frozen_now):
 
 
 @pytest.fixture
-def jobs_use(app, monkeypatch):
-    """Jobs run in this test's app (the scheduler process would pass its own)."""
-    monkeypatch.setattr(scheduler, "_app", app)
+def jobs_use(app):
+    """The app the jobs run in (the scheduler process passes its own)."""
     return app
 
 
@@ -113,9 +113,9 @@ def test_the_reminder_job_commits_what_it_queued(session, customer, jobs_use):
     create_appointment(session, start=NOW + timedelta(hours=20), contact=customer[1])
     session.commit()
 
-    booking_jobs.send_reminders()
-    booking_jobs.send_reminders()
-    jobs.expand_events()
+    booking_jobs.send_reminders(jobs_use)
+    booking_jobs.send_reminders(jobs_use)
+    jobs.expand_events(jobs_use)
 
     session.expire_all()
     assert len(reminders(session)) == 1
@@ -129,7 +129,7 @@ def test_the_outbox_job_sends_what_is_due(session, customer, jobs_use):
         queue_email(session, to="ada@example.com", subject="Hello", text="Hi")
         session.commit()
 
-        jobs.send_outbox()
+        jobs.send_outbox(jobs_use)
 
         assert [m["Subject"] for m in sink.messages] == ["Hello"]
     finally:

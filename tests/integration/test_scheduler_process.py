@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.pool import NullPool
 
-from portal import create_app
+from portal.app import create_app
 from portal.booking.models import Appointment
 from portal.db import get_session, make_engine
 from portal.notifications.models import OutboxMessage

@@ -170,7 +170,7 @@ def test_activity_keeps_a_session_alive_until_its_12_hours_are_up(
 
 
 def test_the_limits_come_from_the_configuration(database_url, tmp_path, session, frozen_now):
-    from portal import create_app
+    from portal.app import create_app
     from tests.conftest import PortalClient
 
     app = create_app(
@@ -333,7 +333,7 @@ def test_a_role_change_gives_the_session_a_new_id(app, session):
 def test_over_https_the_cookies_are_host_prefixed_secure_httponly_and_lax(
     database_url, tmp_path, session
 ):
-    from portal import create_app
+    from portal.app import create_app
     from tests.conftest import PortalClient
 
     app = create_app(
@@ -451,7 +451,6 @@ def test_the_purge_job_deletes_sessions_that_can_never_be_used_again(
     from portal import scheduler
     from portal.accounts.jobs import purge_sessions
 
-    monkeypatch.setattr(scheduler, "_app", app)
     (spec,) = [s for s in scheduler.JOBS if s.id == "purge-sessions"]
     assert spec.func == "portal.accounts.jobs:purge_sessions"
     frozen_now(NOW)
@@ -461,7 +460,7 @@ def test_the_purge_job_deletes_sessions_that_can_never_be_used_again(
     frozen_now(NOW + timedelta(minutes=40))
     live = log_in(app, "jo@example.com")  # new
 
-    purge_sessions()
+    purge_sessions(app)
 
     session.expire_all()
     assert session.scalar(sa.select(sa.func.count()).select_from(UserSession)) == 2

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portal.accounts.models import User
 from portal.booking.models import BookingPolicy, Service
 from portal.booking.queries import week_view
-from portal.staff.models import Agent, Holiday, PostalPrefix, Skill, Territory, TimeOff
+from portal.workforce.models import Agent, Holiday, PostalPrefix, Skill, Territory, TimeOff
 from tests.factories import (
     create_agent,
     create_customer,

@@ -22,7 +22,7 @@ from portal.accounts.selfservice import (
 )
 from portal.errors import Conflict, Invalid, NotAllowed
 from portal.notifications.models import OutboxMessage
-from portal.staff.models import Agent
+from portal.workforce.models import Agent
 from tests.factories import create_agent, create_user
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

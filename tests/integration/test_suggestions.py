@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portal.booking import lifecycle as lc
 from portal.booking.services import BookingRequest, book_window
 from portal.booking.suggestions import Preferences, suggest_windows
-from portal.staff.services import add_time_off
+from portal.workforce.services import add_time_off
 from portal.workorders.models import WorkOrderTask
 from tests.factories import (
     create_agent,

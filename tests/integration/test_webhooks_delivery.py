@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from portal import scheduler
 from portal.booking.services import BookingRequest, book_window
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import MAX_ATTEMPTS, queue_email, send_due
@@ -480,11 +479,10 @@ def test_e_mails_go_out_without_waiting_for_a_slow_webhook(session, world, trick
 
 
 def test_the_webhook_job_delivers_what_is_due(app, session, world, receiver, monkeypatch):
-    monkeypatch.setattr(scheduler, "_app", app)
     subscribe(session, receiver.url)
     book(session, world)
 
-    send_webhooks()
+    send_webhooks(app)
 
     assert len(receiver.requests) == 1
     session.expire_all()

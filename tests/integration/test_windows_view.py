@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from portal.booking.queries import week_view
-from portal.staff.services import add_time_off
+from portal.workforce.services import add_time_off
 from tests.factories import (
     create_agent,
     create_customer,

@@ -1,9 +1,9 @@
 """Staff-side set-up: territories, skills, agents, their hours and time off, holidays.
 
 Changes to an agent's hours, time off or active flag may break bookings it holds: those
-are parked for the scheduler in the same transaction (see portal.staff.disruptions), and
-the functions that make such changes return the parked appointments so the page can
-say how many there were.
+are parked for the scheduler in the same transaction by whoever watches availability
+(portal/workforce/watchers.py; the dispatch feature does), and the functions that make
+such changes return what the watchers changed so the page can say how many there were.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.accounts.models import User
 from portal.audit.services import record_change, snapshot
 from portal.errors import Invalid
-from portal.staff.disruptions import apply_disruption
-from portal.staff.models import (
+from portal.timeutil import is_valid_zone
+from portal.workforce.models import (
     Agent,
     Holiday,
     PostalPrefix,
@@ -30,10 +29,10 @@ from portal.staff.models import (
     TimeOff,
     WorkingHours,
 )
-from portal.timeutil import is_valid_zone
+from portal.workforce.watchers import availability_changed
 
 if TYPE_CHECKING:
-    from portal.booking.models import Appointment
+    from portal.accounts.models import User
 
 MAX_NAME = 80
 MAX_PREFIX = 16
@@ -282,7 +281,7 @@ def update_weekly_hours(
     by: User | None,
     *,
     time_zone: str | None = None,
-) -> list[Appointment]:
+) -> list:
     """Replace the agent's weekly hours (and zone); park the bookings that no longer fit."""
     if time_zone is not None and not is_valid_zone(time_zone):
         raise Invalid("Choose a time zone from the list.", field="time_zone")
@@ -298,7 +297,7 @@ def update_weekly_hours(
 @dataclass(frozen=True)
 class TimeOffAdded:
     time_off: TimeOff
-    parked: list[Appointment]
+    parked: list
 
 
 def take_time_off(
@@ -347,9 +346,7 @@ def remove_time_off(session: so.Session, entry: TimeOff, *, by: User | None = No
     session.flush()
 
 
-def set_agent_active(
-    session: so.Session, agent: Agent, active: bool, by: User | None
-) -> list[Appointment]:
+def set_agent_active(session: so.Session, agent: Agent, active: bool, by: User | None) -> list:
     """Switch an agent on or off for booking; switching off parks all its upcoming bookings."""
     before = snapshot(agent, "active")
     agent.active = active
@@ -365,8 +362,8 @@ def set_agent_active(
     return [] if active else _disrupt(session, agent, by, WHY_INACTIVE)
 
 
-def _disrupt(session: so.Session, agent: Agent, by: User | None, why: str) -> list[Appointment]:
-    return apply_disruption(session, agent, by, why)
+def _disrupt(session: so.Session, agent: Agent, by: User | None, why: str) -> list:
+    return availability_changed(session, agent, by, why)
 
 
 def add_holiday(session: so.Session, day: date, name: str, *, by: User | None = None) -> Holiday:

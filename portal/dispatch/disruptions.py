@@ -29,8 +29,8 @@ from portal.booking.services import WindowTaken
 from portal.booking.suggestions import Preferences, Suggestion, suggest_windows
 from portal.errors import PortalError
 from portal.notifications.services import notify_user
-from portal.staff.models import Agent, TimeOff, WorkingHours
 from portal.timeutil import now_utc
+from portal.workforce.models import Agent, TimeOff, WorkingHours
 from portal.workorders.models import TimelineEntry
 
 # Appointments that still hold their agents and have not started: the ones a change to
