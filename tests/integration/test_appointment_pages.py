@@ -13,12 +13,12 @@ from portal.booking.models import Appointment
 from portal.booking.services import BookingRequest, book_window
 from portal.workorders.models import WorkOrderTask
 from tests.factories import (
+    NOW,
     build_world,
     create_agent,
     create_user,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)
 

@@ -18,6 +18,7 @@ from portal.workorders.models import TimelineEntry, WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE
 from tests.conftest import expand_all
 from tests.factories import (
+    NOW,
     build_world,
     create_agent,
     create_appointment,
@@ -25,7 +26,6 @@ from tests.factories import (
     create_location,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 PLANNED = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)  # 09:00 London: the agents start at nine
 

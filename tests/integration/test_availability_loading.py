@@ -22,12 +22,13 @@ from tests.factories import (
     build_world,
     create_appointment,
     ensure_policy,
+    pinned_now,
 )
 
 # Monday 1 June 2026, 11:00 UTC. Agents work 09:00-17:00 London (08:00-16:00 UTC). With no
 # notice and a one-day horizon, Tuesday's last offered window is 10:00-12:00 London
 # (09:00-11:00 UTC): its jobs may start until 10:59 UTC and run past the horizon.
-NOW = datetime(2026, 6, 1, 11, 0, tzinfo=UTC)
+NOW = pinned_now(hour=11)
 TUESDAY_10_TO_12 = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
 
 

@@ -32,6 +32,7 @@ from portal.webhooks.delivery import send_due_webhooks
 from portal.webhooks.models import WEBHOOK_EVENTS, WebhookEndpoint
 from tests.conftest import app_config, expand_all
 from tests.factories import (
+    NOW,
     build_world,
     create_agent,
     create_appointment,
@@ -42,7 +43,6 @@ from tests.factories import (
 )
 from tests.scheduler_process import drop_job_table, kill, start_scheduler, stop, wait_for
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)  # Thursday 12:00-14:00 London
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ from portal.accounts.models import ServiceLocation
 from portal.booking.models import Appointment
 from portal.workforce.models import PostalPrefix, Territory
 from tests.factories import (
+    NOW,
     build_world,
     create_account,
     create_appointment,
@@ -19,7 +19,6 @@ from tests.factories import (
     create_location,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 WINDOW = "2026-06-02T07:00:00+00:00"  # Tuesday 08:00-10:00 London
 
 

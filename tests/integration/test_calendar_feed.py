@@ -14,6 +14,7 @@ from portal.booking.services import BookingRequest, book_window
 from portal.calendar_feeds import services as feeds
 from tests.conftest import SECRET_KEY
 from tests.factories import (
+    NOW,
     build_world,
     create_agent,
     create_appointment,
@@ -24,8 +25,6 @@ from tests.factories import (
     create_user,
     ensure_policy,
 )
-
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from portal.booking.services import BookingRequest, book_window
 from portal.workforce.models import TimeOff
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from tests.factories import (
+    NOW,
     build_world,
     create_agent,
     create_appointment,
@@ -27,7 +28,6 @@ from tests.factories import (
     create_user,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 PLANNED = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)  # 09:00 London: the agents start at nine
 WEEK = "/dispatch/?view=week&date=2026-06-01"

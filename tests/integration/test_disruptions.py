@@ -20,6 +20,7 @@ from portal.workforce.services import add_time_off, set_weekly_hours
 from portal.workorders.models import WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE
 from tests.factories import (
+    NOW,
     build_world,
     create_agent,
     create_appointment,
@@ -28,7 +29,6 @@ from tests.factories import (
     create_user,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WED_0800 = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 WED_1400 = datetime(2026, 6, 3, 13, 0, tzinfo=UTC)  # Wednesday 14:00-16:00 London
 THU_0800 = datetime(2026, 6, 4, 7, 0, tzinfo=UTC)  # Thursday 08:00-10:00 London

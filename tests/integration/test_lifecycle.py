@@ -16,6 +16,7 @@ from portal.notifications.models import Notification, OutboxMessage
 from portal.workorders.models import TimelineEntry, WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE
 from tests.factories import (
+    NOW,
     build_world,
     create_agent,
     create_customer,
@@ -24,7 +25,6 @@ from tests.factories import (
     ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)  # Thursday 12:00-14:00 London
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -13,10 +13,10 @@ from portal.booking.services import BookingRequest, book_window
 from portal.notifications.services import send_due
 from tests.conftest import expand_all
 from tests.factories import (
+    NOW,
     build_world,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)
 LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)
 

@@ -14,12 +14,12 @@ from portal.booking.suggestions import Preferences, suggest_windows
 from portal.workforce.services import add_time_off
 from portal.workorders.models import WorkOrderTask
 from tests.factories import (
+    NOW,
     build_world,
     create_agent,
     create_user,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 1 June, 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 
 

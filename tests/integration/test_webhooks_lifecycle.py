@@ -17,10 +17,10 @@ from portal.webhooks import services as webhooks
 from portal.webhooks.models import WEBHOOK_EVENTS
 from portal.workorders.models import WorkOrderTask
 from tests.factories import (
+    NOW,
     build_world,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)  # Thursday 12:00-14:00 London
 
