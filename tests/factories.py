@@ -336,6 +336,16 @@ class World:
         """The first agent (a world has one unless told otherwise)."""
         return self.agents[0]
 
+    def booking_fields(self, start: datetime) -> dict[str, Any]:
+        """What a BookingRequest needs for the customer to book the service at its address
+        in the window from `start`: `BookingRequest(**world.booking_fields(WINDOW))`."""
+        return {
+            "customer": self.customer,
+            "service": self.service,
+            "location": self.location,
+            "window_start": start,
+        }
+
     def add(self, **records: Any) -> World:
         """Name more records of this world (`world.add(holder=agent)`); returns it."""
         self.named.update(records)
@@ -374,37 +384,24 @@ def build_world(
     * with `appointment_at`, an appointment written straight to the tables (no booking
       rules) from that moment, held by the first agent: `world.appt`.
     """
-    made_policy = (
-        None if policy is None else ensure_policy(session, **{**BOOKABLE_POLICY, **policy})
-    )
-    made_skill = None if skill is None else create_skill(session, **skill)
-    user, account, contact = create_customer(session, **customer)
-    made_location = create_location(session, account, **location)
-    made_service = create_service(session, **{"required_skill": made_skill, **service})
+    made: dict[str, Any] = {
+        "policy": None
+        if policy is None
+        else ensure_policy(session, **{**BOOKABLE_POLICY, **policy}),
+        "skill": None if skill is None else create_skill(session, **skill),
+    }
+    made["customer"], made["account"], made["contact"] = create_customer(session, **customer)
+    made["location"] = create_location(session, made["account"], **location)
+    made["service"] = create_service(session, **{"required_skill": made["skill"], **service})
     specs = [{}] * agents if isinstance(agents, int) else agents
-    skills = [made_skill] if made_skill else []
-    made_agents = [create_agent(session, **{"skills": skills, **spec}) for spec in specs]
-    world = World(
-        policy=made_policy,
-        customer=user,
-        account=account,
-        contact=contact,
-        location=made_location,
-        service=made_service,
-        agents=made_agents,
-        skill=made_skill,
-        scheduler=None
-        if scheduler is None
-        else create_user(session, role="scheduler", **scheduler),
-        manager=None if manager is None else create_user(session, role="manager", **manager),
-    )
+    skills = [made["skill"]] if made["skill"] else []
+    made["agents"] = [create_agent(session, **{"skills": skills, **spec}) for spec in specs]
+    for role, overrides in [("scheduler", scheduler), ("manager", manager)]:
+        made[role] = None if overrides is None else create_user(session, role=role, **overrides)
+    world = World(**made)
     if appointment_at is not None:
+        where = {"contact": world.contact, "service": world.service, "location": world.location}
         world.appt = create_appointment(
-            session,
-            start=appointment_at,
-            contact=contact,
-            service=made_service,
-            location=made_location,
-            agents=made_agents[:1],
+            session, start=appointment_at, agents=world.agents[:1], **where
         )
     return world

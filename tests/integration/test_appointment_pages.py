@@ -32,15 +32,7 @@ def booked(session, frozen_now, app):
         service={"name": "Leak repair"},
         agents=[{"email": "tech@example.com"}],
     )
-    world.appt = book_window(
-        session,
-        BookingRequest(
-            customer=world.customer,
-            service=world.service,
-            location=world.location,
-            window_start=WINDOW,
-        ),
-    )
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     session.commit()
     with app.test_request_context():
         link = manage_url(world.appt.id).replace(app.config["BASE_URL"], "")

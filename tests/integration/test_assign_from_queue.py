@@ -46,15 +46,7 @@ def parked(session, frozen_now):
         ],
         scheduler={"full_name": "Sam Scheduler"},
     )
-    appt = world.appt = book_window(
-        session,
-        BookingRequest(
-            customer=world.customer,
-            service=world.service,
-            location=world.location,
-            window_start=WINDOW,
-        ),
-    )
+    appt = world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     lc.park_for_disruption(session, appt, None, "The agent is ill.")
     assert appt.status == "needs_reschedule" and not appt.holds
     expand_all(session)  # what everyone was told so far, as the scheduler process does

@@ -47,15 +47,7 @@ def world(session, frozen_now):
         ],
         scheduler={"email": "dispatch@example.com"},
     )
-    world.appt = book_window(
-        session,
-        BookingRequest(
-            customer=world.customer,
-            service=world.service,
-            location=world.location,
-            window_start=WINDOW,
-        ),
-    )
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     first, second = world.agents
     held = world.appt.holds[0].agent_id
     holder, other = (first, second) if held == first.id else (second, first)

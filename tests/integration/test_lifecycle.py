@@ -36,15 +36,7 @@ def world(session, frozen_now):
     world = build_world(
         session, service={"duration_minutes": 60, "buffer_minutes": 30}, scheduler={}
     )
-    world.appt = book_window(
-        session,
-        BookingRequest(
-            customer=world.customer,
-            service=world.service,
-            location=world.location,
-            window_start=WINDOW,
-        ),
-    )
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     return world
 
 

@@ -25,15 +25,7 @@ LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)
 def booked(session, frozen_now):
     frozen_now(NOW)
     world = build_world(session, customer={"email": "ada@example.com"})
-    world.appt = book_window(
-        session,
-        BookingRequest(
-            customer=world.customer,
-            service=world.service,
-            location=world.location,
-            window_start=WINDOW,
-        ),
-    )
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     return world
 
 

@@ -31,15 +31,7 @@ def console(session, frozen_now, auth):
         scheduler={"email": "sched@example.com"},
     )
     world.account.name = "Hudson Legal"
-    world.appt = book_window(
-        session,
-        BookingRequest(
-            customer=world.customer,
-            service=world.service,
-            location=world.location,
-            window_start=WINDOW,
-        ),
-    )
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     session.commit()
     auth.login("sched@example.com")
     return world

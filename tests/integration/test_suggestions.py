@@ -27,15 +27,7 @@ WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 def world(session, frozen_now):
     frozen_now(NOW)
     world = build_world(session)
-    world.appt = book_window(
-        session,
-        BookingRequest(
-            customer=world.customer,
-            service=world.service,
-            location=world.location,
-            window_start=WINDOW,
-        ),
-    )
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     # The second agent joins after the booking, so the first one holds it.
     return world.add(first=world.agent, second=create_agent(session))
 

@@ -32,15 +32,7 @@ def world(session, frozen_now):
     webhooks.create_endpoint(
         session, url="http://127.0.0.1:9/in", events=list(WEBHOOK_EVENTS), allow_private=True
     )
-    appointment = book_window(
-        session,
-        BookingRequest(
-            customer=world.customer,
-            service=world.service,
-            location=world.location,
-            window_start=WINDOW,
-        ),
-    )
+    appointment = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     task = session.scalar(
         sa.select(WorkOrderTask).where(WorkOrderTask.appointment_id == appointment.id)
     )
