@@ -40,7 +40,7 @@ DEFAULT_TERRITORY = "Factory territory"
 WEEKDAYS_9_TO_5 = tuple((day, time(9), time(17)) for day in range(5))
 
 # The moment tests pin the clock to (`frozen_now(NOW)`): Monday 1 June 2026, 07:00 in
-# London (BST), before the working day starts, so the whole week ahead is bookable.
+# London (BST), before the agents' working day (09:00-17:00) starts.
 NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 
 
@@ -315,8 +315,10 @@ _NONE: Mapping[str, Any] = MappingProxyType({})
 
 @dataclass(kw_only=True)
 class World:
-    """What `build_world` made. A test file may name more records with `add()`;
-    `world["name"]` reads a record by name, its own or one of the fields."""
+    """What `build_world` made. A test file may name more records with `add()`.
+
+    `world["name"]` reads a record by name, one of the fields or one added: fixtures that
+    used to return a dict of records return the world, and their tests read it unchanged."""
 
     policy: BookingPolicy | None
     customer: User
@@ -384,12 +386,11 @@ def build_world(
     * with `appointment_at`, an appointment written straight to the tables (no booking
       rules) from that moment, held by the first agent: `world.appt`.
     """
-    made: dict[str, Any] = {
-        "policy": None
-        if policy is None
-        else ensure_policy(session, **{**BOOKABLE_POLICY, **policy}),
-        "skill": None if skill is None else create_skill(session, **skill),
-    }
+    made: dict[str, Any] = {"policy": None, "skill": None}
+    if policy is not None:
+        made["policy"] = ensure_policy(session, **{**BOOKABLE_POLICY, **policy})
+    if skill is not None:
+        made["skill"] = create_skill(session, **skill)
     made["customer"], made["account"], made["contact"] = create_customer(session, **customer)
     made["location"] = create_location(session, made["account"], **location)
     made["service"] = create_service(session, **{"required_skill": made["skill"], **service})
