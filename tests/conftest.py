@@ -55,6 +55,7 @@ from portal.accounts import services as accounts_services  # noqa: E402
 from portal.app import create_app  # noqa: E402
 from portal.db import get_session  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
+from tests.factories import NOW, World, build_world  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
@@ -511,6 +512,15 @@ def frozen_now():
 
     yield freeze
     timeutil.freeze(None)
+
+
+@pytest.fixture
+def world(session, frozen_now) -> World:
+    """The default bookable world (tests/factories.py, `build_world`), the clock at NOW.
+
+    A test file needing other records makes its own `world` with `build_world(...)`."""
+    frozen_now(NOW)
+    return build_world(session)
 
 
 # --- the browser ----------------------------------------------------------------------------

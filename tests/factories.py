@@ -7,14 +7,20 @@ argon2id costs about a tenth of a second per hash, and a test makes many users.
 Defaults fit together: an agent made with defaults works Monday to Friday, 09:00-17:00
 (Europe/London) in the default territory, and a location made with defaults lies in
 that territory, so the agent can serve it.
+
+`build_world(session, **overrides)` puts those together into a bookable world (policy,
+customer, address, service, agents, staff), and `NOW` is the moment tests pin the clock to.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from functools import cache
+from types import MappingProxyType
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -32,6 +38,17 @@ DEMO_PASSWORD = "demo"
 DEFAULT_ZONE = "Europe/London"
 DEFAULT_TERRITORY = "Factory territory"
 WEEKDAYS_9_TO_5 = tuple((day, time(9), time(17)) for day in range(5))
+
+# The moment tests pin the clock to (`frozen_now(NOW)`): Monday 1 June 2026, 07:00 in
+# London (BST), before the agents' working day (09:00-17:00) starts.
+NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+
+
+def pinned_now(**changes: int) -> datetime:
+    """`NOW` with some fields changed (`pinned_now(hour=9)`), for a file that needs
+    another moment of the same world; say in that file why."""
+    return NOW.replace(**changes)
+
 
 _numbers = itertools.count(1)
 
@@ -277,3 +294,115 @@ def create_appointment(
         )
     session.flush()
     return appointment
+
+
+# --- a bookable world -----------------------------------------------------------------------
+
+# The booking policy of a world: two-hour windows on a fixed grid, an hour's notice, four
+# weeks ahead, moves up to 24 hours before and twice per booking.
+BOOKABLE_POLICY = MappingProxyType(
+    {
+        "window_minutes": 120,
+        "step_minutes": 0,
+        "min_notice_minutes": 60,
+        "horizon_days": 28,
+        "reschedule_cutoff_hours": 24,
+        "max_self_reschedules": 2,
+    }
+)
+_NONE: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(kw_only=True)
+class World:
+    """What `build_world` made. A test file may name more records with `add()`.
+
+    `world["name"]` reads a record by name, one of the fields or one added: fixtures that
+    used to return a dict of records return the world, and their tests read it unchanged."""
+
+    policy: BookingPolicy | None
+    customer: User
+    account: CustomerAccount
+    contact: Contact
+    location: ServiceLocation
+    service: Service
+    agents: list[Agent]
+    skill: Skill | None = None
+    scheduler: User | None = None
+    manager: User | None = None
+    appt: Appointment | None = None
+    named: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def agent(self) -> Agent:
+        """The first agent (a world has one unless told otherwise)."""
+        return self.agents[0]
+
+    def booking_fields(self, start: datetime) -> dict[str, Any]:
+        """What a BookingRequest needs for the customer to book the service at its address
+        in the window from `start`: `BookingRequest(**world.booking_fields(WINDOW))`."""
+        return {
+            "customer": self.customer,
+            "service": self.service,
+            "location": self.location,
+            "window_start": start,
+        }
+
+    def add(self, **records: Any) -> World:
+        """Name more records of this world (`world.add(holder=agent)`); returns it."""
+        self.named.update(records)
+        return self
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self.named:
+            return self.named[name]
+        if name == "agent" or (name in self.__dataclass_fields__ and name != "named"):
+            return getattr(self, name)
+        raise KeyError(name)
+
+
+def build_world(
+    session: so.Session,
+    *,
+    policy: Mapping[str, int] | None = _NONE,
+    customer: Mapping[str, Any] = _NONE,
+    location: Mapping[str, Any] = _NONE,
+    service: Mapping[str, Any] = _NONE,
+    agents: int | Sequence[Mapping[str, Any]] = 1,
+    skill: Mapping[str, Any] | None = None,
+    scheduler: Mapping[str, Any] | None = None,
+    manager: Mapping[str, Any] | None = None,
+    appointment_at: datetime | None = None,
+) -> World:
+    """A world a customer can book in, made in this order and flushed.
+
+    * the booking policy: BOOKABLE_POLICY with `policy` applied (`policy=None`: no row);
+    * a `skill`, when given: the service requires it and every agent has it;
+    * a customer (`customer`: create_customer's overrides), an address of its account
+      in the default territory (`location`) and a 60-minute `service`;
+    * `agents`: how many, or each one's create_agent overrides (hours, time_zone, ...);
+    * a `scheduler` and a `manager`, when given (their create_user overrides, `{}` for
+      the defaults);
+    * with `appointment_at`, an appointment written straight to the tables (no booking
+      rules) from that moment, held by the first agent: `world.appt`.
+    """
+    made: dict[str, Any] = {"policy": None, "skill": None}
+    if policy is not None:
+        made["policy"] = ensure_policy(session, **{**BOOKABLE_POLICY, **policy})
+    if skill is not None:
+        made["skill"] = create_skill(session, **skill)
+    made["customer"], made["account"], made["contact"] = create_customer(session, **customer)
+    made["location"] = create_location(session, made["account"], **location)
+    made["service"] = create_service(session, **{"required_skill": made["skill"], **service})
+    specs = [{}] * agents if isinstance(agents, int) else agents
+    skills = [made["skill"]] if made["skill"] else []
+    made["agents"] = [create_agent(session, **{"skills": skills, **spec}) for spec in specs]
+    for role, overrides in [("scheduler", scheduler), ("manager", manager)]:
+        made[role] = None if overrides is None else create_user(session, role=role, **overrides)
+    world = World(**made)
+    if appointment_at is not None:
+        where = {"contact": world.contact, "service": world.service, "location": world.location}
+        world.appt = create_appointment(
+            session, start=appointment_at, agents=world.agents[:1], **where
+        )
+    return world

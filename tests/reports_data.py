@@ -33,7 +33,7 @@ from portal.reports.figures import ReportParams
 from portal.workforce.models import Agent, Holiday, TimeOff
 from portal.workorders.models import TimelineEntry
 from tests.factories import (
-    create_agent,
+    build_world,
     create_appointment,
     create_customer,
     create_service,
@@ -41,6 +41,9 @@ from tests.factories import (
 )
 
 FIRST, LAST = date(2026, 11, 2), date(2026, 11, 15)
+# The report tests' clock, not the suite's NOW (June): Monday 23 November 2026, 09:00 GMT,
+# a week after the range, when every appointment in the table above lies in the past.
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ZONE = "Europe/London"
 
 
@@ -91,13 +94,18 @@ def _moved(session, appointment: Appointment, when: datetime) -> None:
 
 
 def build(session: so.Session) -> ReportWorld:
-    ann = create_agent(session, full_name="Ann Archer")
-    bob = create_agent(session, full_name="Bob Baker")
+    world = build_world(
+        session,
+        policy=None,
+        customer={"full_name": "Chloe Martin"},
+        service={"name": "Boiler service", "buffer_minutes": 30},
+        agents=[{"full_name": "Ann Archer"}, {"full_name": "Bob Baker"}],
+    )
+    ann, bob = world.agents
+    service_a, chloe = world.service, world.contact
     session.add(TimeOff(agent=bob, starts_at=at(4, 9), ends_at=at(4, 17), reason="Leave"))
     session.add(Holiday(day=date(2026, 11, 9), name="Staff day"))
-    service_a = create_service(session, name="Boiler service", buffer_minutes=30)
     service_b = create_service(session, name="Leak repair")
-    _user, _account, chloe = create_customer(session, full_name="Chloe Martin")
     _user, _account, leo = create_customer(session, full_name="Leo Rossi")
 
     plan = {

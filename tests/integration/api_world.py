@@ -1,5 +1,6 @@
-"""A small world for the API tests: a customer with an address, a service, two agents,
-a scheduler and a stranger from another account, each with a personal token.
+"""A small world for the API tests: the bookable world of tests/factories.py (a customer
+with an address, a service, two agents, a scheduler) and a stranger from another account,
+each with a personal token.
 
 A test module makes its `world` fixture with `make_world(session, frozen_now)`;
 `bearer(secret)` makes the header that authenticates a request.
@@ -7,23 +8,12 @@ A test module makes its `world` fixture with `make_world(session, frozen_now)`;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, fields
 
 from portal.accounts.models import ServiceLocation, User
 from portal.api.tokens import create_token
-from portal.booking.models import Service
-from portal.workforce.models import Agent
-from tests.factories import (
-    create_agent,
-    create_customer,
-    create_location,
-    create_service,
-    create_user,
-    ensure_policy,
-)
+from tests.factories import NOW, World, build_world, create_customer, create_location
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # a Monday, 07:00 in London
 WINDOW = "2026-06-02T07:00:00+00:00"  # Tuesday 08:00-10:00 London
 LATER_WINDOW = "2026-06-02T09:00:00+00:00"  # Tuesday 10:00-12:00 London
 
@@ -32,13 +22,10 @@ def bearer(secret: str, **headers: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}", **headers}
 
 
-@dataclass
-class World:
-    customer: User
-    location: ServiceLocation
-    service: Service
-    agents: list[Agent]
-    scheduler: User
+@dataclass(kw_only=True)
+class ApiWorld(World):
+    """The bookable world (tests/factories.py) and a stranger, with everyone's token."""
+
     stranger: User
     stranger_location: ServiceLocation
     tokens: dict[str, str]  # role name -> secret
@@ -55,30 +42,28 @@ class World:
         )
 
 
-def make_world(session, frozen_now) -> World:
+def make_world(session, frozen_now) -> ApiWorld:
     frozen_now(NOW)
-    ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
-    customer, account, _ = create_customer(session, email="ada@example.com")
-    location = create_location(session, account, label="Shop")
-    service = create_service(session, name="Leak repair")
-    agents = [create_agent(session, full_name="Bo Agent"), create_agent(session)]
-    scheduler = create_user(session, role="scheduler", email="sam@example.com")
+    world = build_world(
+        session,
+        customer={"email": "ada@example.com"},
+        location={"label": "Shop"},
+        service={"name": "Leak repair"},
+        agents=[{"full_name": "Bo Agent"}, {}],
+        scheduler={"email": "sam@example.com"},
+    )
     stranger, other_account, _ = create_customer(session, email="eve@example.com")
     stranger_location = create_location(session, other_account, label="Elsewhere")
     people = {
-        "customer": customer,
-        "agent": agents[0].user,
-        "scheduler": scheduler,
+        "customer": world.customer,
+        "agent": world.agent.user,
+        "scheduler": world.scheduler,
         "stranger": stranger,
     }
     tokens = {role: create_token(session, user, "tests")[1] for role, user in people.items()}
     session.commit()
-    return World(
-        customer=customer,
-        location=location,
-        service=service,
-        agents=agents,
-        scheduler=scheduler,
+    return ApiWorld(
+        **{f.name: getattr(world, f.name) for f in fields(World)},
         stranger=stranger,
         stranger_location=stranger_location,
         tokens=tokens,

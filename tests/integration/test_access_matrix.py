@@ -48,6 +48,7 @@ from portal.webhooks.models import WebhookEndpoint
 from portal.workforce.services import add_holiday, add_time_off
 from tests.conftest import SECRET_KEY, AuthActions
 from tests.factories import (
+    NOW,
     create_agent,
     create_appointment,
     create_customer,
@@ -60,7 +61,6 @@ from tests.factories import (
     ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)  # a Monday
 VISIT = datetime(2026, 6, 3, 10, 0, tzinfo=UTC)
 
 # --- the rules ---------------------------------------------------------------------------------

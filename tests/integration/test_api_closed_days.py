@@ -14,34 +14,28 @@ import pytest
 
 from portal.api.tokens import create_token
 from tests.factories import (
-    create_agent,
+    build_world,
     create_appointment,
-    create_customer,
-    create_location,
     create_service,
-    ensure_policy,
 )
 
-NOW = datetime(2027, 3, 22, 12, 0, tzinfo=UTC)  # Monday 22 March 2027, 12:00 GMT
+# Not the suite's NOW: Monday 22 March 2027, 12:00 GMT, the week before the change to
+# summer time that the asked days span.
+NOW = datetime(2027, 3, 22, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def shop(session, frozen_now):
     frozen_now(NOW)
-    ensure_policy(session, window_minutes=120, step_minutes=0, min_notice_minutes=60)
-    user, account, contact = create_customer(session, email="ada@example.com")
-    location = create_location(session, account, label="Shop")
-    service = create_service(session, name="Leak repair")
-    agent = create_agent(session)
-    secret = create_token(session, user, "tests")[1]
+    world = build_world(
+        session,
+        customer={"email": "ada@example.com"},
+        location={"label": "Shop"},
+        service={"name": "Leak repair"},
+    )
+    secret = create_token(session, world.customer, "tests")[1]
     session.commit()
-    return {
-        "contact": contact,
-        "location": location,
-        "service": service,
-        "agent": agent,
-        "headers": {"Authorization": f"Bearer {secret}"},
-    }
+    return world.add(headers={"Authorization": f"Bearer {secret}"})
 
 
 def windows(client, shop, **params) -> dict:

@@ -13,15 +13,12 @@ from portal.booking.models import Appointment
 from portal.booking.services import BookingRequest, book_window
 from portal.workorders.models import WorkOrderTask
 from tests.factories import (
+    NOW,
+    build_world,
     create_agent,
-    create_customer,
-    create_location,
-    create_service,
     create_user,
-    ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)
 
@@ -29,26 +26,17 @@ LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)
 @pytest.fixture
 def booked(session, frozen_now, app):
     frozen_now(NOW)
-    ensure_policy(
+    world = build_world(
         session,
-        window_minutes=120,
-        min_notice_minutes=60,
-        horizon_days=28,
-        reschedule_cutoff_hours=24,
-        max_self_reschedules=2,
+        customer={"email": "owner@example.com"},
+        service={"name": "Leak repair"},
+        agents=[{"email": "tech@example.com"}],
     )
-    customer, account, _ = create_customer(session, email="owner@example.com")
-    location = create_location(session, account)
-    service = create_service(session, name="Leak repair")
-    agent = create_agent(session, email="tech@example.com")
-    appt = book_window(
-        session,
-        BookingRequest(customer=customer, service=service, location=location, window_start=WINDOW),
-    )
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     session.commit()
     with app.test_request_context():
-        link = manage_url(appt.id).replace(app.config["BASE_URL"], "")
-    return {"appt": appt, "agent": agent, "customer": customer, "link": link}
+        link = manage_url(world.appt.id).replace(app.config["BASE_URL"], "")
+    return world.add(link=link)
 
 
 def task_id(session, booked) -> int:

@@ -18,17 +18,14 @@ from portal.workorders.models import TimelineEntry, WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE
 from tests.conftest import expand_all
 from tests.factories import (
+    NOW,
+    build_world,
     create_agent,
     create_appointment,
     create_customer,
     create_location,
-    create_service,
-    create_skill,
-    create_user,
-    ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 PLANNED = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)  # 09:00 London: the agents start at nine
 
@@ -38,32 +35,22 @@ def parked(session, frozen_now):
     """A leak repair booked with one of two plumbers, then parked (its agent fell ill):
     it needs a new time and holds nobody."""
     frozen_now(NOW)
-    ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
-    plumbing = create_skill(session, code="plumbing", name="Plumber")
-    customer, account, contact = create_customer(session, email="dana@example.com")
-    location = create_location(session, account)
-    service = create_service(session, name="Leak repair", required_skill=plumbing)
-    ada = create_agent(session, full_name="Ada First", email="ada@example.com", skills=[plumbing])
-    ben = create_agent(session, full_name="Ben Second", email="ben@example.com", skills=[plumbing])
-    scheduler = create_user(session, role="scheduler", full_name="Sam Scheduler")
-    appt = book_window(
+    world = build_world(
         session,
-        BookingRequest(customer=customer, service=service, location=location, window_start=WINDOW),
+        skill={"code": "plumbing", "name": "Plumber"},
+        customer={"email": "dana@example.com"},
+        service={"name": "Leak repair"},
+        agents=[
+            {"full_name": "Ada First", "email": "ada@example.com"},
+            {"full_name": "Ben Second", "email": "ben@example.com"},
+        ],
+        scheduler={"full_name": "Sam Scheduler"},
     )
+    appt = world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     lc.park_for_disruption(session, appt, None, "The agent is ill.")
     assert appt.status == "needs_reschedule" and not appt.holds
     expand_all(session)  # what everyone was told so far, as the scheduler process does
-    return {
-        "appt": appt,
-        "customer": customer,
-        "contact": contact,
-        "location": location,
-        "service": service,
-        "skill": plumbing,
-        "ada": ada,
-        "ben": ben,
-        "scheduler": scheduler,
-    }
+    return world.add(ada=world.agents[0], ben=world.agents[1])
 
 
 def assign(session, parked, *agents, user=None):

@@ -4,8 +4,6 @@ log; and the database itself refuses to change or remove an entry."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 import sqlalchemy as sa
 
@@ -14,9 +12,7 @@ from portal.audit.models import AuditEntry
 from portal.audit.services import MASK, PERSONAL, Entity, record_change
 from portal.settings import services as settings
 from portal.webhooks import services as hooks
-from tests.factories import create_customer, create_service, create_user, ensure_policy
-
-NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+from tests.factories import NOW, create_customer, create_service, create_user, ensure_policy
 
 
 def entries(session, **where) -> list[AuditEntry]:

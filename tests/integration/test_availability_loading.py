@@ -19,48 +19,43 @@ from portal.booking.windows import (
     service_spec,
 )
 from tests.factories import (
-    create_agent,
+    build_world,
     create_appointment,
-    create_customer,
-    create_location,
-    create_service,
     ensure_policy,
+    pinned_now,
 )
 
 # Monday 1 June 2026, 11:00 UTC. Agents work 09:00-17:00 London (08:00-16:00 UTC). With no
 # notice and a one-day horizon, Tuesday's last offered window is 10:00-12:00 London
 # (09:00-11:00 UTC): its jobs may start until 10:59 UTC and run past the horizon.
-NOW = datetime(2026, 6, 1, 11, 0, tzinfo=UTC)
+NOW = pinned_now(hour=11)
 TUESDAY_10_TO_12 = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def world(session):
-    ensure_policy(session, window_minutes=120, step_minutes=0, min_notice_minutes=0, horizon_days=1)
-    _, account, contact = create_customer(session)
-    location = create_location(session, account)
-    service = create_service(session, duration_minutes=60, buffer_minutes=30)
-    early, late = create_agent(session), create_agent(session)
+    world = build_world(
+        session,
+        policy={"min_notice_minutes": 0, "horizon_days": 1},
+        service={"duration_minutes": 60, "buffer_minutes": 30},
+        agents=2,
+    )
+    early, late = world.agents
     # `late` is held until 10:15 UTC, then again from 11:30 UTC, after the horizon: a job
     # from 10:15 would run into that second hold, so only `early` can take the window.
-    create_appointment(
-        session,
-        start=datetime(2026, 6, 2, 8, 45, tzinfo=UTC),
-        contact=contact,
-        service=service,
-        location=location,
-        agents=[late],
-    )
-    create_appointment(
-        session,
-        start=datetime(2026, 6, 2, 11, 30, tzinfo=UTC),
-        contact=contact,
-        service=service,
-        location=location,
-        agents=[late],
-    )
-    session.flush()
-    return {"service": service, "location": location, "early": early, "late": late}
+    for start in (
+        datetime(2026, 6, 2, 8, 45, tzinfo=UTC),
+        datetime(2026, 6, 2, 11, 30, tzinfo=UTC),
+    ):
+        create_appointment(
+            session,
+            start=start,
+            contact=world.contact,
+            service=world.service,
+            location=world.location,
+            agents=[late],
+        )
+    return world.add(early=early, late=late)
 
 
 def _with_every_hold(session, service, location, start, end, now):

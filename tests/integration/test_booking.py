@@ -16,6 +16,8 @@ from portal.errors import Invalid, NotAllowed, NotFound
 from portal.workforce.services import add_holiday, add_time_off
 from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
 from tests.factories import (
+    NOW,
+    build_world,
     create_account,
     create_agent,
     create_appointment,
@@ -25,11 +27,9 @@ from tests.factories import (
     create_task,
     create_territory,
     create_user,
-    ensure_policy,
 )
 
-# Monday 1 June 2026, 06:00 UTC (07:00 in London, BST). Agents work 09:00-17:00 London.
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+# NOW is Monday 1 June 2026, 07:00 in London (BST). Agents work 09:00-17:00 London.
 # Tuesday's 08:00-10:00 London window; its agents can start at 09:00 London (08:00 UTC).
 WINDOW = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)
 PLANNED = datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
@@ -38,25 +38,12 @@ PLANNED = datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
 @pytest.fixture
 def world(session, frozen_now):
     frozen_now(NOW)
-    ensure_policy(
-        session, window_minutes=120, step_minutes=0, min_notice_minutes=60, horizon_days=28
-    )
-    user, account, contact = create_customer(session)
-    location = create_location(session, account)
-    service = create_service(session, duration_minutes=60, buffer_minutes=30)
-    agent = create_agent(session)
-    return {
-        "user": user,
-        "account": account,
-        "location": location,
-        "service": service,
-        "agent": agent,
-    }
+    return build_world(session, service={"duration_minutes": 60, "buffer_minutes": 30})
 
 
 def booking(world, start=WINDOW, **overrides) -> BookingRequest:
     values = {
-        "customer": world["user"],
+        "customer": world["customer"],
         "service": world["service"],
         "location": world["location"],
         "window_start": start,
@@ -210,7 +197,7 @@ def test_a_two_agent_service_holds_two_agents_at_the_same_time(session, world):
 def test_the_database_refuses_an_overlapping_hold_written_with_sql(session, world):
     book_window(session, booking(world))
     # An appointment that holds nobody yet, written straight to the tables.
-    other = create_appointment(session, start=WINDOW, contact=world["user"].contact)
+    other = create_appointment(session, start=WINDOW, contact=world["customer"].contact)
     session.commit()
 
     with pytest.raises(IntegrityError, match="appointment_holds_no_overlap"):
@@ -293,7 +280,7 @@ def far_zone():
 
 
 def test_an_unverified_customer_cannot_book(session, world):
-    world["user"].email_verified_at = None
+    world["customer"].email_verified_at = None
 
     with pytest.raises(NotAllowed, match="verify your e-mail"):
         book_window(session, booking(world))
@@ -307,7 +294,7 @@ def test_a_scheduler_books_on_behalf_of_a_contact_and_it_is_recorded(session, wo
 
     entry = session.scalar(sa.select(TimelineEntry).where(TimelineEntry.action == "booked"))
     assert appt.created_by_id == scheduler.id
-    assert entry.actor_id == scheduler.id and entry.on_behalf_of_id == world["user"].id
+    assert entry.actor_id == scheduler.id and entry.on_behalf_of_id == world["customer"].id
 
 
 def test_another_customer_cannot_book_on_someones_behalf(session, world):

@@ -32,17 +32,17 @@ from portal.webhooks.delivery import send_due_webhooks
 from portal.webhooks.models import WEBHOOK_EVENTS, WebhookEndpoint
 from tests.conftest import app_config, expand_all
 from tests.factories import (
+    NOW,
+    build_world,
     create_agent,
     create_appointment,
     create_customer,
     create_location,
     create_service,
-    create_user,
     ensure_policy,
 )
 from tests.scheduler_process import drop_job_table, kill, start_scheduler, stop, wait_for
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)  # Thursday 12:00-14:00 London
 
@@ -61,19 +61,17 @@ _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.
 @pytest.fixture
 def shop(session, frozen_now):
     frozen_now(NOW)
-    ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
-    customer, account, _ = create_customer(session, email="ada@example.com")
-    agents = [create_agent(session, email=f"agent{n}@example.com") for n in range(3)]
-    create_user(session, role="scheduler", email="sam@example.com")
+    world = build_world(
+        session,
+        customer={"email": "ada@example.com"},
+        service={"name": "Leak repair"},
+        agents=[{"email": f"agent{n}@example.com"} for n in range(3)],
+        scheduler={"email": "sam@example.com"},
+    )
     webhooks.create_endpoint(
         session, url="http://127.0.0.1:9/in", events=list(WEBHOOK_EVENTS), allow_private=True
     )
-    return {
-        "customer": customer,
-        "location": create_location(session, account),
-        "service": create_service(session, name="Leak repair", duration_minutes=60),
-        "agents": agents,
-    }
+    return world
 
 
 def book(session, shop, start=WINDOW, key=None) -> Appointment:

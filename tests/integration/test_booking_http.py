@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -12,30 +11,29 @@ from portal.accounts.models import ServiceLocation
 from portal.booking.models import Appointment
 from portal.workforce.models import PostalPrefix, Territory
 from tests.factories import (
+    NOW,
+    build_world,
     create_account,
-    create_agent,
     create_appointment,
     create_customer,
     create_location,
-    create_service,
-    ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 WINDOW = "2026-06-02T07:00:00+00:00"  # Tuesday 08:00-10:00 London
 
 
 @pytest.fixture
 def shop(session, frozen_now, auth):
     frozen_now(NOW)
-    ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
-    user, account, _ = create_customer(session, email="shopper@example.com")
-    location = create_location(session, account, label="Shop")
-    service = create_service(session, name="Leak repair")
-    create_agent(session)
+    world = build_world(
+        session,
+        customer={"email": "shopper@example.com"},
+        location={"label": "Shop"},
+        service={"name": "Leak repair"},
+    )
     session.commit()
     auth.login("shopper@example.com")
-    return {"user": user, "account": account, "location": location, "service": service}
+    return world
 
 
 def confirm_url(shop, start=WINDOW) -> str:

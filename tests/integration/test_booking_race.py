@@ -22,16 +22,12 @@ from portal.booking.services import BookingRequest, WindowTaken, book_window
 from portal.db import get_session
 from tests.conftest import app_config
 from tests.factories import (
-    create_agent,
-    create_customer,
-    create_location,
-    create_service,
-    ensure_policy,
+    NOW,
+    build_world,
 )
 
 ATTEMPTS = 50
 PLACES = 3
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 WINDOW = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)  # Tuesday 08:00-10:00 London
 
 
@@ -72,13 +68,12 @@ def test_fifty_concurrent_bookings_fill_the_last_places_exactly(database_url, tm
     app = create_app(app_config(database_url, tmp_path / "instance"))
     with app.app_context():
         session = get_session()
-        ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
-        user, account, _contact = create_customer(session)
-        location = create_location(session, account)
-        service = create_service(session, duration_minutes=60)
-        for _ in range(PLACES):
-            create_agent(session)
-        ids = {"customer": user.id, "service": service.id, "location": location.id}
+        world = build_world(session, agents=PLACES)
+        ids = {
+            "customer": world.customer.id,
+            "service": world.service.id,
+            "location": world.location.id,
+        }
         session.commit()
     app.extensions["portal.engine"].dispose()  # no pooled connection crosses a fork
 
@@ -183,11 +178,8 @@ def test_twins_told_of_a_taken_window_get_the_booking_their_twin_made(pg_url, tm
     app = create_app(app_config(pg_url, tmp_path / "instance"))
     with app.app_context():
         session = get_session()
-        ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
-        user, account, _contact = create_customer(session, email="ada@example.com")
-        location = create_location(session, account)
-        service = create_service(session, duration_minutes=60)
-        create_agent(session)  # one place left
+        world = build_world(session, customer={"email": "ada@example.com"})  # one place left
+        user, service, location = world.customer, world.service, world.location
         start = WINDOW.isoformat().replace("+", "%2B")
         ids = {
             "service": service.id,

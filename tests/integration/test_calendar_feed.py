@@ -14,6 +14,8 @@ from portal.booking.services import BookingRequest, book_window
 from portal.calendar_feeds import services as feeds
 from tests.conftest import SECRET_KEY
 from tests.factories import (
+    NOW,
+    build_world,
     create_agent,
     create_appointment,
     create_customer,
@@ -24,19 +26,23 @@ from tests.factories import (
     ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
-
 
 @pytest.fixture
 def world(session, frozen_now):
     frozen_now(NOW)
-    user, account, contact = create_customer(session, email="ada@example.com")
+    world = build_world(
+        session,
+        policy=None,
+        customer={"email": "ada@example.com"},
+        service={"name": "Boiler service"},
+        agents=[{"email": "bob@example.com"}],
+    )
     _other_user, _other_account, other_contact = create_customer(session)
-    agent = create_agent(session, email="bob@example.com")
-    service = create_service(session, name="Boiler service")
 
-    def appointment(start, contact=contact, **kwargs):
-        return create_appointment(session, start=start, contact=contact, service=service, **kwargs)
+    def appointment(start, contact=world.contact, **kwargs):
+        return create_appointment(
+            session, start=start, contact=contact, service=world.service, **kwargs
+        )
 
     booked = {
         "upcoming": appointment(NOW + timedelta(days=2), status="confirmed", sequence=3),
@@ -48,16 +54,16 @@ def world(session, frozen_now):
     }
     for name in ("upcoming", "other_account"):
         create_task(
-            session, work_order=booked[name].work_order, agent=agent, appointment=booked[name]
+            session, work_order=booked[name].work_order, agent=world.agent, appointment=booked[name]
         )
     create_task(
         session,
         work_order=booked["unconfirmed"].work_order,
-        agent=agent,
+        agent=world.agent,
         appointment=booked["unconfirmed"],
         status="declined",
     )
-    return {"user": user, "agent": agent, **booked}
+    return world.add(**booked)
 
 
 def feed_url(session, user) -> str:
@@ -75,7 +81,7 @@ def uid(appointment) -> str:
 
 
 def test_a_customer_feed_parses_and_holds_its_account_appointments(session, client, world):
-    response = client.get(feed_url(session, world["user"]))
+    response = client.get(feed_url(session, world["customer"]))
 
     assert response.status_code == 200
     assert response.mimetype == "text/calendar"
@@ -86,7 +92,7 @@ def test_a_customer_feed_parses_and_holds_its_account_appointments(session, clie
 def test_feed_events_carry_utc_times_the_sequence_and_the_address(session, client, world):
     upcoming = world["upcoming"]
 
-    event = events_of(client.get(feed_url(session, world["user"])))[uid(upcoming)]
+    event = events_of(client.get(feed_url(session, world["customer"])))[uid(upcoming)]
 
     assert event.decoded("DTSTART") == upcoming.window_start
     assert event.decoded("DTSTART").utcoffset() == timedelta(0)
@@ -99,13 +105,13 @@ def test_feed_events_carry_utc_times_the_sequence_and_the_address(session, clien
 
 
 def test_an_unconfirmed_booking_is_tentative(session, client, world):
-    events = events_of(client.get(feed_url(session, world["user"])))
+    events = events_of(client.get(feed_url(session, world["customer"])))
 
     assert str(events[uid(world["unconfirmed"])]["STATUS"]) == "TENTATIVE"
 
 
 def test_other_accounts_and_cancelled_appointments_are_left_out(session, client, world):
-    events = events_of(client.get(feed_url(session, world["user"])))
+    events = events_of(client.get(feed_url(session, world["customer"])))
 
     for name in ("other_account", "cancelled", "long_ago"):
         assert uid(world[name]) not in events
@@ -120,8 +126,8 @@ def test_an_agent_feed_holds_the_appointments_of_its_tasks(session, client, worl
 
 
 def test_resetting_the_link_stops_the_old_one(session, client, world):
-    old = feed_url(session, world["user"])
-    new = feed_url(session, world["user"])
+    old = feed_url(session, world["customer"])
+    new = feed_url(session, world["customer"])
 
     assert old != new
     assert client.get(old).status_code == 404
@@ -130,13 +136,13 @@ def test_resetting_the_link_stops_the_old_one(session, client, world):
 
 @pytest.mark.parametrize("token", ["nonsense", "abc.def", "a" * 40])
 def test_a_bad_token_is_404(session, client, world, token):
-    feed_url(session, world["user"])
+    feed_url(session, world["customer"])
 
     assert client.get(f"/calendar/{token}.ics").status_code == 404
 
 
 def test_a_key_signed_with_another_secret_is_404(session, client, world):
-    feed = feeds.reset_feed(session, world["user"])
+    feed = feeds.reset_feed(session, world["customer"])
 
     forged = feeds.feed_token(feed, "some-other-secret")
 
@@ -144,8 +150,8 @@ def test_a_key_signed_with_another_secret_is_404(session, client, world):
 
 
 def test_the_feed_of_a_deactivated_user_is_404(session, client, world):
-    url = feed_url(session, world["user"])
-    world["user"].active = False
+    url = feed_url(session, world["customer"])
+    world["customer"].active = False
 
     assert client.get(url).status_code == 404
 
@@ -161,7 +167,7 @@ def test_a_scheduler_without_appointments_cannot_have_a_feed(session, world):
 
 def test_a_feed_read_past_its_rate_limit_gets_429_with_retry_after(app, session, client, world):
     app.config.update(CALENDAR_FEED_RATE_LIMIT=2, CALENDAR_FEED_RATE_WINDOW_SECONDS=60)
-    url = feed_url(session, world["user"])
+    url = feed_url(session, world["customer"])
     answers = [client.get(url).status_code for _ in range(2)]
 
     response = client.get(url)
@@ -175,21 +181,21 @@ def test_a_feed_read_past_its_rate_limit_gets_429_with_retry_after(app, session,
 
 def test_a_reset_link_shares_its_users_rate_limit(app, session, client, world):
     app.config.update(CALENDAR_FEED_RATE_LIMIT=1)
-    client.get(feed_url(session, world["user"]))
+    client.get(feed_url(session, world["customer"]))
 
-    assert client.get(feed_url(session, world["user"])).status_code == 429
+    assert client.get(feed_url(session, world["customer"])).status_code == 429
 
 
 def test_each_users_feed_is_counted_apart(app, session, client, world):
     app.config.update(CALENDAR_FEED_RATE_LIMIT=1)
-    client.get(feed_url(session, world["user"]))
+    client.get(feed_url(session, world["customer"]))
 
     assert client.get(feed_url(session, world["agent"].user)).status_code == 200
 
 
 def test_the_feed_limit_starts_again_in_the_next_window(app, session, client, world, frozen_now):
     app.config.update(CALENDAR_FEED_RATE_LIMIT=1, CALENDAR_FEED_RATE_WINDOW_SECONDS=60)
-    url = feed_url(session, world["user"])
+    url = feed_url(session, world["customer"])
     client.get(url)
     assert client.get(url).status_code == 429
     frozen_now(NOW + timedelta(seconds=61))
@@ -200,7 +206,7 @@ def test_the_feed_limit_starts_again_in_the_next_window(app, session, client, wo
 def test_after_30_wrong_feed_addresses_a_client_gets_429_even_with_a_good_one(
     session, client, world
 ):
-    url = feed_url(session, world["user"])
+    url = feed_url(session, world["customer"])
     answers = [client.get(f"/calendar/guess{n}.ics").status_code for n in range(30)]
 
     response = client.get(url)
@@ -212,7 +218,7 @@ def test_after_30_wrong_feed_addresses_a_client_gets_429_even_with_a_good_one(
 
 def test_wrong_feed_addresses_are_counted_per_client_address(app, session, client, world):
     app.config.update(CALENDAR_FEED_REFUSAL_LIMIT=2)
-    url = feed_url(session, world["user"])
+    url = feed_url(session, world["customer"])
     for _ in range(2):
         client.get("/calendar/guess.ics")
 
@@ -241,7 +247,7 @@ def test_a_customer_makes_the_link_on_the_profile_and_sees_it(session, client, a
     response = client.post_form("/calendar/link", form_url="/profile", follow_redirects=True)
 
     page = response.get_data(as_text=True)
-    feed = feeds.get_feed(session, world["user"])
+    feed = feeds.get_feed(session, world["customer"])
     token = feeds.feed_token(feed, SECRET_KEY)
     assert f"http://127.0.0.1:5000/calendar/{token}.ics" in page
     assert "Reset the link" in page

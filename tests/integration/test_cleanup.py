@@ -4,7 +4,7 @@ count. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -12,9 +12,9 @@ from portal import ratelimit, scheduler
 from portal.accounts.models import LoginAttempt
 from portal.cleanup import purge_request_counters
 from portal.ratelimit import RateCounter, count_request
+from tests.factories import NOW
 
 # On a window start (a whole minute).
-NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 
 def buckets(session) -> set[str]:

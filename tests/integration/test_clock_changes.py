@@ -19,13 +19,9 @@ from icalendar import Calendar
 from portal.booking.models import Appointment
 from portal.notifications.models import Notification, OutboxMessage
 from tests.factories import (
-    create_agent,
+    build_world,
     create_appointment,
-    create_customer,
-    create_location,
-    create_service,
     create_territory,
-    ensure_policy,
 )
 
 SUNDAY_NIGHTS = ((6, time(0), time(8)),)  # Sunday 00:00-08:00 on the agent's clock
@@ -62,27 +58,25 @@ def night(request, session, frozen_now, auth):
     """A customer and a night-shift agent in `zone`, a week before a change night."""
     zone, start, label, end = CHANGE_NIGHTS[request.param]
     frozen_now(start - timedelta(days=7))
-    ensure_policy(session, window_minutes=120, step_minutes=0, min_notice_minutes=60)
     territory = create_territory(session, time_zone=zone)
-    _user, account, contact = create_customer(session, email="night@example.com")
-    location = create_location(session, account, territory=territory)
-    service = create_service(session, name="Boiler service")
-    agent = create_agent(
-        session, time_zone=zone, territories=[territory], hours=SUNDAY_NIGHTS, email="tech@ex.com"
+    world = build_world(
+        session,
+        customer={"email": "night@example.com"},
+        location={"territory": territory},
+        service={"name": "Boiler service"},
+        agents=[
+            {
+                "time_zone": zone,
+                "territories": [territory],
+                "hours": SUNDAY_NIGHTS,
+                "email": "tech@ex.com",
+            }
+        ],
     )
     session.commit()
     auth.login("night@example.com")
-    url = f"/book/confirm?service={service.id}&location={location.id}&start={quoted(start)}"
-    return {
-        "start": start,
-        "label": label,
-        "end": end,
-        "url": url,
-        "agent": agent,
-        "contact": contact,
-        "location": location,
-        "service": service,
-    }
+    url = f"/book/confirm?service={world.service.id}&location={world.location.id}"
+    return world.add(start=start, label=label, end=end, url=f"{url}&start={quoted(start)}")
 
 
 def book(client, url: str):

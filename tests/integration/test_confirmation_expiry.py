@@ -20,15 +20,15 @@ from portal.notifications.models import Notification, OutboxMessage
 from portal.workorders.models import TimelineEntry
 from tests.conftest import expand_all
 from tests.factories import (
-    create_agent,
+    build_world,
     create_appointment,
-    create_customer,
-    create_service,
     create_user,
-    ensure_policy,
+    pinned_now,
 )
 
-NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # Monday 10:00 London
+# Monday 10:00 London, not the suite's 07:00: the mails below quote the deadline a minute
+# before it (09:59 BST).
+NOW = pinned_now(hour=9)
 WINDOW = datetime(2026, 6, 5, 9, 0, tzinfo=UTC)  # Friday 10:00-12:00 London
 DEADLINE = NOW - timedelta(minutes=1)
 
@@ -36,18 +36,16 @@ DEADLINE = NOW - timedelta(minutes=1)
 @pytest.fixture
 def people(session, frozen_now):
     frozen_now(NOW)
-    ensure_policy(session)
-    user, _account, contact = create_customer(
-        session, email="ada@example.com", full_name="Ada Customer"
+    world = build_world(
+        session,
+        policy={"min_notice_minutes": 24 * 60},
+        customer={"email": "ada@example.com", "full_name": "Ada Customer"},
+        service={"name": "Boiler service"},
+        agents=[{"email": "bob@example.com"}],
+        scheduler={"email": "sam@example.com"},
+        manager={"email": "meg@example.com"},
     )
-    return {
-        "user": user,
-        "contact": contact,
-        "agent": create_agent(session, email="bob@example.com"),
-        "scheduler": create_user(session, role="scheduler", email="sam@example.com"),
-        "manager": create_user(session, role="manager", email="meg@example.com"),
-        "service": create_service(session, name="Boiler service"),
-    }
+    return world.add(user=world.customer)  # the customer, as this file's tests call it
 
 
 def accepted(session, people, *, deadline=DEADLINE, status="accepted", start=WINDOW) -> Appointment:

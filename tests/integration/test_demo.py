@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,8 +26,8 @@ from portal.webhooks.delivery import send_due_webhooks
 from portal.webhooks.models import WEBHOOK_EVENTS, WebhookAttempt, WebhookEndpoint
 from portal.webhooks.sink import make_sink
 from tests.conftest import SECRET_KEY
+from tests.factories import NOW
 
-NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 PORTAL = Path(sys.executable).parent / "portal"
 
 

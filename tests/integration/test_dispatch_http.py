@@ -16,6 +16,8 @@ from portal.booking.services import BookingRequest, book_window
 from portal.workforce.models import TimeOff
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from tests.factories import (
+    NOW,
+    build_world,
     create_agent,
     create_appointment,
     create_customer,
@@ -24,10 +26,8 @@ from tests.factories import (
     create_skill,
     create_territory,
     create_user,
-    ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 PLANNED = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)  # 09:00 London: the agents start at nine
 WEEK = "/dispatch/?view=week&date=2026-06-01"
@@ -37,30 +37,21 @@ WEEK = "/dispatch/?view=week&date=2026-06-01"
 def world(session, frozen_now):
     """Two plumbers, one booking (Wednesday 09:00-10:00 London) held by one of them."""
     frozen_now(NOW)
-    ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
-    plumbing = create_skill(session, code="plumbing", name="Plumber")
-    customer, account, _ = create_customer(session)
-    location = create_location(session, account)
-    service = create_service(session, name="Leak repair", required_skill=plumbing)
-    first = create_agent(session, full_name="Ada First", email="ada@example.com", skills=[plumbing])
-    second = create_agent(
-        session, full_name="Ben Second", email="ben@example.com", skills=[plumbing]
-    )
-    create_user(session, role="scheduler", email="dispatch@example.com")
-    appt = book_window(
+    world = build_world(
         session,
-        BookingRequest(customer=customer, service=service, location=location, window_start=WINDOW),
+        skill={"code": "plumbing", "name": "Plumber"},
+        service={"name": "Leak repair"},
+        agents=[
+            {"full_name": "Ada First", "email": "ada@example.com"},
+            {"full_name": "Ben Second", "email": "ben@example.com"},
+        ],
+        scheduler={"email": "dispatch@example.com"},
     )
-    held = appt.holds[0].agent_id
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
+    first, second = world.agents
+    held = world.appt.holds[0].agent_id
     holder, other = (first, second) if held == first.id else (second, first)
-    return {
-        "appt": appt,
-        "service": service,
-        "skill": plumbing,
-        "location": location,
-        "holder": holder,
-        "other": other,
-    }
+    return world.add(holder=holder, other=other)
 
 
 @pytest.fixture

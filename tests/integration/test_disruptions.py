@@ -20,16 +20,15 @@ from portal.workforce.services import add_time_off, set_weekly_hours
 from portal.workorders.models import WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE
 from tests.factories import (
+    NOW,
+    build_world,
     create_agent,
     create_appointment,
     create_customer,
     create_location,
-    create_service,
     create_user,
-    ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WED_0800 = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 WED_1400 = datetime(2026, 6, 3, 13, 0, tzinfo=UTC)  # Wednesday 14:00-16:00 London
 THU_0800 = datetime(2026, 6, 4, 7, 0, tzinfo=UTC)  # Thursday 08:00-10:00 London
@@ -37,32 +36,33 @@ THU_0800 = datetime(2026, 6, 4, 7, 0, tzinfo=UTC)  # Thursday 08:00-10:00 London
 
 @pytest.fixture
 def world(session, frozen_now):
-    """Two customers booked on Wednesday and one on Thursday, all with the first agent;
-    a second agent, free all week, joins afterwards."""
+    """Ann and Bob booked on Wednesday and Cat on Thursday, all with the first agent;
+    a second agent, free all week, joins afterwards, then a manager and a scheduler."""
     frozen_now(NOW)
-    ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
-    service = create_service(session, name="Leak repair", duration_minutes=60)
-    first = create_agent(session, full_name="First Agent")
-    booked = {}
+    world = build_world(
+        session,
+        customer={"email": "ann@example.com"},
+        service={"name": "Leak repair"},
+        agents=[{"full_name": "First Agent"}],
+    )
+    places = {"ann": (world.customer, world.location)}
+    for name in ("bob", "cat"):
+        user, account, _contact = create_customer(session, email=f"{name}@example.com")
+        places[name] = (user, create_location(session, account))
     for name, start in [("ann", WED_0800), ("bob", WED_1400), ("cat", THU_0800)]:
-        user, account, contact = create_customer(session, email=f"{name}@example.com")
-        location = create_location(session, account)
-        booked[name] = book_window(
+        user, location = places[name]
+        booked = book_window(
             session,
-            BookingRequest(customer=user, service=service, location=location, window_start=start),
+            BookingRequest(
+                customer=user, service=world.service, location=location, window_start=start
+            ),
         )
-    second = create_agent(session, full_name="Second Agent")
-    manager = create_user(session, role="manager", email="boss@example.com")
-    scheduler = create_user(session, role="scheduler", email="sched@example.com")
+        world.add(**{name: booked})
+    world.add(first=world.agent, second=create_agent(session, full_name="Second Agent"))
+    world.manager = create_user(session, role="manager", email="boss@example.com")
+    world.scheduler = create_user(session, role="scheduler", email="sched@example.com")
     session.commit()
-    return {
-        "service": service,
-        "first": first,
-        "second": second,
-        "manager": manager,
-        "scheduler": scheduler,
-        **booked,
-    }
+    return world
 
 
 def statuses(session, world, *names) -> list[str]:

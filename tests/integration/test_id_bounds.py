@@ -10,17 +10,11 @@ import pytest
 
 from portal.ids import MAX_ID
 from tests.factories import (
-    create_agent,
-    create_appointment,
-    create_customer,
-    create_location,
-    create_service,
+    NOW,
+    build_world,
     create_task,
-    create_user,
-    ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # a Monday, 07:00 in London
 PAST_64_BITS = "9" * 20
 PAST_32_BITS = str(MAX_ID + 1)
 # Past 64 bits (SQLite's OverflowError), past our 32-bit keys, a superscript two (isdigit()
@@ -31,29 +25,14 @@ TOO_BIG = [PAST_64_BITS, PAST_32_BITS, "\u00b2", "9" * 5000]
 @pytest.fixture
 def world(session, frozen_now):
     frozen_now(NOW)
-    ensure_policy(session)
-    customer, account, contact = create_customer(session, email="cust@example.com")
-    location = create_location(session, account)
-    service = create_service(session)
-    agent = create_agent(session)
-    create_user(session, role="scheduler", email="sched@example.com")
-    create_user(session, role="manager", email="boss@example.com")
-    appointment = create_appointment(
+    return build_world(
         session,
-        start=datetime(2026, 6, 3, 7, 0, tzinfo=UTC),
-        contact=contact,
-        service=service,
-        location=location,
-        agents=[agent],
+        policy={"min_notice_minutes": 24 * 60},
+        customer={"email": "cust@example.com"},
+        scheduler={"email": "sched@example.com"},
+        manager={"email": "boss@example.com"},
+        appointment_at=datetime(2026, 6, 3, 7, 0, tzinfo=UTC),
     )
-    return {
-        "account": account,
-        "contact": contact,
-        "location": location,
-        "service": service,
-        "agent": agent,
-        "appointment": appointment,
-    }
 
 
 def _fine(response) -> None:
@@ -129,7 +108,7 @@ def test_a_huge_page_number_shows_a_page(client, auth, world, url, big):
 
 @pytest.mark.parametrize("big", [PAST_64_BITS, PAST_32_BITS])
 def test_reassigning_a_task_to_a_huge_agent_id_is_refused(client, auth, session, world, big):
-    task = create_task(session, agent=world["agent"], appointment=world["appointment"])
+    task = create_task(session, agent=world["agent"], appointment=world["appt"])
     auth.login("sched@example.com")
 
     response = client.post_form(
@@ -144,7 +123,7 @@ def test_assigning_from_the_queue_to_a_huge_agent_id_is_refused(client, auth, wo
     auth.login("sched@example.com")
 
     response = client.post_form(
-        f"/dispatch/appointments/{world['appointment'].id}/assign",
+        f"/dispatch/appointments/{world['appt'].id}/assign",
         {"agent_id": big},
         form_url="/dispatch/",
     )

@@ -16,15 +16,15 @@ from portal.notifications.models import Notification, OutboxMessage
 from portal.workorders.models import TimelineEntry, WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE
 from tests.factories import (
+    NOW,
+    build_world,
     create_agent,
     create_customer,
     create_location,
     create_service,
-    create_user,
     ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)  # Thursday 12:00-14:00 London
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -33,32 +33,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 @pytest.fixture
 def world(session, frozen_now):
     frozen_now(NOW)
-    ensure_policy(
-        session,
-        window_minutes=120,
-        min_notice_minutes=60,
-        horizon_days=28,
-        reschedule_cutoff_hours=24,
-        max_self_reschedules=2,
+    world = build_world(
+        session, service={"duration_minutes": 60, "buffer_minutes": 30}, scheduler={}
     )
-    customer, account, contact = create_customer(session)
-    location = create_location(session, account)
-    service = create_service(session, duration_minutes=60, buffer_minutes=30)
-    agent = create_agent(session)
-    scheduler = create_user(session, role="scheduler")
-    appt = book_window(
-        session,
-        BookingRequest(customer=customer, service=service, location=location, window_start=WINDOW),
-    )
-    return {
-        "customer": customer,
-        "account": account,
-        "location": location,
-        "service": service,
-        "agent": agent,
-        "scheduler": scheduler,
-        "appt": appt,
-    }
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
+    return world
 
 
 def task_of(session, appt, agent) -> WorkOrderTask:

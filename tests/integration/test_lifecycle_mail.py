@@ -13,14 +13,10 @@ from portal.booking.services import BookingRequest, book_window
 from portal.notifications.services import send_due
 from tests.conftest import expand_all
 from tests.factories import (
-    create_agent,
-    create_customer,
-    create_location,
-    create_service,
-    ensure_policy,
+    NOW,
+    build_world,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)
 LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)
 
@@ -28,20 +24,9 @@ LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)
 @pytest.fixture
 def booked(session, frozen_now):
     frozen_now(NOW)
-    ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
-    customer, account, _ = create_customer(session, email="ada@example.com")
-    location = create_location(session, account)
-    create_agent(session)
-    appt = book_window(
-        session,
-        BookingRequest(
-            customer=customer,
-            service=create_service(session),
-            location=location,
-            window_start=WINDOW,
-        ),
-    )
-    return {"appt": appt, "customer": customer}
+    world = build_world(session, customer={"email": "ada@example.com"})
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
+    return world
 
 
 def invitations(smtp_server) -> list[Calendar]:

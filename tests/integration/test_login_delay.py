@@ -10,14 +10,13 @@ password) is not slowed by anybody else's failures.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from portal.accounts.models import LoginAttempt
-from tests.factories import create_customer, create_user
+from tests.factories import NOW, create_customer, create_user
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 WRONG = "That e-mail and password do not match an active account."
 SLOWED = "Too many failed attempts. Please wait"
 NEW_PASSWORD = "staple tide lantern"

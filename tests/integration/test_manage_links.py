@@ -13,9 +13,8 @@ import sqlalchemy as sa
 from portal.accounts.selfservice import SUBJECT_RESET
 from portal.booking.links import manage_url
 from portal.notifications.models import OutboxMessage
-from tests.factories import create_agent, create_appointment, create_customer, ensure_policy
+from tests.factories import NOW, build_world, create_appointment, create_customer
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)
 NEW_PASSWORD = "staple tide lantern"
 
@@ -23,13 +22,14 @@ NEW_PASSWORD = "staple tide lantern"
 @pytest.fixture
 def booked(app, session, frozen_now):
     frozen_now(NOW)
-    ensure_policy(session)
-    customer, _, contact = create_customer(session, email="jo@example.com")
-    appointment = create_appointment(
-        session, start=WINDOW, contact=contact, agents=[create_agent(session)]
+    world = build_world(
+        session,
+        policy={"min_notice_minutes": 24 * 60},
+        customer={"email": "jo@example.com"},
+        appointment_at=WINDOW,
     )
     session.commit()
-    return {"customer": customer, "appointment": appointment}
+    return world
 
 
 def link_for(app, appointment) -> str:
@@ -50,7 +50,7 @@ def reset_password(client, session, email: str = "jo@example.com"):
 
 
 def test_a_reset_stops_the_manage_links_sent_before_it(app, session, client, booked, frozen_now):
-    link = link_for(app, booked["appointment"])
+    link = link_for(app, booked["appt"])
     assert client.get(link).status_code == 200
     frozen_now(NOW + timedelta(minutes=5))
 
@@ -61,7 +61,7 @@ def test_a_reset_stops_the_manage_links_sent_before_it(app, session, client, boo
 
 
 def test_a_password_change_stops_the_manage_links_too(app, session, client, auth, booked):
-    link = link_for(app, booked["appointment"])
+    link = link_for(app, booked["appt"])
     auth.login("jo@example.com")
 
     client.post_form(
@@ -78,7 +78,7 @@ def test_a_manage_link_sent_after_the_reset_works(app, session, client, booked, 
     reset_password(client, session)
     frozen_now(NOW + timedelta(minutes=6))
 
-    link = link_for(app, booked["appointment"])
+    link = link_for(app, booked["appt"])
 
     assert client.get(link).status_code == 200
 
@@ -96,7 +96,7 @@ def test_the_manage_links_of_other_customers_keep_working(app, session, client, 
 
 @pytest.mark.parametrize("suffix", ["", "/move"])
 def test_manage_pages_are_never_stored_by_a_cache(app, client, booked, suffix):
-    link = link_for(app, booked["appointment"])
+    link = link_for(app, booked["appt"])
 
     response = client.get(f"{link}{suffix}")
 

@@ -12,11 +12,11 @@ from portal.booking.announce import EVENTS, announce
 from portal.booking.models import SignOff
 from portal.notifications.models import Notification, OutboxMessage
 from tests.factories import (
+    build_world,
     create_agent,
     create_appointment,
     create_customer,
     create_location,
-    create_service,
     create_task,
     create_territory,
     create_user,
@@ -27,19 +27,15 @@ START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 @pytest.fixture
 def people(session):
-    user, account, contact = create_customer(
-        session, full_name="Ada Customer", email="ada@example.com"
+    world = build_world(
+        session,
+        policy=None,
+        customer={"full_name": "Ada Customer", "email": "ada@example.com"},
+        service={"name": "Boiler service"},
+        agents=[{"full_name": "Bob Agent", "email": "bob@example.com"}],
+        scheduler={"full_name": "Sam Scheduler"},
     )
-    agent = create_agent(session, full_name="Bob Agent", email="bob@example.com")
-    scheduler = create_user(session, role="scheduler", full_name="Sam Scheduler")
-    service = create_service(session, name="Boiler service")
-    return {
-        "user": user,
-        "contact": contact,
-        "agent": agent,
-        "scheduler": scheduler,
-        "service": service,
-    }
+    return world.add(user=world.customer)  # the customer, as this file's tests call it
 
 
 @pytest.fixture

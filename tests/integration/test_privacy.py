@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import pathlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -22,9 +22,8 @@ from portal.ratelimit import RateCounter
 from portal.reports.models import ReportRun
 from portal.webhooks.models import WebhookAttempt, WebhookEndpoint
 from portal.workorders.models import TimelineEntry, WorkOrder
-from tests.factories import create_appointment, create_customer, create_user
+from tests.factories import NOW, create_appointment, create_customer, create_user
 
-NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 NAME, EMAIL, PHONE = "Zelda Quigley", "zelda.quigley@example.com", "+44 20 7946 0999"
 
 

@@ -17,9 +17,7 @@ from portal.notifications.models import OutboxMessage
 from portal.reports import render, services
 from portal.reports.models import ReportRun
 from tests.factories import create_user
-from tests.reports_data import ZONE, build
-
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+from tests.reports_data import NOW, ZONE, build
 
 
 @pytest.fixture

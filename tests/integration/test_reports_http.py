@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 import sqlalchemy as sa
 
 from portal.reports import services
 from portal.reports.models import ReportRun, ReportSubscription
 from tests.factories import create_user
-from tests.reports_data import build
+from tests.reports_data import NOW, build
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 FORM = {
     "kind": "operations",
     "date_from": "2026-11-02",

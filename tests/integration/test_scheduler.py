@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,11 +19,9 @@ from portal.notifications import jobs
 from portal.notifications.models import Notification, OutboxMessage
 from portal.notifications.services import queue_email
 from tests.conftest import app_config, expand_all
-from tests.factories import create_appointment, create_customer
+from tests.factories import NOW, create_appointment, create_customer
 from tests.scheduler_process import kill, start_scheduler, stop, stored_job_ids, wait_for
 from tests.smtp_sink import SmtpSink
-
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ cookies were copied to, and a session ends by itself after 30 idle minutes or 12
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,9 +17,8 @@ import sqlalchemy as sa
 from portal.accounts.models import UserSession
 from portal.settings.services import change_role
 from tests.conftest import app_config
-from tests.factories import create_customer, create_user
+from tests.factories import NOW, create_customer, create_user
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 NEW_PASSWORD = "staple tide lantern"
 FIREFOX_ON_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"

@@ -13,6 +13,7 @@ from portal.booking.models import BookingPolicy, Service
 from portal.booking.queries import week_view
 from portal.workforce.models import Agent, Holiday, PostalPrefix, Skill, Territory, TimeOff
 from tests.factories import (
+    NOW,
     create_agent,
     create_customer,
     create_location,
@@ -23,7 +24,6 @@ from tests.factories import (
     ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WEEK = date(2026, 6, 1)
 
 

@@ -13,46 +13,28 @@ from portal.booking.services import BookingRequest, book_window
 from portal.notifications.models import Notification
 from portal.workorders.models import TimelineEntry
 from tests.factories import (
-    create_agent,
+    NOW,
+    build_world,
     create_appointment,
-    create_customer,
-    create_location,
-    create_service,
-    create_user,
-    ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def console(session, frozen_now, auth):
     frozen_now(NOW)
-    ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
-    customer, account, contact = create_customer(
-        session, email="grace@example.com", full_name="Grace Kim"
-    )
-    account.name = "Hudson Legal"
-    location = create_location(session, account)
-    service = create_service(session, name="Network check")
-    agent = create_agent(session)
-    create_user(session, role="scheduler", email="sched@example.com")
-    appt = book_window(
+    world = build_world(
         session,
-        BookingRequest(customer=customer, service=service, location=location, window_start=WINDOW),
+        customer={"email": "grace@example.com", "full_name": "Grace Kim"},
+        service={"name": "Network check"},
+        scheduler={"email": "sched@example.com"},
     )
+    world.account.name = "Hudson Legal"
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     session.commit()
     auth.login("sched@example.com")
-    return {
-        "customer": customer,
-        "account": account,
-        "contact": contact,
-        "location": location,
-        "service": service,
-        "agent": agent,
-        "appt": appt,
-    }
+    return world
 
 
 @pytest.mark.parametrize("query", ["hudson", "GRACE", "grace@example", "WO-000001", "sa-1"])

@@ -5,7 +5,7 @@ without HTTP first, then the settings pages. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,9 +23,8 @@ from portal.accounts.selfservice import (
 from portal.errors import Conflict, Invalid, NotAllowed
 from portal.notifications.models import OutboxMessage
 from portal.workforce.models import Agent
-from tests.factories import create_agent, create_user
+from tests.factories import NOW, create_agent, create_user
 
-NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "harbour lights at dusk"
 NEWCOMER = "new.tech@example.com"
 INVITE_FORM = {

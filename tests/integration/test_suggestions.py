@@ -14,32 +14,22 @@ from portal.booking.suggestions import Preferences, suggest_windows
 from portal.workforce.services import add_time_off
 from portal.workorders.models import WorkOrderTask
 from tests.factories import (
+    NOW,
+    build_world,
     create_agent,
-    create_customer,
-    create_location,
-    create_service,
     create_user,
-    ensure_policy,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 1 June, 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 
 
 @pytest.fixture
 def world(session, frozen_now):
     frozen_now(NOW)
-    ensure_policy(session, window_minutes=120, min_notice_minutes=60, horizon_days=28)
-    customer, account, _ = create_customer(session)
-    location = create_location(session, account)
-    service = create_service(session, duration_minutes=60)
-    first = create_agent(session)
-    appt = book_window(
-        session,
-        BookingRequest(customer=customer, service=service, location=location, window_start=WINDOW),
-    )
-    second = create_agent(session)
-    return {"appt": appt, "first": first, "second": second, "service": service}
+    world = build_world(session)
+    world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
+    # The second agent joins after the booking, so the first one holds it.
+    return world.add(first=world.agent, second=create_agent(session))
 
 
 def test_a_window_on_the_preferred_day_and_part_of_day_ranks_first(session, world):

@@ -25,15 +25,10 @@ from portal.webhooks.jobs import send_webhooks
 from portal.webhooks.models import WebhookAttempt
 from tests.conftest import expand_all
 from tests.factories import (
-    create_agent,
-    create_customer,
-    create_location,
-    create_service,
-    ensure_policy,
+    NOW,
 )
 
-# Monday 1 June 2026, 06:00 UTC; Tuesday's 08:00-10:00 London window is free.
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+# At NOW (Monday 1 June 2026, 07:00 London) Tuesday's 08:00-10:00 London window is free.
 WINDOW = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)
 
 
@@ -140,19 +135,10 @@ def receiver():
 
 
 @pytest.fixture
-def world(app, session, frozen_now):
-    app.config["WEBHOOKS_ALLOW_PRIVATE"] = True  # the receiver is on loopback
-    frozen_now(NOW)
-    ensure_policy(
-        session, window_minutes=120, step_minutes=0, min_notice_minutes=60, horizon_days=28
-    )
-    user, account, _contact = create_customer(session)
-    create_agent(session)
-    return {
-        "user": user,
-        "location": create_location(session, account),
-        "service": create_service(session, duration_minutes=60),
-    }
+def world(app, world):
+    """The shared default world, with webhooks allowed to the receiver on loopback."""
+    app.config["WEBHOOKS_ALLOW_PRIVATE"] = True
+    return world
 
 
 def book(session, world):
@@ -160,7 +146,7 @@ def book(session, world):
     appointment = book_window(
         session,
         BookingRequest(
-            customer=world["user"],
+            customer=world["customer"],
             service=world["service"],
             location=world["location"],
             window_start=WINDOW,

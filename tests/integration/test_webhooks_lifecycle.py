@@ -17,14 +17,10 @@ from portal.webhooks import services as webhooks
 from portal.webhooks.models import WEBHOOK_EVENTS
 from portal.workorders.models import WorkOrderTask
 from tests.factories import (
-    create_agent,
-    create_customer,
-    create_location,
-    create_service,
-    ensure_policy,
+    NOW,
+    build_world,
 )
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)  # Monday 07:00 London
 WINDOW = datetime(2026, 6, 3, 7, 0, tzinfo=UTC)  # Wednesday 08:00-10:00 London
 LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)  # Thursday 12:00-14:00 London
 
@@ -32,32 +28,21 @@ LATER = datetime(2026, 6, 4, 11, 0, tzinfo=UTC)  # Thursday 12:00-14:00 London
 @pytest.fixture
 def world(session, frozen_now):
     frozen_now(NOW)
-    ensure_policy(
-        session,
-        window_minutes=120,
-        min_notice_minutes=60,
-        horizon_days=28,
-        reschedule_cutoff_hours=24,
-        max_self_reschedules=2,
-    )
-    customer, account, _contact = create_customer(session)
-    agent = create_agent(session)
+    world = build_world(session)
     webhooks.create_endpoint(
         session, url="http://127.0.0.1:9/in", events=list(WEBHOOK_EVENTS), allow_private=True
     )
-    appointment = book_window(
-        session,
-        BookingRequest(
-            customer=customer,
-            service=create_service(session, duration_minutes=60),
-            location=create_location(session, account),
-            window_start=WINDOW,
-        ),
-    )
+    appointment = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
     task = session.scalar(
         sa.select(WorkOrderTask).where(WorkOrderTask.appointment_id == appointment.id)
     )
-    return {"customer": Actor(customer), "agent": agent, "appt": appointment, "task": task}
+    # Here "customer" is the customer acting (an Actor), as the lifecycle calls take it.
+    return {
+        "customer": Actor(world.customer),
+        "agent": world.agent,
+        "appt": appointment,
+        "task": task,
+    }
 
 
 def sent_events(session) -> list[str]:

@@ -3,8 +3,6 @@ once, refuse a bad URL naming the field, rotate, pause, ping, remove, read the l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 import sqlalchemy as sa
 
@@ -12,9 +10,8 @@ from portal.notifications.models import OutboxMessage
 from portal.webhooks import services as webhooks
 from portal.webhooks import urls
 from portal.webhooks.models import WebhookAttempt, WebhookEndpoint
-from tests.factories import create_agent, create_customer, create_user
+from tests.factories import NOW, create_agent, create_customer, create_user
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 URL = "https://hooks.example.com/portal"
 
 

@@ -9,11 +9,7 @@ import pytest
 from portal.booking.queries import week_view
 from portal.workforce.services import add_time_off
 from tests.factories import (
-    create_agent,
-    create_customer,
-    create_location,
-    create_service,
-    ensure_policy,
+    build_world,
 )
 
 # Saturday 5 December 2026, 10:00 in London (GMT). Agents work Monday to Friday.
@@ -24,17 +20,8 @@ WEDNESDAY = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
 
 @pytest.fixture
 def world(session):
-    ensure_policy(
-        session, window_minutes=120, step_minutes=0, min_notice_minutes=60, horizon_days=28
-    )
-    user, account, _contact = create_customer(session)
-    return {
-        "user": user,
-        "account": account,
-        "location": create_location(session, account),
-        "service": create_service(session, duration_minutes=60, buffer_minutes=30),
-        "agent": create_agent(session),
-    }
+    # No clock pinned: each test says which moment it looks from.
+    return build_world(session, service={"duration_minutes": 60, "buffer_minutes": 30})
 
 
 def _view(session, world, now, asked=None):
@@ -106,7 +93,7 @@ def test_an_empty_week_asked_for_keeps_its_days_and_points_to_the_next_window(
 def test_the_windows_page_names_the_jump(client, auth, session, world, frozen_now):
     frozen_now(SATURDAY)
     add_time_off(session, world["agent"], SATURDAY, datetime(2026, 12, 17, 0, 0, tzinfo=UTC), "")
-    auth.login(world["user"].email)
+    auth.login(world["customer"].email)
 
     page = client.get(
         f"/book?service={world['service'].id}&location={world['location'].id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -16,8 +16,8 @@ from portal.accounts.sessions import REMEMBER_FOR, Limits, describe_device, ende
 from portal.accounts.throttle import say_wait
 from portal.config import ConfigError
 from tests.conftest import ROOT
+from tests.factories import NOW
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 LIMITS = Limits(idle=timedelta(minutes=30), lifetime=timedelta(hours=12))
 
 
