@@ -82,13 +82,16 @@ run: venv
 	$(BIN)/portal scheduler & pids+=($$!); \
 	$(BIN)/flask --app portal run --host 127.0.0.1 --port $(PORT)
 
-## test-deps: Debian packages, PostgreSQL running, npm packages (each only when missing)
+## test-deps: Debian packages (java among them), PostgreSQL running, npm packages (each
+## only when missing or, for npm, older than package-lock.json)
 test-deps:
 	@packages=""; \
 	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftoppm ] \
 	   || ! dpkg -s libharfbuzz-subset0 >/dev/null 2>&1; then \
 	  packages="chromium poppler-utils libharfbuzz-subset0"; \
 	fi; \
+	: "java runs the Nu HTML Checker (node_modules/vnu-jar) after the browser tests"; \
+	if ! command -v java >/dev/null; then packages="$$packages default-jre-headless"; fi; \
 	fresh_postgresql=""; \
 	if ! command -v pg_ctlcluster >/dev/null; then \
 	  packages="$$packages postgresql"; fresh_postgresql=1; \
@@ -116,9 +119,12 @@ test-deps:
 	  done; \
 	  pg_isready -h $(PG_HOST) -p $(PG_PORT); \
 	fi
-	@if [ ! -d node_modules/axe-core ]; then \
+	@: "Again whenever package-lock.json is newer than what npm ci last installed from it."; \
+	: "No install scripts: vnu-jar's would fetch a Java runtime from the internet."; \
+	if [ ! -f node_modules/.package-lock.json ] \
+	   || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  echo "Installing npm packages (package-lock.json)..."; \
-	  npm ci --no-audit --no-fund --loglevel=error; \
+	  npm ci --no-audit --no-fund --loglevel=error --ignore-scripts; \
 	fi
 
 ## lint: ruff's checks and its formatting, on our code and tests; bandit on the portal
@@ -144,7 +150,9 @@ $(AUDIT_STAMP):
 	  pip-audit==$(PIP_AUDIT_VERSION)
 	@touch $@
 
-## test: lint, then every test (SQLite, PostgreSQL, browser); no test run is a failure
+## test: lint, then every test (SQLite, PostgreSQL, browser); no test run is a failure. After
+## the browser tests the Nu HTML Checker reads every page they loaded: an error fails the run
+## (tests/browser/html_check.py)
 test: venv test-deps lint
 	@status=0; $(BIN)/pytest -W error $(PYTEST_XDIST) $(PYTEST_ARGS) || status=$$?; \
 	if [ "$$status" -eq 5 ]; then echo "pytest ran no test: that is a failure"; exit 1; fi; \

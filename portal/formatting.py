@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_login import current_user
 
@@ -79,6 +79,12 @@ def _zone_label(moment: datetime, other: datetime) -> str:
     return f"{name} (UTC{offset[:3]}:{offset[3:5]})"
 
 
+def iso_utc(moment: datetime) -> str:
+    """'2026-03-03T08:00:00Z': an instant for a `<time datetime>` attribute, in UTC to
+    the second (isoformat()'s microseconds are not a valid HTML datetime)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def status_label(status: str) -> str:
     return status.replace("_", " ").capitalize()
 
@@ -94,6 +100,7 @@ FILTERS = {
     "date": fmt_date,
     "time": fmt_time,
     "status": status_label,
+    "iso_utc": iso_utc,
 }
 # No timedelta here: a template that adds minutes to an instant gets a window's end wrong
 # across a clock change (Grid.window_end is the one definition).

@@ -615,6 +615,19 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(scope="session")
+def browser(browser, tmp_path_factory: pytest.TempPathFactory):
+    """pytest-playwright's browser, with every HTML page it loads kept; when the browser
+    tests are done (on the one worker they share), the Nu HTML Checker runs over them
+    all and any error fails the run (see tests/browser/html_check.py)."""
+    from tests.browser.html_check import HtmlCollector
+
+    collector = HtmlCollector()
+    collector.attach(browser)
+    yield browser
+    collector.check(tmp_path_factory.mktemp("html-pages"))
+
+
+@pytest.fixture(scope="session")
 def screenshot_dir() -> Path:
     """artifacts/screenshots/ at the repository root (ignored by git)."""
     path = ROOT / "artifacts" / "screenshots"
