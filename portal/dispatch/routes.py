@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -41,6 +41,7 @@ from portal.dispatch.board import (
 from portal.dispatch.forms import AssignForm, BoardForm, ReassignForm
 from portal.errors import PortalError
 from portal.extensions import htmx
+from portal.formatting import org_zone
 from portal.ids import parse_id
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask
@@ -177,7 +178,7 @@ def reassign(task_id: int):
 def _address_zone(appointment: Appointment) -> str:
     """The panels show an appointment's time as its customer booked it: on the clock at
     its address, named, whatever the scheduler's own zone."""
-    return location_zone(appointment.location, current_app.config["ORG_TIME_ZONE"])
+    return location_zone(appointment.location, org_zone())
 
 
 def _reassigned(done: str, heading: str = "Reassigned"):

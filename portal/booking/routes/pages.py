@@ -1,10 +1,13 @@
+"""A customer's own pages: the list of appointments, booking a window (the week of free
+windows htmx keeps fresh, then the confirmation), and adding an address on the way."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -12,7 +15,6 @@ from portal.access import customer_required
 from portal.accounts.models import CustomerAccount, ServiceLocation
 from portal.accounts.services import add_service_location
 from portal.availability.services import location_zone, qualified_agent_names, window_end
-from portal.booking import bp
 from portal.booking.forms import ConfirmBookingForm, NewLocationForm
 from portal.booking.models import Service
 from portal.booking.queries import list_account_appointments, parse_week, week_view
@@ -24,6 +26,7 @@ from portal.booking.services import (
 from portal.booking.suggestions import Preferences
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import Invalid, PortalError
+from portal.formatting import org_zone
 from portal.ids import parse_id
 from portal.timeutil import now_utc
 
@@ -66,18 +69,12 @@ def _booking_links(service: Service, location: ServiceLocation) -> dict:
     }
 
 
-def _org_zone() -> str:
-    return current_app.config["ORG_TIME_ZONE"]
-
-
-@bp.get("/appointments")
 @customer_required
 def home():
     appointments = list_account_appointments(get_session(), _account_id(), now_utc())
     return render_template("booking/home.html", appointments=appointments)
 
 
-@bp.get("/book")
 @customer_required
 def book():
     services = _services()
@@ -98,7 +95,6 @@ def book():
     )
 
 
-@bp.get("/book/windows")
 @customer_required
 def windows():
     """The live list alone: htmx polls this, and it replaces itself."""
@@ -117,10 +113,9 @@ def windows():
 
 def _week(service: Service, location: ServiceLocation):
     asked = parse_week(request.args.get("week"))
-    return week_view(get_session(), service, location, asked, now_utc(), org_zone=_org_zone())
+    return week_view(get_session(), service, location, asked, now_utc(), org_zone=org_zone())
 
 
-@bp.post("/locations")
 @customer_required
 def add_location():
     form = NewLocationForm()
@@ -157,7 +152,6 @@ def add_location():
     ), 422
 
 
-@bp.route("/book/confirm", methods=["GET", "POST"])
 @customer_required
 def confirm():
     services = _services()
@@ -191,7 +185,7 @@ def confirm():
             ),
         )
         try:
-            appt = book_window(get_session(), booking, org_zone=_org_zone())
+            appt = book_window(get_session(), booking, org_zone=org_zone())
         except WindowTaken as err:
             taken = err
         except PortalError as err:
@@ -201,7 +195,7 @@ def confirm():
             commit()
             flash(f"Booked: {service.name}, appointment {appt.number}.", "success")
             return redirect(url_for("booking.appointment", appointment_id=appt.id))
-    zone = location_zone(location, _org_zone())
+    zone = location_zone(location, org_zone())
     status = 409 if taken else (422 if form.errors or refused else 200)
     return render_template(
         "booking/confirm.html",
@@ -225,3 +219,12 @@ def _parse_start(raw: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def register(bp: Blueprint) -> None:
+    """The customer's own pages: the list, booking a window, adding an address."""
+    bp.add_url_rule("/appointments", view_func=home)
+    bp.add_url_rule("/book", view_func=book)
+    bp.add_url_rule("/book/windows", view_func=windows)
+    bp.add_url_rule("/locations", view_func=add_location, methods=["POST"])
+    bp.add_url_rule("/book/confirm", view_func=confirm, methods=["GET", "POST"])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from portal.access import role_required
 from portal.db import commit, get_session
 from portal.errors import PortalError
-from portal.settings import bp
+from portal.formatting import org_zone
 from portal.settings import services as svc
 from portal.settings.forms import ActionForm, HolidayForm, SkillForm, TerritoryForm
 from portal.settings.helpers import me, page_arg, refuse, status
@@ -18,7 +18,6 @@ from portal.workforce.models import Holiday, Skill, Territory
 # --- skills ------------------------------------------------------------------------------
 
 
-@bp.route("/skills", methods=["GET", "POST"])
 @role_required("manager")
 def skills():
     form, error = SkillForm(), None
@@ -37,7 +36,6 @@ def skills():
     )
 
 
-@bp.route("/skills/<int:skill_id>", methods=["GET", "POST"])
 @role_required("manager")
 def skill_edit(skill_id: int):
     skill = get_session().get(Skill, skill_id) or abort(404)
@@ -59,14 +57,12 @@ def skill_edit(skill_id: int):
 # --- territories -------------------------------------------------------------------------
 
 
-@bp.get("/territories")
 @role_required("manager")
 def territories():
     page = svc.list_territories(get_session(), page=page_arg())
     return render_template("settings/territories.html", page=page)
 
 
-@bp.route("/territories/new", methods=["GET", "POST"])
 @role_required("manager")
 def territory_new():
     form, error = TerritoryForm(data={"time_zone": "Europe/London"}), None
@@ -84,7 +80,6 @@ def territory_new():
     ), status(form, error)
 
 
-@bp.route("/territories/<int:territory_id>", methods=["GET", "POST"])
 @role_required("manager")
 def territory_edit(territory_id: int):
     territory = get_session().get(Territory, territory_id) or abort(404)
@@ -121,7 +116,6 @@ def _territory_values(form: TerritoryForm) -> dict:
 # --- holidays ----------------------------------------------------------------------------
 
 
-@bp.route("/holidays", methods=["GET", "POST"])
 @role_required("manager")
 def holidays():
     form, error = HolidayForm(), None
@@ -135,7 +129,7 @@ def holidays():
             flash(f"{holiday.name} added: no windows are offered that day.", "success")
             return redirect(url_for("settings.holidays"))
     past = request.args.get("past") == "1"
-    today = to_local(now_utc(), current_app.config["ORG_TIME_ZONE"]).date()
+    today = to_local(now_utc(), org_zone()).date()
     page = svc.list_holidays(get_session(), today=today, past=past, page=page_arg())
     return render_template(
         "settings/holidays.html",
@@ -147,7 +141,6 @@ def holidays():
     ), status(form, error)
 
 
-@bp.post("/holidays/<int:holiday_id>/remove")
 @role_required("manager")
 def holiday_remove(holiday_id: int):
     holiday = get_session().get(Holiday, holiday_id) or abort(404)
@@ -157,3 +150,16 @@ def holiday_remove(holiday_id: int):
     commit()
     flash(f"{holiday.name} removed: that day's windows are offered again.", "success")
     return redirect(url_for("settings.holidays"))
+
+
+def register(bp: Blueprint) -> None:
+    """Skills, territories and holidays."""
+    bp.add_url_rule("/skills", view_func=skills, methods=["GET", "POST"])
+    bp.add_url_rule("/skills/<int:skill_id>", view_func=skill_edit, methods=["GET", "POST"])
+    bp.add_url_rule("/territories", view_func=territories)
+    bp.add_url_rule("/territories/new", view_func=territory_new, methods=["GET", "POST"])
+    bp.add_url_rule(
+        "/territories/<int:territory_id>", view_func=territory_edit, methods=["GET", "POST"]
+    )
+    bp.add_url_rule("/holidays", view_func=holidays, methods=["GET", "POST"])
+    bp.add_url_rule("/holidays/<int:holiday_id>/remove", view_func=holiday_remove, methods=["POST"])
