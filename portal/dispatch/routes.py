@@ -27,18 +27,11 @@ from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment
 from portal.db import commit, get_session, rollback_request_session
 from portal.dispatch import bp
-from portal.dispatch.board import (
-    LEGEND,
-    BoardFilters,
-    BoardRange,
-    appointment_number,
-    assign_options,
-    board_range,
-    filter_choices,
-    load_board,
-    reassign_options,
-)
+from portal.dispatch.board import LEGEND, BoardRange, board_range, load_board
+from portal.dispatch.filters import BoardFilters, filter_choices
 from portal.dispatch.forms import AssignForm, BoardForm, ReassignForm
+from portal.dispatch.panels import assign_options, reassign_options
+from portal.dispatch.queues import appointment_number
 from portal.errors import PortalError
 from portal.extensions import htmx
 from portal.formatting import org_zone

@@ -65,7 +65,7 @@ def territories():
 
 @role_required("manager")
 def territory_new():
-    form, error = TerritoryForm(data={"time_zone": "Europe/London"}), None
+    form, error = TerritoryForm(data={"time_zone": org_zone()}), None
     if form.validate_on_submit():
         try:
             territory = staff.create_territory(get_session(), **_territory_values(form), by=me())
