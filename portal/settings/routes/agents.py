@@ -23,7 +23,7 @@ from portal.settings.forms import (
     agent_profile_form,
     id_choices,
 )
-from portal.settings.helpers import int_arg, me, page_arg, refuse
+from portal.settings.helpers import check_action_form, int_arg, load_or_404, me, page_arg, refuse
 from portal.timeutil import now_utc
 from portal.workforce import services as staff
 from portal.workforce.models import Agent, TimeOff
@@ -48,7 +48,7 @@ def agents():
 
 
 def _agent(agent_id: int) -> Agent:
-    return get_session().get(Agent, agent_id) or abort(404)
+    return load_or_404(Agent, agent_id)
 
 
 def _profile_form(agent: Agent, **kwargs):
@@ -171,8 +171,7 @@ def agent_time_off_remove(agent_id: int, entry_id: int):
     entry = get_session().get(TimeOff, entry_id)
     if entry is None or entry.agent_id != agent.id:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action_form()
     staff.remove_time_off(get_session(), entry, by=me())
     return _done(agent, "Time off removed; the agent can be booked then again.")
 
@@ -180,8 +179,7 @@ def agent_time_off_remove(agent_id: int, entry_id: int):
 @role_required("manager")
 def agent_active(agent_id: int, action: str):
     agent = _agent(agent_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action_form()
     active = action == "activate"
     parked = staff.set_agent_active(get_session(), agent, active, me())
     if active:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from portal.access import role_required
 from portal.db import commit, get_session
-from portal.errors import PortalError
 from portal.formatting import org_zone
 from portal.settings import services as svc
 from portal.settings.forms import ActionForm, HolidayForm, SkillForm, TerritoryForm
-from portal.settings.helpers import me, page_arg, refuse, status
+from portal.settings.helpers import check_action_form, load_or_404, me, page_arg, save_form, status
 from portal.timeutil import now_utc, to_local
 from portal.workforce import services as staff
 from portal.workforce.models import Holiday, Skill, Territory
@@ -20,16 +19,15 @@ from portal.workforce.models import Holiday, Skill, Territory
 
 @role_required("manager")
 def skills():
-    form, error = SkillForm(), None
-    if form.validate_on_submit():
-        try:
-            skill = staff.create_skill(get_session(), form.name.data, by=me())
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(f"Skill {skill.name} added.", "success")
-            return redirect(url_for("settings.skills"))
+    form = SkillForm()
+    done, error = save_form(
+        form,
+        lambda: staff.create_skill(get_session(), form.name.data, by=me()),
+        lambda skill: f"Skill {skill.name} added.",
+        url_for("settings.skills"),
+    )
+    if done:
+        return done
     page = svc.list_skills(get_session(), page=page_arg())
     return render_template("settings/skills.html", page=page, form=form, error=error), status(
         form, error
@@ -38,17 +36,16 @@ def skills():
 
 @role_required("manager")
 def skill_edit(skill_id: int):
-    skill = get_session().get(Skill, skill_id) or abort(404)
-    form, error = SkillForm(obj=skill), None
-    if form.validate_on_submit():
-        try:
-            staff.rename_skill(get_session(), skill, form.name.data, by=me())
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(f"Skill renamed to {skill.name}.", "success")
-            return redirect(url_for("settings.skills"))
+    skill = load_or_404(Skill, skill_id)
+    form = SkillForm(obj=skill)
+    done, error = save_form(
+        form,
+        lambda: staff.rename_skill(get_session(), skill, form.name.data, by=me()),
+        lambda _: f"Skill renamed to {skill.name}.",
+        url_for("settings.skills"),
+    )
+    if done:
+        return done
     return render_template("settings/skill_form.html", form=form, skill=skill, error=error), status(
         form, error
     )
@@ -65,16 +62,15 @@ def territories():
 
 @role_required("manager")
 def territory_new():
-    form, error = TerritoryForm(data={"time_zone": org_zone()}), None
-    if form.validate_on_submit():
-        try:
-            territory = staff.create_territory(get_session(), **_territory_values(form), by=me())
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(f"Territory {territory.name} added.", "success")
-            return redirect(url_for("settings.territories"))
+    form = TerritoryForm(data={"time_zone": org_zone()})
+    done, error = save_form(
+        form,
+        lambda: staff.create_territory(get_session(), **_territory_values(form), by=me()),
+        lambda territory: f"Territory {territory.name} added.",
+        url_for("settings.territories"),
+    )
+    if done:
+        return done
     return render_template(
         "settings/territory_form.html", form=form, territory=None, error=error
     ), status(form, error)
@@ -82,7 +78,7 @@ def territory_new():
 
 @role_required("manager")
 def territory_edit(territory_id: int):
-    territory = get_session().get(Territory, territory_id) or abort(404)
+    territory = load_or_404(Territory, territory_id)
     form = TerritoryForm(
         data={
             "name": territory.name,
@@ -90,16 +86,16 @@ def territory_edit(territory_id: int):
             "prefixes": ", ".join(p.prefix for p in territory.prefixes),
         }
     )
-    error = None
-    if form.validate_on_submit():
-        try:
-            staff.update_territory(get_session(), territory, **_territory_values(form), by=me())
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(f"Territory {territory.name} saved.", "success")
-            return redirect(url_for("settings.territories"))
+    done, error = save_form(
+        form,
+        lambda: staff.update_territory(
+            get_session(), territory, **_territory_values(form), by=me()
+        ),
+        lambda _: f"Territory {territory.name} saved.",
+        url_for("settings.territories"),
+    )
+    if done:
+        return done
     return render_template(
         "settings/territory_form.html", form=form, territory=territory, error=error
     ), status(form, error)
@@ -118,16 +114,15 @@ def _territory_values(form: TerritoryForm) -> dict:
 
 @role_required("manager")
 def holidays():
-    form, error = HolidayForm(), None
-    if form.validate_on_submit():
-        try:
-            holiday = staff.add_holiday(get_session(), form.day.data, form.name.data, by=me())
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(f"{holiday.name} added: no windows are offered that day.", "success")
-            return redirect(url_for("settings.holidays"))
+    form = HolidayForm()
+    done, error = save_form(
+        form,
+        lambda: staff.add_holiday(get_session(), form.day.data, form.name.data, by=me()),
+        lambda holiday: f"{holiday.name} added: no windows are offered that day.",
+        url_for("settings.holidays"),
+    )
+    if done:
+        return done
     past = request.args.get("past") == "1"
     today = to_local(now_utc(), org_zone()).date()
     page = svc.list_holidays(get_session(), today=today, past=past, page=page_arg())
@@ -143,9 +138,8 @@ def holidays():
 
 @role_required("manager")
 def holiday_remove(holiday_id: int):
-    holiday = get_session().get(Holiday, holiday_id) or abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    holiday = load_or_404(Holiday, holiday_id)
+    check_action_form()
     staff.remove_holiday(get_session(), holiday, by=me())
     commit()
     flash(f"{holiday.name} removed: that day's windows are offered again.", "success")

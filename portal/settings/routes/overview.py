@@ -8,16 +8,15 @@ users, webhooks, the scheduler's disruptions page, the audit log); the package's
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 
 from portal.access import role_required
 from portal.availability.services import get_policy
 from portal.booking.models import Appointment, Service
-from portal.db import commit, get_session
-from portal.errors import PortalError
+from portal.db import get_session
 from portal.settings import services as svc
 from portal.settings.forms import PolicyForm, ServiceForm, id_choices
-from portal.settings.helpers import me, page_arg, refuse, status
+from portal.settings.helpers import load_or_404, me, page_arg, save_form, status
 
 
 @role_required("manager")
@@ -59,16 +58,15 @@ def _service_data(form: ServiceForm) -> svc.ServiceData:
 
 @role_required("manager")
 def service_new():
-    form, error = _service_form(), None
-    if form.validate_on_submit():
-        try:
-            service = svc.create_service(get_session(), _service_data(form), by=me())
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(f"{service.name} was added.", "success")
-            return redirect(url_for("settings.services"))
+    form = _service_form()
+    done, error = save_form(
+        form,
+        lambda: svc.create_service(get_session(), _service_data(form), by=me()),
+        lambda service: f"{service.name} was added.",
+        url_for("settings.services"),
+    )
+    if done:
+        return done
     return render_template(
         "settings/service_form.html", form=form, service=None, error=error
     ), status(form, error)
@@ -76,17 +74,16 @@ def service_new():
 
 @role_required("manager")
 def service_edit(service_id: int):
-    service = get_session().get(Service, service_id) or abort(404)
-    form, error = _service_form(service), None
-    if form.validate_on_submit():
-        try:
-            svc.update_service(get_session(), service, _service_data(form), by=me())
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(f"{service.name} was saved; the windows offered follow at once.", "success")
-            return redirect(url_for("settings.services"))
+    service = load_or_404(Service, service_id)
+    form = _service_form(service)
+    done, error = save_form(
+        form,
+        lambda: svc.update_service(get_session(), service, _service_data(form), by=me()),
+        lambda _: f"{service.name} was saved; the windows offered follow at once.",
+        url_for("settings.services"),
+    )
+    if done:
+        return done
     return render_template(
         "settings/service_form.html", form=form, service=service, error=error
     ), status(form, error)
@@ -97,16 +94,15 @@ def service_edit(service_id: int):
 
 @role_required("manager")
 def policy():
-    form, error = PolicyForm(obj=get_policy(get_session())), None
-    if form.validate_on_submit():
-        try:
-            svc.update_policy(get_session(), svc.PolicyData(**_policy_values(form)), by=me())
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash("The booking policy was saved.", "success")
-            return redirect(url_for("settings.policy"))
+    form = PolicyForm(obj=get_policy(get_session()))
+    done, error = save_form(
+        form,
+        lambda: svc.update_policy(get_session(), svc.PolicyData(**_policy_values(form)), by=me()),
+        "The booking policy was saved.",
+        url_for("settings.policy"),
+    )
+    if done:
+        return done
     return render_template("settings/policy.html", form=form, error=error), status(form, error)
 
 

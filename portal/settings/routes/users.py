@@ -21,7 +21,7 @@ from portal.dispatch.disruptions import disruption_message
 from portal.errors import PortalError
 from portal.settings import services as svc
 from portal.settings.forms import STAFF_ROLE_CHOICES, STAFF_ROLES, ActionForm, RoleForm
-from portal.settings.helpers import me, page_arg, refuse, status
+from portal.settings.helpers import check_action_form, me, page_arg, refuse, save_form, status
 from portal.settings.user_forms import StaffInviteForm
 
 
@@ -48,23 +48,21 @@ def users():
 def user_new():
     """Invite a staff user: they choose their own password through the e-mailed link."""
     form = StaffInviteForm(data={"role": "agent", "time_zone": me().time_zone})
-    error = None
-    if form.validate_on_submit():
-        try:
-            user = selfservice.invite_staff_user(
-                get_session(),
-                me(),
-                full_name=form.full_name.data,
-                email=form.email.data,
-                role=form.role.data,
-                time_zone=form.time_zone.data,
-            )
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(_sent_message(user), "success")
-            return redirect(url_for("settings.user", user_id=user.id))
+    done, error = save_form(
+        form,
+        lambda: selfservice.invite_staff_user(
+            get_session(),
+            me(),
+            full_name=form.full_name.data,
+            email=form.email.data,
+            role=form.role.data,
+            time_zone=form.time_zone.data,
+        ),
+        _sent_message,
+        lambda user: url_for("settings.user", user_id=user.id),
+    )
+    if done:
+        return done
     return render_template("settings/user_new.html", form=form, error=error), status(form, error)
 
 
@@ -106,25 +104,22 @@ def user(user_id: int):
 @role_required("admin")
 def user_role(user_id: int):
     user = _staff_user(user_id)
-    form, error = RoleForm(), None
-    if form.validate_on_submit():
-        try:
-            svc.change_role(get_session(), me(), user, form.role.data)
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(f"{user.full_name} is now {user.role}.", "success")
-            return redirect(url_for("settings.user", user_id=user.id))
+    form = RoleForm()
+    done, error = save_form(
+        form,
+        lambda: svc.change_role(get_session(), me(), user, form.role.data),
+        lambda _: f"{user.full_name} is now {user.role}.",
+        url_for("settings.user", user_id=user.id),
+    )
+    if done:
+        return done
     return _user_page(user, role_form=form, error=error)
 
 
 @role_required("admin")
 def user_active(user_id: int, action: str):
     user = _staff_user(user_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = check_action_form()
     try:
         parked = svc.set_user_active(get_session(), me(), user, action == "activate")
     except PortalError as err:
@@ -143,9 +138,7 @@ def user_active(user_id: int, action: str):
 def user_invitation(user_id: int):
     """Send an invited staff user a new link."""
     user = _staff_user(user_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = check_action_form()
     try:
         selfservice.resend_staff_invitation(get_session(), me(), user)
     except PortalError as err:

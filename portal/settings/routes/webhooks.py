@@ -4,14 +4,14 @@ receiver answered to each delivery."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
 from portal.access import role_required
 from portal.db import commit, get_session
 from portal.errors import PortalError
 from portal.notifications.services import MAX_ATTEMPTS
 from portal.settings.forms import ActionForm
-from portal.settings.helpers import me, refuse, status
+from portal.settings.helpers import check_action_form, load_or_404, me, refuse, status
 from portal.webhooks import services as hooks
 from portal.webhooks.delivery import DEADLINE_SECONDS
 from portal.webhooks.forms import EndpointForm
@@ -47,7 +47,7 @@ def webhooks():
 
 
 def _load(endpoint_id: int) -> WebhookEndpoint:
-    return get_session().get(WebhookEndpoint, endpoint_id) or abort(404)
+    return load_or_404(WebhookEndpoint, endpoint_id)
 
 
 def _endpoint_page(endpoint: WebhookEndpoint, *, secret: str | None = None, status: int = 200):
@@ -70,8 +70,7 @@ def webhook(endpoint_id: int):
 
 def _checked_action(endpoint_id: int) -> WebhookEndpoint:
     endpoint = _load(endpoint_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action_form()
     return endpoint
 
 
@@ -85,19 +84,19 @@ def webhook_rotate(endpoint_id: int):
 
 @role_required("manager")
 def webhook_pause(endpoint_id: int):
-    endpoint = _checked_action(endpoint_id)
-    hooks.set_active(get_session(), endpoint, False, by=me())
-    commit()
-    flash("The endpoint is paused: nothing is sent to it until you resume it.", "success")
-    return redirect(url_for("settings.webhook", endpoint_id=endpoint.id))
+    return _switch(endpoint_id, False, "paused: nothing is sent to it until you resume it")
 
 
 @role_required("manager")
 def webhook_resume(endpoint_id: int):
+    return _switch(endpoint_id, True, "active again: new events are sent to it")
+
+
+def _switch(endpoint_id: int, active: bool, now: str):
     endpoint = _checked_action(endpoint_id)
-    hooks.set_active(get_session(), endpoint, True, by=me())
+    hooks.set_active(get_session(), endpoint, active, by=me())
     commit()
-    flash("The endpoint is active again: new events are sent to it.", "success")
+    flash(f"The endpoint is {now}.", "success")
     return redirect(url_for("settings.webhook", endpoint_id=endpoint.id))
 
 
