@@ -108,24 +108,6 @@ def _page(door: Door, *, forms: dict | None = None, error: str | None = None, st
     ), status
 
 
-@customer_required
-def appointment(appointment_id: int):
-    return _page(_by_login(appointment_id))
-
-
-def manage(token: str):
-    return _page(_by_link(token))
-
-
-@customer_required
-def act(appointment_id: int, action: str):
-    return _act(_by_login(appointment_id), action)
-
-
-def manage_act(token: str, action: str):
-    return _act(_by_link(token), action)
-
-
 def _act(door: Door, action: str):
     if action not in FORMS:
         abort(404)
@@ -297,52 +279,34 @@ def _move_confirm(door: Door):
     ), (409 if taken else 200)
 
 
-@customer_required
-def move(appointment_id: int):
-    return _move_page(_by_login(appointment_id))
+# Every page and action of an appointment opens through both doors: (the path after the
+# door, the view, its endpoint through the login door, through the link door, methods).
+THROUGH_BOTH_DOORS = (
+    ("", _page, "appointment", "manage", ["GET"]),
+    ("/do/<action>", _act, "act", "manage_act", ["POST"]),
+    ("/move", _move_page, "move", "manage_move", ["GET"]),
+    ("/move/windows", _move_windows, "move_windows", "manage_move_windows", ["GET"]),
+    ("/move/confirm", _move_confirm, "move_confirm", "manage_move_confirm", ["GET", "POST"]),
+)
 
 
-@customer_required
-def move_windows(appointment_id: int):
-    return _move_windows(_by_login(appointment_id))
+def _add_both_doors(bp: Blueprint, path: str, view, by_login: str, by_link: str, methods):
+    @customer_required
+    def login_door(appointment_id: int, **args):
+        return view(_by_login(appointment_id), **args)
 
+    def link_door(token: str, **args):
+        return view(_by_link(token), **args)
 
-@customer_required
-def move_confirm(appointment_id: int):
-    return _move_confirm(_by_login(appointment_id))
-
-
-def manage_move(token: str):
-    return _move_page(_by_link(token))
-
-
-def manage_move_windows(token: str):
-    return _move_windows(_by_link(token))
-
-
-def manage_move_confirm(token: str):
-    return _move_confirm(_by_link(token))
+    bp.add_url_rule(
+        f"/appointments/<int:appointment_id>{path}", by_login, login_door, methods=methods
+    )
+    bp.add_url_rule(f"/manage/<token>{path}", by_link, link_door, methods=methods)
 
 
 def register(bp: Blueprint) -> None:
     """The appointment's page and its actions, through both doors (login and link)."""
     bp.after_request(_no_store_for_manage_pages)
-    bp.add_url_rule("/appointments/<int:appointment_id>", view_func=appointment)
-    bp.add_url_rule("/manage/<token>", view_func=manage)
-    bp.add_url_rule(
-        "/appointments/<int:appointment_id>/do/<action>", view_func=act, methods=["POST"]
-    )
-    bp.add_url_rule("/manage/<token>/do/<action>", view_func=manage_act, methods=["POST"])
+    for path, view, by_login, by_link, methods in THROUGH_BOTH_DOORS:
+        _add_both_doors(bp, path, view, by_login, by_link, methods)
     bp.add_url_rule("/manage/done/<status>", view_func=manage_done)
-    bp.add_url_rule("/appointments/<int:appointment_id>/move", view_func=move)
-    bp.add_url_rule("/appointments/<int:appointment_id>/move/windows", view_func=move_windows)
-    bp.add_url_rule(
-        "/appointments/<int:appointment_id>/move/confirm",
-        view_func=move_confirm,
-        methods=["GET", "POST"],
-    )
-    bp.add_url_rule("/manage/<token>/move", view_func=manage_move)
-    bp.add_url_rule("/manage/<token>/move/windows", view_func=manage_move_windows)
-    bp.add_url_rule(
-        "/manage/<token>/move/confirm", view_func=manage_move_confirm, methods=["GET", "POST"]
-    )
