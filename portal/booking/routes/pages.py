@@ -4,7 +4,6 @@ windows htmx keeps fresh, then the confirmation), and adding an address on the w
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -28,7 +27,7 @@ from portal.db import commit, get_session, rollback_request_session
 from portal.errors import Invalid, PortalError
 from portal.formatting import org_zone
 from portal.ids import parse_id
-from portal.timeutil import now_utc
+from portal.timeutil import now_utc, parse_instant
 
 
 def _account_id() -> int:
@@ -156,7 +155,7 @@ def add_location():
 def confirm():
     services = _services()
     service, location = _chosen(services)
-    start = _parse_start(request.values.get("start"))
+    start = parse_instant(request.values.get("start"))
     if not (service and location and start):
         flash("Choose a service, an address and a window first.", "error")
         return redirect(url_for("booking.book"))
@@ -208,17 +207,6 @@ def confirm():
         end=window_end(get_session(), start, zone),
         taken=taken,
     ), status
-
-
-def _parse_start(raw: str | None) -> datetime | None:
-    """An ISO instant with an offset; anything else is treated as missing."""
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def register(bp: Blueprint) -> None:

@@ -4,7 +4,6 @@ suggestions, a button to take one, and a bulk move of the ticked ones to their b
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -21,7 +20,7 @@ from portal.ids import parse_id
 from portal.pagination import paginate
 from portal.settings.forms import MoveOneForm, bulk_move_form
 from portal.settings.helpers import me, page_arg
-from portal.timeutil import now_utc
+from portal.timeutil import now_utc, parse_instant
 
 PER_PAGE = 10
 MAX_BULK = 100
@@ -101,7 +100,7 @@ def _report(result: disruptions.BulkMove) -> None:
 def disruption_move_one(appointment_id: int):
     appointment = get_session().get(Appointment, appointment_id) or abort(404)
     form = MoveOneForm()
-    start = _parse(form.start.data) if form.validate_on_submit() else None
+    start = parse_instant(form.start.data) if form.validate_on_submit() else None
     if start is None:
         abort(400)
     try:
@@ -118,14 +117,6 @@ def disruption_move_one(appointment_id: int):
             f"{appointment.number} moved to {_window(appointment)}. Everybody is told.", "success"
         )
     return redirect(url_for("settings.disruptions_page", page=page_arg()))
-
-
-def _parse(raw: str | None) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(raw or "")
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def register(bp: Blueprint) -> None:

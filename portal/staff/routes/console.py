@@ -5,7 +5,6 @@ Views only: every rule lives in the booking services and the state machine."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -31,18 +30,9 @@ from portal.staff.queries import (
     list_work_orders,
     search_customers,
 )
-from portal.timeutil import now_utc, to_local
+from portal.timeutil import now_utc, parse_instant, to_local
 from portal.workorders.models import WORK_ORDER_STATES
 from portal.workorders.services import agent_names, timeline_for_work_order
-
-
-def _parse_start(raw: str | None) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(raw or "")
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
 
 # --- customers -------------------------------------------------------------------------------
 
@@ -132,7 +122,7 @@ def book_for(account_id: int):
 def book_for_confirm(account_id: int):
     account = get_session().get(CustomerAccount, account_id) or abort(404)
     contact, service, location = _on_behalf_choice(account)
-    start = _parse_start(request.values.get("start"))
+    start = parse_instant(request.values.get("start"))
     if start is None:
         abort(404)
     form = OnBehalfForm()
@@ -273,7 +263,7 @@ def appointment_action(appointment_id: int, action: str):
 def _perform(appt: Appointment, action: str, form) -> str:
     session, actor = get_session(), lc.Actor(current_user)
     if action == "move":
-        start = _parse_start(form.start.data)
+        start = parse_instant(form.start.data)
         if start is None:
             raise PortalError("Choose one of the suggested windows.")
         lc.reschedule_appointment(
