@@ -27,6 +27,11 @@ def int_arg(name: str) -> int | None:
     return parse_id(request.args.get(name))
 
 
+def given(**filters) -> dict:
+    """The filters in force (those with a value), for the pager's links to keep."""
+    return {name: value for name, value in filters.items() if value}
+
+
 def refuse(form, error: PortalError) -> str | None:
     """Undo what the request wrote, then put the refusal on the field it names; a refusal
     that names no field of this form is returned, to be shown above the form."""

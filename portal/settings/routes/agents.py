@@ -23,7 +23,15 @@ from portal.settings.forms import (
     agent_profile_form,
     id_choices,
 )
-from portal.settings.helpers import check_action_form, int_arg, load_or_404, me, page_arg, refuse
+from portal.settings.helpers import (
+    check_action_form,
+    given,
+    int_arg,
+    load_or_404,
+    me,
+    page_arg,
+    refuse,
+)
 from portal.timeutil import now_utc
 from portal.workforce import services as staff
 from portal.workforce.models import Agent, TimeOff
@@ -37,7 +45,7 @@ def agents():
     form.skill.choices = id_choices(svc.all_skills(session), "Any skill")
     territory_id, skill_id = int_arg("territory"), int_arg("skill")
     page = svc.list_agents(session, territory_id=territory_id, skill_id=skill_id, page=page_arg())
-    args = {k: v for k, v in (("territory", territory_id), ("skill", skill_id)) if v}
+    args = given(territory=territory_id, skill=skill_id)
     return render_template(
         "settings/agents.html",
         page=page,

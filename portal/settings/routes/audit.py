@@ -14,7 +14,7 @@ from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.db import get_session
 from portal.ids import coerce_optional_id
-from portal.settings.helpers import int_arg, page_arg
+from portal.settings.helpers import given, int_arg, page_arg
 
 
 class AuditFilterForm(FlaskForm):
@@ -43,7 +43,7 @@ def audit_log():
     entity_type = request.args.get("type") if request.args.get("type") in types else None
     actor_id = int_arg("actor")
     page = audit.list_entries(session, entity_type=entity_type, actor_id=actor_id, page=page_arg())
-    args = {k: v for k, v in (("type", entity_type), ("actor", actor_id)) if v}
+    args = given(type=entity_type, actor=actor_id)
     return render_template(
         "settings/audit.html",
         page=page,
