@@ -25,7 +25,6 @@ import sqlalchemy.orm as so
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import User
-from portal.availability.services import free_agents_at, get_policy, location_zone
 from portal.booking.announce import announce
 from portal.booking.models import (
     OVERLAP_CONSTRAINT,
@@ -35,6 +34,7 @@ from portal.booking.models import (
     SignOff,
 )
 from portal.booking.services import WindowTaken, choose_agents, live_window, nearest_windows
+from portal.booking.windows import free_agents_at, get_policy, location_zone
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
 from portal.formatting import fmt_window
 from portal.timeutil import now_utc
@@ -998,7 +998,7 @@ def reassign_task(
 
 def qualified_agent_ids(session: so.Session, appointment: Appointment) -> set[int]:
     """The active agents with the appointment's skill who serve its territory."""
-    from portal.availability.services import qualified_agent_names
+    from portal.booking.windows import qualified_agent_names
 
     return {
         agent_id

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.availability.services import free_agents_at, qualified_agent_names
 from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment, AppointmentHold
+from portal.booking.windows import free_agents_at, qualified_agent_names
 from portal.dispatch.board import HOLD_LOOKBACK, MOVABLE_APPOINTMENTS, REASSIGNABLE_TASKS
 from portal.formatting import status_label
 from portal.timeutil import now_utc
