@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, request
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal import pagination
@@ -80,6 +81,4 @@ def status(form, error: str | None = None) -> int:
 
 def me():
     """The logged-in user itself (not the proxy), for services that keep a reference."""
-    from flask_login import current_user
-
     return current_user._get_current_object()
