@@ -104,9 +104,6 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    import portal.booking.actions  # noqa: F401  (registers its views on the booking blueprint)
-    import portal.staff.console  # noqa: F401  (registers its views on the staff blueprint)
-
     app.register_blueprint(health_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(booking_bp)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask import current_app
 from flask_login import current_user
 
 from portal.timeutil import to_local
 
 
+def org_zone() -> str:
+    """The organisation's time zone, from configuration (PORTAL_TIME_ZONE)."""
+    return current_app.config["ORG_TIME_ZONE"]
+
+
 def viewer_zone() -> str:
     if current_user and getattr(current_user, "is_authenticated", False):
         return current_user.time_zone
-    from flask import current_app
-
-    return current_app.config["ORG_TIME_ZONE"]
+    return org_zone()
 
 
 def local(moment: datetime | None, tz: str | None = None) -> datetime | None:

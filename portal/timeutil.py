@@ -64,6 +64,16 @@ def local_day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+def parse_instant(raw: str | None) -> datetime | None:
+    """An ISO instant with an offset (a window's start in a URL or a form); anything else,
+    missing, malformed or naive, is None."""
+    try:
+        parsed = datetime.fromisoformat(raw or "")
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
 def week_start(day: date) -> date:
     """The Monday of the ISO week that holds `day`."""
     return day - timedelta(days=day.weekday())

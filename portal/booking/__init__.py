@@ -1,6 +1,2 @@
-"""The booking blueprint; its views live in routes.py, imported by the app factory so that
-importing a model or a service never drags the web layer (and its import cycles) in."""
-
-from flask import Blueprint
-
-bp = Blueprint("booking", __name__)
+"""Booking: appointments, holds, their lifecycle and the windows offered; the views live in
+the routes package, which the app factory registers."""

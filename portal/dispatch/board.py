@@ -8,6 +8,9 @@ found by their planned interval overlapping the shown range, bounded on `starts_
 (a hold lasts at most a day) so the index does the work.
 
 Everything is laid out in the viewer's zone, which the page names.
+
+The filters live in filters.py, the waiting lists in queues.py and the reassign and
+assign panels in panels.py.
 """
 
 from __future__ import annotations
@@ -20,29 +23,25 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.accounts.models import CustomerAccount, ServiceLocation, User
-from portal.booking import lifecycle as lc
+from portal.accounts.models import CustomerAccount, User
 from portal.booking.models import APPOINTMENT_STATES, Appointment, AppointmentHold, Service
-from portal.booking.windows import free_agents_at, qualified_agent_names
+from portal.dispatch.filters import BoardFilters, agent_conditions, appointment_conditions
+from portal.dispatch.queues import ParkedItem, QueueItem, load_parked, load_queue
 from portal.formatting import status_label
-from portal.timeutil import local_day_bounds, now_utc, week_start
+from portal.timeutil import local_day_bounds, week_start
 from portal.workforce.models import (
     Agent,
-    Skill,
     Territory,
-    TimeOff,
-    agent_skills,
     agent_territories,
 )
-from portal.workorders.models import WorkOrder, WorkOrderTask
-from portal.workorders.services import ACTIVE_TASK_STATES, SCHEDULING_QUEUE
+from portal.workorders.models import WorkOrderTask
+from portal.workorders.services import ACTIVE_TASK_STATES
 
 VIEWS = ("day", "week")
 # The day view always shows at least these wall-clock hours, widened to fit what is booked.
 DAY_FIRST_HOUR, DAY_LAST_HOUR = 7, 19
 QUARTER = 15  # minutes: the day view's grid
 MINUTE = timedelta(minutes=1)
-QUEUE_LIMIT = 50
 REASSIGNABLE_TASKS = ("assigned", "accepted")
 MOVABLE_APPOINTMENTS = ("requested", "accepted", "confirmed")
 HOLD_LOOKBACK = timedelta(days=1)  # no hold is longer (a constraint guarantees it)
@@ -57,27 +56,6 @@ LEGEND = {
     "signed_off": "signed off by the customer",
     "no_show": "the customer was not there",
 }
-STATUS_CHOICES = tuple(s for s in APPOINTMENT_STATES if s != "cancelled")
-
-
-def appointment_number(appointment_id: int) -> str:
-    return f"SA-{appointment_id:06d}"
-
-
-# --- what is shown ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BoardFilters:
-    skill_id: int | None = None
-    service_id: int | None = None
-    status: str | None = None
-    territory_id: int | None = None
-
-    @property
-    def active(self) -> bool:
-        values = (self.skill_id, self.service_id, self.status, self.territory_id)
-        return any(v is not None for v in values)
 
 
 @dataclass(frozen=True)
@@ -154,31 +132,6 @@ class AgentRow:
     cells: list[Cell] = field(default_factory=list)  # what the table shows
 
 
-@dataclass(frozen=True, slots=True)
-class QueueItem:
-    task_id: int
-    title: str
-    due_at: datetime | None
-    work_order: str
-    customer: str
-    appointment_id: int | None
-    number: str | None
-    status: str | None
-    service: str | None
-    window_start: datetime | None
-    window_end: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class ParkedItem:
-    appointment_id: int
-    number: str
-    customer: str
-    service: str
-    window_start: datetime
-    window_end: datetime
-
-
 @dataclass
 class Board:
     range: BoardRange
@@ -192,102 +145,16 @@ class Board:
     parked_total: int
 
 
-@dataclass(frozen=True)
-class FilterChoices:
-    skills: list[tuple[int, str]]
-    services: list[tuple[int, str]]
-    territories: list[tuple[int, str]]
-
-
-def filter_choices(session: so.Session) -> FilterChoices:
-    """What the filters offer: skills, active services, territories (by name)."""
-
-    def pairs(query) -> list[tuple[int, str]]:
-        return [(row[0], row[1]) for row in session.execute(query)]
-
-    return FilterChoices(
-        skills=pairs(sa.select(Skill.id, Skill.name).order_by(Skill.name)),
-        services=pairs(
-            sa.select(Service.id, Service.name).where(Service.active).order_by(Service.name)
-        ),
-        territories=pairs(sa.select(Territory.id, Territory.name).order_by(Territory.name)),
-    )
-
-
-# --- the queries --------------------------------------------------------------------------
-
-
-def _agent_conditions(filters: BoardFilters) -> list:
-    """Which agents get a row: active, and matching the skill, service and territory."""
-    conditions = [Agent.active.is_(True)]
-    if filters.skill_id is not None:
-        conditions.append(
-            Agent.id.in_(
-                sa.select(agent_skills.c.agent_id).where(
-                    agent_skills.c.skill_id == filters.skill_id
-                )
-            )
-        )
-    if filters.service_id is not None:
-        # Agents who could do the service: it needs no skill, or they have it.
-        required = (
-            sa.select(Service.required_skill_id)
-            .where(Service.id == filters.service_id)
-            .scalar_subquery()
-        )
-        conditions.append(
-            sa.or_(
-                required.is_(None),
-                Agent.id.in_(
-                    sa.select(agent_skills.c.agent_id).where(agent_skills.c.skill_id == required)
-                ),
-            )
-        )
-    if filters.territory_id is not None:
-        conditions.append(
-            Agent.id.in_(
-                sa.select(agent_territories.c.agent_id).where(
-                    agent_territories.c.territory_id == filters.territory_id
-                )
-            )
-        )
-    return conditions
-
-
-def _appointment_conditions(filters: BoardFilters, *, queue: bool) -> list:
-    """Which appointments show. On the board the skill and territory filters choose the
-    rows (agents) and each row keeps its whole schedule, so nobody looks free who is
-    not; in the queues every filter applies to the appointment itself."""
-    conditions = []
-    if filters.service_id is not None:
-        conditions.append(Appointment.service_id == filters.service_id)
-    if filters.status is not None:
-        conditions.append(Appointment.status == filters.status)
-    if not queue:
-        return conditions
-    if filters.skill_id is not None:
-        conditions.append(Service.required_skill_id == filters.skill_id)
-    if filters.territory_id is not None:
-        conditions.append(
-            Appointment.location_id.in_(
-                sa.select(ServiceLocation.id).where(
-                    ServiceLocation.territory_id == filters.territory_id
-                )
-            )
-        )
-    return conditions
-
-
 def load_board(session: so.Session, rng: BoardRange, filters: BoardFilters) -> Board:
     """Agents down the side, their holds in the range as blocks, and the queue."""
-    agent_conditions = _agent_conditions(filters)
+    conditions = agent_conditions(filters)
     agents = session.execute(
         sa.select(Agent.id, User.full_name)
         .join(User, User.id == Agent.user_id)
-        .where(*agent_conditions)
+        .where(*conditions)
         .order_by(User.full_name, Agent.id)
     ).all()
-    shown_agents = sa.select(Agent.id).where(*agent_conditions)
+    shown_agents = sa.select(Agent.id).where(*conditions)
     territories: dict[int, list[str]] = defaultdict(list)
     for agent_id, name in session.execute(
         sa.select(agent_territories.c.agent_id, Territory.name)
@@ -324,8 +191,8 @@ def load_board(session: so.Session, rng: BoardRange, filters: BoardFilters) -> B
         iso = [day.isoformat() for day in rng.days]
         for row in rows:
             row.cells = [Cell(iso[i], day_blocks) for i, day_blocks in enumerate(row.days)]
-    queue, queue_total = _load_queue(session, filters)
-    parked, parked_total = _load_parked(session, filters)
+    queue, queue_total = load_queue(session, filters)
+    parked, parked_total = load_parked(session, filters)
     return Board(rng, filters, rows, hours, count, queue, queue_total, parked, parked_total)
 
 
@@ -362,7 +229,7 @@ def _load_blocks(
             AppointmentHold.starts_at < rng.ends_at,
             AppointmentHold.ends_at > rng.starts_at,
             AppointmentHold.agent_id.in_(shown_agents),
-            *_appointment_conditions(filters, queue=False),
+            *appointment_conditions(filters, queue=False),
         )
         .order_by(AppointmentHold.agent_id, AppointmentHold.starts_at, task.id)
     )
@@ -470,225 +337,3 @@ def _lane(day: str, placed: list[tuple[int, int, Block]], first_q: int, last_q: 
         position = end
     gap(last_q)
     return cells
-
-
-def _load_queue(session: so.Session, filters: BoardFilters) -> tuple[list[QueueItem], int]:
-    """Open tasks in the scheduling queue, soonest due first, with the total."""
-    query = (
-        sa.select(
-            WorkOrderTask.id,
-            WorkOrderTask.title,
-            WorkOrderTask.due_at,
-            WorkOrder.id,
-            CustomerAccount.name,
-            Appointment.id,
-            Appointment.status,
-            Service.name,
-            Appointment.window_start,
-            Appointment.window_end,
-            sa.func.count().over(),
-        )
-        .join(WorkOrder, WorkOrder.id == WorkOrderTask.work_order_id)
-        .join(CustomerAccount, CustomerAccount.id == WorkOrder.account_id)
-        .outerjoin(Appointment, Appointment.id == WorkOrderTask.appointment_id)
-        .outerjoin(Service, Service.id == Appointment.service_id)
-        .where(
-            WorkOrderTask.queue == SCHEDULING_QUEUE,
-            WorkOrderTask.agent_id.is_(None),
-            WorkOrderTask.status.in_(ACTIVE_TASK_STATES),
-            *_appointment_conditions(filters, queue=True),
-        )
-        .order_by(WorkOrderTask.due_at.nulls_last(), WorkOrderTask.id)
-        .limit(QUEUE_LIMIT)
-    )
-    items, total = [], 0
-    for row in session.execute(query):
-        total = row[10]
-        items.append(
-            QueueItem(
-                task_id=row[0],
-                title=row[1],
-                due_at=row[2],
-                work_order=f"WO-{row[3]:06d}",
-                customer=row[4],
-                appointment_id=row[5],
-                number=appointment_number(row[5]) if row[5] is not None else None,
-                status=row[6],
-                service=row[7],
-                window_start=row[8],
-                window_end=row[9],
-            )
-        )
-    return items, total
-
-
-def _load_parked(session: so.Session, filters: BoardFilters) -> tuple[list[ParkedItem], int]:
-    """Appointments that need a new time (they hold nobody), soonest first."""
-    query = (
-        sa.select(
-            Appointment.id,
-            CustomerAccount.name,
-            Service.name,
-            Appointment.window_start,
-            Appointment.window_end,
-            sa.func.count().over(),
-        )
-        .join(Service, Service.id == Appointment.service_id)
-        .join(CustomerAccount, CustomerAccount.id == Appointment.account_id)
-        .where(
-            Appointment.status == "needs_reschedule", *_appointment_conditions(filters, queue=True)
-        )
-        .order_by(Appointment.window_start, Appointment.id)
-        .limit(QUEUE_LIMIT)
-    )
-    items, total = [], 0
-    for appointment_id, customer, service, start, end, count in session.execute(query):
-        total = count
-        items.append(
-            ParkedItem(
-                appointment_id, appointment_number(appointment_id), customer, service, start, end
-            )
-        )
-    return items, total
-
-
-# --- the reassign and assign panels -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Candidate:
-    agent_id: int
-    name: str
-    free: bool
-    why: str  # what the panel says next to the name
-
-
-@dataclass(frozen=True)
-class ReassignOptions:
-    task: WorkOrderTask
-    appointment: Appointment
-    current_agent: str
-    candidates: list[Candidate]
-    blocked: str | None  # why this task cannot be reassigned now, or None
-
-
-def _candidates(
-    session: so.Session, appointment: Appointment, *, leave_out: int | None = None
-) -> list[Candidate]:
-    """The agents qualified for the appointment (skill and territory), by name, each
-    marked free or not for its planned time and why not.
-
-    A fixed number of queries whatever the number of agents: the qualified agents, one
-    availability check for all of them at once (free_agents_at: hours, leave and holds
-    loaded in one query each), and the bookings and leave that explain who is not free.
-    The database still has the last word when the assignment is made."""
-    service, location = appointment.service, appointment.location
-    qualified = [
-        (agent_id, name)
-        for agent_id, name in qualified_agent_names(session, service, location)
-        if agent_id != leave_out
-    ]
-    if not qualified:
-        return []
-    ids = [agent_id for agent_id, _ in qualified]
-    starts = appointment.planned_start
-    ends = starts + timedelta(minutes=service.duration_minutes + service.buffer_minutes)
-    free = set(free_agents_at(session, service, location, starts, now=min(now_utc(), starts)))
-    held = {hold.agent_id for hold in appointment.holds}
-    booked = _booked_at(session, appointment, ids, starts, ends)
-    away = set(
-        session.scalars(
-            sa.select(TimeOff.agent_id).where(
-                TimeOff.agent_id.in_(ids), TimeOff.starts_at < ends, TimeOff.ends_at > starts
-            )
-        )
-    )
-    candidates = []
-    for agent_id, name in qualified:
-        if agent_id in held:
-            candidates.append(Candidate(agent_id, name, False, "already on this appointment"))
-        elif agent_id in free:
-            candidates.append(Candidate(agent_id, name, True, "free"))
-        elif agent_id in booked:
-            candidates.append(Candidate(agent_id, name, False, "not free: booked at that time"))
-        elif agent_id in away:
-            candidates.append(Candidate(agent_id, name, False, "not free: on leave then"))
-        else:
-            candidates.append(Candidate(agent_id, name, False, "not free: not working then"))
-    return candidates
-
-
-def reassign_options(session: so.Session, task: WorkOrderTask) -> ReassignOptions:
-    """The agents who could take the task instead of its agent, free or not (see
-    _candidates: one query set for all of them)."""
-    appointment = task.appointment
-    current = session.get(Agent, task.agent_id) if task.agent_id is not None else None
-    blocked = None
-    if task.status not in REASSIGNABLE_TASKS:
-        blocked = f"This task is {status_label(task.status).lower()}, so it cannot be moved."
-    elif appointment.status not in MOVABLE_APPOINTMENTS:
-        blocked = (
-            f"The appointment is {lc.STATUS_WORDS[appointment.status]}; its tasks cannot move."
-        )
-    candidates: list[Candidate] = []
-    if blocked is None:
-        candidates = _candidates(session, appointment, leave_out=task.agent_id)
-    return ReassignOptions(
-        task=task,
-        appointment=appointment,
-        current_agent=current.name if current else "nobody",
-        candidates=candidates,
-        blocked=blocked,
-    )
-
-
-@dataclass(frozen=True)
-class AssignOptions:
-    appointment: Appointment
-    needed: int  # how many agents the job takes
-    candidates: list[Candidate]
-    blocked: str | None  # why it cannot be assigned from here, or None
-
-    @property
-    def free_count(self) -> int:
-        return sum(1 for c in self.candidates if c.free)
-
-    @property
-    def enough_free(self) -> bool:
-        return self.free_count >= self.needed
-
-
-def assign_options(session: so.Session, appointment: Appointment, now: datetime) -> AssignOptions:
-    """The agents who could take a parked appointment at its current window, free or
-    not; `blocked` says why it cannot be assigned from the queue at all."""
-    blocked = None
-    if appointment.status != "needs_reschedule":
-        blocked = (
-            f"The appointment is {lc.STATUS_WORDS[appointment.status]}, "
-            "so it is no longer waiting in the queue."
-        )
-    elif appointment.window_start <= now:
-        blocked = "Its window has already begun, so nobody can be sent then any more."
-    candidates = [] if blocked else _candidates(session, appointment)
-    return AssignOptions(appointment, appointment.service.agents_needed, candidates, blocked)
-
-
-def _booked_at(
-    session: so.Session,
-    appointment: Appointment,
-    agent_ids: list[int],
-    starts: datetime,
-    ends: datetime,
-) -> set[int]:
-    """Agents another appointment holds during [starts, ends), in one query."""
-    return set(
-        session.scalars(
-            sa.select(AppointmentHold.agent_id).where(
-                AppointmentHold.agent_id.in_(agent_ids),
-                AppointmentHold.appointment_id != appointment.id,
-                AppointmentHold.starts_at >= starts - HOLD_LOOKBACK,
-                AppointmentHold.starts_at < ends,
-                AppointmentHold.ends_at > starts,
-            )
-        )
-    )

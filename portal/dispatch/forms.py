@@ -11,7 +11,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from portal.dispatch.board import STATUS_CHOICES, VIEWS, FilterChoices
+from portal.dispatch.board import VIEWS
+from portal.dispatch.filters import STATUS_CHOICES, FilterChoices
 from portal.formatting import status_label
 from portal.ids import MAX_ID, coerce_id
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -27,20 +27,14 @@ from portal.booking.models import Appointment
 from portal.booking.windows import location_zone
 from portal.db import commit, get_session, rollback_request_session
 from portal.dispatch import bp
-from portal.dispatch.board import (
-    LEGEND,
-    BoardFilters,
-    BoardRange,
-    appointment_number,
-    assign_options,
-    board_range,
-    filter_choices,
-    load_board,
-    reassign_options,
-)
+from portal.dispatch.board import LEGEND, BoardRange, board_range, load_board
+from portal.dispatch.filters import BoardFilters, filter_choices
 from portal.dispatch.forms import AssignForm, BoardForm, ReassignForm
+from portal.dispatch.panels import assign_options, reassign_options
+from portal.dispatch.queues import appointment_number
 from portal.errors import PortalError
 from portal.extensions import htmx
+from portal.formatting import org_zone
 from portal.ids import parse_id
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask
@@ -177,7 +171,7 @@ def reassign(task_id: int):
 def _address_zone(appointment: Appointment) -> str:
     """The panels show an appointment's time as its customer booked it: on the clock at
     its address, named, whatever the scheduler's own zone."""
-    return location_zone(appointment.location, current_app.config["ORG_TIME_ZONE"])
+    return location_zone(appointment.location, org_zone())
 
 
 def _reassigned(done: str, heading: str = "Reassigned"):

@@ -6,25 +6,26 @@ is read in pages (the PDF shows the newest, the CSV streams them all).
 
 A report covers whole local days, date_from to date_to inclusive, in the organisation's
 time zone; an appointment belongs to it by the start of its arrival window.
+
+This module holds the parameters every report takes, the pieces the three share (the
+periods of a range, the filters chosen) and the operations report; the agent utilisation
+report is in utilisation.py and the sign-offs in sign_offs.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.accounts.models import CustomerAccount, User
-from portal.availability.engine import AgentInput, working_minutes
-from portal.availability.engine import WorkingHours as HoursRule
-from portal.booking.models import APPOINTMENT_STATES, Appointment, AppointmentHold, Service, SignOff
+from portal.accounts.models import User
+from portal.booking.models import APPOINTMENT_STATES, Appointment, Service
 from portal.errors import Invalid
 from portal.reports.models import REPORT_KINDS
 from portal.timeutil import local_day_bounds, week_start
-from portal.workforce.models import Agent, Holiday, TimeOff, WorkingHours
+from portal.workforce.models import Agent
 from portal.workorders.models import TimelineEntry, WorkOrderTask
 
 # A range up to this many days is shown day by day; a longer one week by week.
@@ -72,9 +73,6 @@ def check_params(session: so.Session, params: ReportParams) -> None:
         raise Invalid("There is no such agent.", field="agent_id")
 
 
-# --- shared pieces ---------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Period:
     """One bar of a chart: a local day or a week (starting Monday) and its UTC bounds."""
@@ -105,19 +103,19 @@ def periods(params: ReportParams) -> list[Period]:
     return result
 
 
-def _period_index(column, spans: list[Period]):
+def period_index(column, spans: list[Period]):
     """A CASE giving the index of the period an instant falls in (the spans are ordered)."""
     return sa.case(*((column < p.end, index) for index, p in enumerate(spans)), else_=None)
 
 
-def _seconds_between(session: so.Session, start, end):
+def seconds_between(session: so.Session, start, end):
     """end - start in seconds, as an SQL expression for this session's database."""
     if session.get_bind().dialect.name == "postgresql":
         return sa.func.extract("epoch", end - start)
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
 
 
-def _only_chosen(query, params: ReportParams):
+def only_chosen(query, params: ReportParams):
     """`query` (which selects from appointments) kept to the report's service or agent."""
     if params.service_id is not None:
         query = query.where(Appointment.service_id == params.service_id)
@@ -136,14 +134,11 @@ def _appointments_in(params: ReportParams):
     query = sa.select(Appointment.id).where(
         Appointment.window_start >= params.start, Appointment.window_start < params.end
     )
-    return _only_chosen(query, params)
+    return only_chosen(query, params)
 
 
-def _rate(part: int, whole: int) -> float | None:
+def rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else part / whole
-
-
-# --- operations ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -151,6 +146,11 @@ class PeriodCount:
     period: Period
     booked: int
     completed: int
+
+
+def _share_of_booked(count: str) -> property:
+    """A rate of the operations report: the named count over the appointments booked."""
+    return property(lambda report: rate(getattr(report, count), report.booked))
 
 
 @dataclass(frozen=True)
@@ -178,21 +178,10 @@ class Operations:
     def no_shows(self) -> int:
         return self.by_status["no_show"]
 
-    @property
-    def completion_rate(self) -> float | None:
-        return _rate(self.completed, self.booked)
-
-    @property
-    def cancellation_rate(self) -> float | None:
-        return _rate(self.cancelled, self.booked)
-
-    @property
-    def reschedule_rate(self) -> float | None:
-        return _rate(self.rescheduled, self.booked)
-
-    @property
-    def no_show_rate(self) -> float | None:
-        return _rate(self.no_shows, self.booked)
+    completion_rate = _share_of_booked("completed")
+    cancellation_rate = _share_of_booked("cancelled")
+    reschedule_rate = _share_of_booked("rescheduled")
+    no_show_rate = _share_of_booked("no_shows")
 
 
 def operations(session: so.Session, params: ReportParams) -> Operations:
@@ -232,12 +221,12 @@ def operations(session: so.Session, params: ReportParams) -> Operations:
     confirmed, avg_seconds = session.execute(
         sa.select(
             sa.func.count(),
-            sa.func.avg(_seconds_between(session, Appointment.created_at, first_confirmed.c.at)),
+            sa.func.avg(seconds_between(session, Appointment.created_at, first_confirmed.c.at)),
         ).join(first_confirmed, first_confirmed.c.appointment_id == Appointment.id)
     ).one()
 
     spans = periods(params)
-    bucket = _period_index(Appointment.window_start, spans).label("bucket")
+    bucket = period_index(Appointment.window_start, spans).label("bucket")
     counts = {
         index: (booked, completed or 0)
         for index, booked, completed in session.execute(
@@ -293,250 +282,4 @@ def operations(session: so.Session, params: ReportParams) -> Operations:
         series=series,
         top_services=top_services,
         top_agents=top_agents,
-    )
-
-
-# --- agent utilisation -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AgentUse:
-    agent_id: int
-    name: str
-    working_minutes: int
-    booked_minutes: int
-    appointments: int
-
-    @property
-    def working_hours(self) -> float:
-        return self.working_minutes / 60
-
-    @property
-    def booked_hours(self) -> float:
-        return self.booked_minutes / 60
-
-    @property
-    def utilisation(self) -> float | None:
-        return _rate(self.booked_minutes, self.working_minutes)
-
-
-@dataclass(frozen=True)
-class Utilisation:
-    params: ReportParams
-    agents: list[AgentUse]
-    total: AgentUse = field(init=False)
-
-    def __post_init__(self) -> None:
-        total = AgentUse(
-            agent_id=0,
-            name="All agents",
-            working_minutes=sum(a.working_minutes for a in self.agents),
-            booked_minutes=sum(a.booked_minutes for a in self.agents),
-            appointments=sum(a.appointments for a in self.agents),
-        )
-        object.__setattr__(self, "total", total)
-
-
-def utilisation(session: so.Session, params: ReportParams) -> Utilisation:
-    """Booked hours (held intervals, travel buffer included) over working hours, per agent.
-
-    Working hours are the agent's weekly hours on its own clock over the range, less time
-    off and the organisation's holidays.
-    """
-    booked_query = (
-        sa.select(
-            AppointmentHold.agent_id,
-            sa.func.count(sa.distinct(AppointmentHold.appointment_id)),
-            sa.func.sum(
-                _seconds_between(session, AppointmentHold.starts_at, AppointmentHold.ends_at)
-            ),
-        )
-        .join(Appointment, Appointment.id == AppointmentHold.appointment_id)
-        .where(AppointmentHold.starts_at >= params.start, AppointmentHold.starts_at < params.end)
-        .group_by(AppointmentHold.agent_id)
-    )
-    if params.service_id is not None:
-        booked_query = booked_query.where(Appointment.service_id == params.service_id)
-    if params.agent_id is not None:
-        booked_query = booked_query.where(AppointmentHold.agent_id == params.agent_id)
-    booked = {
-        agent_id: (count, round(float(seconds or 0) / 60))
-        for agent_id, count, seconds in session.execute(booked_query)
-    }
-
-    agents_query = sa.select(Agent.id, Agent.time_zone, User.full_name).join(
-        User, User.id == Agent.user_id
-    )
-    if params.agent_id is not None:
-        agents_query = agents_query.where(Agent.id == params.agent_id)
-    else:
-        agents_query = agents_query.where(sa.or_(Agent.active, Agent.id.in_(list(booked))))
-    agents = session.execute(agents_query.order_by(User.full_name, Agent.id)).all()
-    ids = [a.id for a in agents]
-
-    hours: dict[int, list[HoursRule]] = {i: [] for i in ids}
-    for row in session.execute(
-        sa.select(
-            WorkingHours.agent_id,
-            WorkingHours.weekday,
-            WorkingHours.start_time,
-            WorkingHours.end_time,
-        ).where(WorkingHours.agent_id.in_(ids))
-    ):
-        hours[row.agent_id].append(HoursRule(row.weekday, row.start_time, row.end_time))
-    time_off: dict[int, list[tuple[datetime, datetime]]] = {i: [] for i in ids}
-    for row in session.execute(
-        sa.select(TimeOff.agent_id, TimeOff.starts_at, TimeOff.ends_at).where(
-            TimeOff.agent_id.in_(ids),
-            TimeOff.starts_at < params.end,
-            TimeOff.ends_at > params.start,
-        )
-    ):
-        time_off[row.agent_id].append((row.starts_at, row.ends_at))
-    holidays = frozenset(
-        session.scalars(
-            sa.select(Holiday.day).where(
-                Holiday.day >= params.date_from - timedelta(days=1),
-                Holiday.day <= params.date_to + timedelta(days=1),
-            )
-        )
-    )
-
-    rows = []
-    for agent in agents:
-        agent_input = AgentInput(
-            id=agent.id,
-            tz=agent.time_zone,
-            hours=tuple(hours[agent.id]),
-            time_off=tuple(time_off[agent.id]),
-        )
-        count, minutes = booked.get(agent.id, (0, 0))
-        rows.append(
-            AgentUse(
-                agent_id=agent.id,
-                name=agent.full_name,
-                working_minutes=working_minutes(agent_input, params.start, params.end, holidays),
-                booked_minutes=minutes,
-                appointments=count,
-            )
-        )
-    return Utilisation(params=params, agents=rows)
-
-
-# --- sign-offs -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SignOffRow:
-    work_order: str
-    appointment_id: int
-    account: str
-    signed_by: str
-    signed_at: datetime
-    service: str
-    agents: str
-
-
-@dataclass(frozen=True)
-class SignOffs:
-    params: ReportParams
-    count: int
-    by_service: list[tuple[str, int]]
-    series: list[tuple[Period, int]]
-    latest: list[SignOffRow]
-
-
-def _sign_off_query(params: ReportParams):
-    query = (
-        sa.select(SignOff, Appointment, Service.name, CustomerAccount.name)
-        .join(Appointment, Appointment.id == SignOff.appointment_id)
-        .join(Service, Service.id == Appointment.service_id)
-        .join(CustomerAccount, CustomerAccount.id == Appointment.account_id)
-        .where(SignOff.signed_at >= params.start, SignOff.signed_at < params.end)
-    )
-    return _only_chosen(query, params)
-
-
-def _agent_names(session: so.Session, appointment_ids: list[int]) -> dict[int, str]:
-    names: dict[int, list[str]] = {}
-    rows = session.execute(
-        sa.select(WorkOrderTask.appointment_id, User.full_name)
-        .join(Agent, Agent.id == WorkOrderTask.agent_id)
-        .join(User, User.id == Agent.user_id)
-        .where(WorkOrderTask.appointment_id.in_(appointment_ids), WorkOrderTask.status == "done")
-        .order_by(WorkOrderTask.appointment_id, User.full_name)
-    )
-    for appointment_id, name in rows:
-        names.setdefault(appointment_id, []).append(name)
-    return {key: ", ".join(value) for key, value in names.items()}
-
-
-def _rows(session: so.Session, results) -> list[SignOffRow]:
-    results = list(results)
-    agents = _agent_names(session, [appt.id for _s, appt, _n, _a in results])
-    return [
-        SignOffRow(
-            work_order=f"WO-{appt.work_order_id:06d}",
-            appointment_id=appt.id,
-            account=account,
-            signed_by=sign_off.full_name,
-            signed_at=sign_off.signed_at,
-            service=service,
-            agents=agents.get(appt.id, ""),
-        )
-        for sign_off, appt, service, account in results
-    ]
-
-
-def sign_off_rows(
-    session: so.Session, params: ReportParams, *, batch: int = 500
-) -> Iterator[SignOffRow]:
-    """Every sign-off of the report, oldest first, read `batch` rows at a time."""
-    query = _sign_off_query(params).order_by(SignOff.signed_at, SignOff.id)
-    offset = 0
-    while True:
-        chunk = _rows(session, session.execute(query.offset(offset).limit(batch)))
-        yield from chunk
-        if len(chunk) < batch:
-            return
-        offset += batch
-
-
-def sign_offs(session: so.Session, params: ReportParams, *, latest: int = 40) -> SignOffs:
-    covered = _sign_off_query(params).with_only_columns(SignOff.id, Appointment.service_id)
-    covered = covered.subquery()
-    count = session.scalar(sa.select(sa.func.count()).select_from(covered))
-    n = sa.func.count().label("n")
-    by_service = [
-        (name, number)
-        for name, number in session.execute(
-            sa.select(Service.name, n)
-            .join(covered, covered.c.service_id == Service.id)
-            .group_by(Service.id, Service.name)
-            .order_by(n.desc(), Service.name)
-        )
-    ]
-    spans = periods(params)
-    bucket = _period_index(SignOff.signed_at, spans).label("bucket")
-    per = dict(
-        session.execute(
-            sa.select(bucket, sa.func.count())
-            .where(SignOff.id.in_(sa.select(covered.c.id)))
-            .group_by(bucket)
-        ).all()
-    )
-    newest = _rows(
-        session,
-        session.execute(
-            _sign_off_query(params)
-            .order_by(SignOff.signed_at.desc(), SignOff.id.desc())
-            .limit(latest)
-        ),
-    )
-    return SignOffs(
-        params=params,
-        count=count,
-        by_service=by_service,
-        series=[(p, per.get(i, 0)) for i, p in enumerate(spans)],
-        latest=newest,
     )

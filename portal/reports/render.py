@@ -15,7 +15,9 @@ from flask import render_template
 from portal.accounts.models import User
 from portal.booking.models import Service
 from portal.reports import charts, figures
-from portal.reports.figures import Operations, ReportParams, SignOffs, Utilisation
+from portal.reports.figures import Operations, ReportParams
+from portal.reports.sign_offs import SignOffs, sign_off_rows, sign_offs
+from portal.reports.utilisation import Utilisation, utilisation
 from portal.timeutil import now_utc
 from portal.workforce.models import Agent
 
@@ -32,8 +34,8 @@ def compute(session: so.Session, params: ReportParams) -> Report:
     if params.kind == "operations":
         return figures.operations(session, params)
     if params.kind == "utilisation":
-        return figures.utilisation(session, params)
-    return figures.sign_offs(session, params)
+        return utilisation(session, params)
+    return sign_offs(session, params)
 
 
 def percent(rate: float | None) -> str:
@@ -193,7 +195,7 @@ def _utilisation_rows(report: Utilisation) -> Iterator[tuple]:
 def _sign_off_rows(session: so.Session, params: ReportParams) -> Iterator[tuple]:
     zone = ZoneInfo(params.zone)
     yield ("work_order", "appointment", "account", "signed_by", "signed_at", "service", "agents")
-    for row in figures.sign_off_rows(session, params):
+    for row in sign_off_rows(session, params):
         yield (
             row.work_order,
             row.appointment_id,
@@ -209,7 +211,7 @@ def csv_rows(session: so.Session, params: ReportParams) -> Iterable[tuple]:
     if params.kind == "operations":
         return _operations_rows(session, figures.operations(session, params))
     if params.kind == "utilisation":
-        return _utilisation_rows(figures.utilisation(session, params))
+        return _utilisation_rows(utilisation(session, params))
     return _sign_off_rows(session, params)
 
 

@@ -10,7 +10,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -25,6 +24,7 @@ from portal.booking.models import Service
 from portal.db import commit, get_session
 from portal.errors import NotFound, PortalError
 from portal.extensions import htmx
+from portal.formatting import org_zone
 from portal.pagination import page_arg
 from portal.reports import render
 from portal.reports import services as svc
@@ -54,7 +54,7 @@ def _form() -> ReportForm:
         SelectChoice(a.id, a.full_name) for a in agents
     ]
     if not form.is_submitted():
-        today = to_local(now_utc(), current_app.config["ORG_TIME_ZONE"]).date()
+        today = to_local(now_utc(), org_zone()).date()
         form.date_from.data = today.replace(day=1)
         form.date_to.data = today
         form.kind.data = "operations"
@@ -75,7 +75,7 @@ def _page(form: ReportForm, error: str | None = None, code: int = 200):
             titles=render.TITLES,
             inline_days=svc.INLINE_MAX_DAYS,
             keep_days=svc.KEEP_FOR.days,
-            zone=current_app.config["ORG_TIME_ZONE"],
+            zone=org_zone(),
         ),
         code,
     )
@@ -97,7 +97,7 @@ def create():
         kind=form.kind.data,
         date_from=form.date_from.data,
         date_to=form.date_to.data,
-        zone=current_app.config["ORG_TIME_ZONE"],
+        zone=org_zone(),
         service_id=form.service_id.data,
         agent_id=form.agent_id.data,
     )

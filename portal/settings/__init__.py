@@ -1,5 +1,2 @@
-"""The settings blueprint; its views live in routes.py, imported by the app factory."""
-
-from flask import Blueprint
-
-bp = Blueprint("settings", __name__)
+"""Settings for managers and admins; the views live in the routes package, which the app
+factory registers."""

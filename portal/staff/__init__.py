@@ -1,6 +1,2 @@
-"""The staff blueprint; its views live in routes.py, imported by the app factory so that
-importing a model or a service never drags the web layer (and its import cycles) in."""
-
-from flask import Blueprint
-
-bp = Blueprint("staff", __name__)
+"""The staff console: an agent's tasks and the scheduler's pages; the views live in the routes
+package, which the app factory registers."""

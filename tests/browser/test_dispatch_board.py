@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, expect
 from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment
 from portal.db import get_session
-from portal.dispatch.board import assign_options, reassign_options
+from portal.dispatch.panels import assign_options, reassign_options
 from portal.timeutil import now_utc, to_local
 from portal.workforce.models import Agent
 from portal.workorders.models import WorkOrderTask

@@ -661,7 +661,7 @@ def test_removing_the_account_check_from_an_appointment_page_fails_the_matrix(
 ):
     """The matrix catches a lost object-level check: with the account check taken out
     of the loader the customer pages use, another account's customer opens the page."""
-    import portal.booking.actions as actions
+    import portal.booking.routes.actions as actions
     from portal.booking.models import Appointment
 
     world = build_world(app, session, frozen_now)

@@ -305,7 +305,7 @@ def test_the_disruptions_page_shows_each_parked_booking_with_three_explained_sug
 
 
 def test_the_disruptions_page_is_paginated(client, session, auth, world, monkeypatch):
-    monkeypatch.setattr("portal.settings.disruption_routes.PER_PAGE", 1)
+    monkeypatch.setattr("portal.settings.routes.disruptions.PER_PAGE", 1)
     park_wednesday(session, world)
     auth.login("sched@example.com")
 

@@ -10,6 +10,8 @@ import pytest
 from portal.errors import Invalid
 from portal.reports import figures
 from portal.reports.figures import ReportParams, check_params, periods
+from portal.reports.sign_offs import sign_off_rows, sign_offs
+from portal.reports.utilisation import utilisation
 from tests.reports_data import ZONE, build
 
 
@@ -89,7 +91,7 @@ def test_an_empty_range_has_no_rates(session, world):
 
 
 def test_utilisation_divides_booked_hours_by_working_hours(session, world):
-    report = figures.utilisation(session, world.params("utilisation"))
+    report = utilisation(session, world.params("utilisation"))
 
     rows = {row.name: row for row in report.agents}
     ann, bob = rows["Ann Archer"], rows["Bob Baker"]
@@ -104,9 +106,7 @@ def test_utilisation_divides_booked_hours_by_working_hours(session, world):
 
 
 def test_utilisation_for_one_service_counts_only_its_bookings(session, world):
-    report = figures.utilisation(
-        session, world.params("utilisation", service_id=world.service_a_id)
-    )
+    report = utilisation(session, world.params("utilisation", service_id=world.service_a_id))
 
     rows = {row.name: row.booked_minutes for row in report.agents}
     assert rows["Ann Archer"] == 180
@@ -114,13 +114,13 @@ def test_utilisation_for_one_service_counts_only_its_bookings(session, world):
 
 
 def test_utilisation_for_one_agent_lists_only_it(session, world):
-    report = figures.utilisation(session, world.params("utilisation", agent_id=world.ann.id))
+    report = utilisation(session, world.params("utilisation", agent_id=world.ann.id))
 
     assert [row.name for row in report.agents] == ["Ann Archer"]
 
 
 def test_sign_offs_are_counted_by_when_they_were_signed(session, world):
-    report = figures.sign_offs(session, world.params("signoffs"))
+    report = sign_offs(session, world.params("signoffs"))
 
     assert report.count == 2
     assert report.by_service == [("Boiler service", 1), ("Leak repair", 1)]
@@ -134,7 +134,7 @@ def test_sign_offs_are_counted_by_when_they_were_signed(session, world):
 
 
 def test_sign_off_rows_stream_every_sign_off_oldest_first(session, world):
-    rows = list(figures.sign_off_rows(session, world.params("signoffs"), batch=1))
+    rows = list(sign_off_rows(session, world.params("signoffs"), batch=1))
 
     assert [r.appointment_id for r in rows] == [
         world.appointments[9].id,

@@ -4,10 +4,9 @@ suggestions, a button to take one, and a bulk move of the ticked ones to their b
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from portal.access import role_required
 from portal.booking.models import Appointment
@@ -16,32 +15,26 @@ from portal.booking.windows import location_zone
 from portal.db import commit, get_session, rollback_request_session
 from portal.dispatch import disruptions
 from portal.errors import PortalError
-from portal.formatting import fmt_window
+from portal.formatting import fmt_window, org_zone
 from portal.ids import parse_id
 from portal.pagination import paginate
-from portal.settings import bp
 from portal.settings.forms import MoveOneForm, bulk_move_form
 from portal.settings.helpers import me, page_arg
-from portal.timeutil import now_utc
+from portal.timeutil import now_utc, parse_instant
 
 PER_PAGE = 10
 MAX_BULK = 100
 _PICK = re.compile(r"^pick_(\d+)$")
 
 
-def _org_zone() -> str:
-    return current_app.config["ORG_TIME_ZONE"]
-
-
 def _zone(appointment: Appointment) -> str:
-    return location_zone(appointment.location, _org_zone())
+    return location_zone(appointment.location, org_zone())
 
 
 def _window(appointment: Appointment) -> str:
     return fmt_window(appointment.window_start, appointment.window_end, _zone(appointment))
 
 
-@bp.get("/disruptions")
 @role_required("scheduler")
 def disruptions_page():
     return _page()
@@ -51,7 +44,7 @@ def _page(status: int = 200):
     session = get_session()
     page = paginate(session, disruptions.parked_appointments_query(), page_arg(), PER_PAGE)
     suggestions = disruptions.suggestions_for(
-        session, page.items, now=now_utc(), org_zone=_org_zone()
+        session, page.items, now=now_utc(), org_zone=org_zone()
     )
     return render_template(
         "settings/disruptions.html",
@@ -63,7 +56,6 @@ def _page(status: int = 200):
     ), status
 
 
-@bp.post("/disruptions/move")
 @role_required("scheduler")
 def disruptions_move():
     picked = (parse_id(m.group(1)) for key in request.form if (m := _PICK.match(key)))
@@ -85,7 +77,7 @@ def disruptions_move():
         flash("Tick at least one appointment to move.", "error")
         return _page(status=422)
     result = disruptions.move_to_best_suggestions(
-        get_session(), form.chosen_ids(), me(), now=now_utc(), org_zone=_org_zone()
+        get_session(), form.chosen_ids(), me(), now=now_utc(), org_zone=org_zone()
     )
     commit()
     _report(result)
@@ -104,16 +96,15 @@ def _report(result: disruptions.BulkMove) -> None:
         flash(f"Could not move {len(result.not_moved)}: {lines}.", "error")
 
 
-@bp.post("/disruptions/<int:appointment_id>/move")
 @role_required("scheduler")
 def disruption_move_one(appointment_id: int):
     appointment = get_session().get(Appointment, appointment_id) or abort(404)
     form = MoveOneForm()
-    start = _parse(form.start.data) if form.validate_on_submit() else None
+    start = parse_instant(form.start.data) if form.validate_on_submit() else None
     if start is None:
         abort(400)
     try:
-        disruptions.move_to_window(get_session(), appointment, start, me(), org_zone=_org_zone())
+        disruptions.move_to_window(get_session(), appointment, start, me(), org_zone=org_zone())
     except WindowTaken:
         rollback_request_session()
         flash(f"That window for {appointment.number} was just taken; pick another.", "error")
@@ -128,9 +119,10 @@ def disruption_move_one(appointment_id: int):
     return redirect(url_for("settings.disruptions_page", page=page_arg()))
 
 
-def _parse(raw: str | None) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(raw or "")
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+def register(bp: Blueprint) -> None:
+    """The scheduler's page of bookings to move, and the moves."""
+    bp.add_url_rule("/disruptions", view_func=disruptions_page)
+    bp.add_url_rule("/disruptions/move", view_func=disruptions_move, methods=["POST"])
+    bp.add_url_rule(
+        "/disruptions/<int:appointment_id>/move", view_func=disruption_move_one, methods=["POST"]
+    )

@@ -5,10 +5,9 @@ Views only: every rule lives in the booking services and the state machine."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import role_required, staff_required
@@ -21,9 +20,9 @@ from portal.booking.suggestions import preferences_of, suggest_windows
 from portal.booking.windows import location_zone
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
+from portal.formatting import org_zone
 from portal.ids import parse_id
 from portal.pagination import page_arg
-from portal.staff import bp
 from portal.staff.forms import DeadlineForm, DetailsForm, MoveForm, OnBehalfForm, StaffCancelForm
 from portal.staff.queries import (
     ALL_ACCOUNTS,
@@ -31,27 +30,13 @@ from portal.staff.queries import (
     list_work_orders,
     search_customers,
 )
-from portal.timeutil import now_utc, to_local
+from portal.timeutil import now_utc, parse_instant, to_local
 from portal.workorders.models import WORK_ORDER_STATES
 from portal.workorders.services import agent_names, timeline_for_work_order
-
-
-def _org_zone() -> str:
-    return current_app.config["ORG_TIME_ZONE"]
-
-
-def _parse_start(raw: str | None) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(raw or "")
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
 
 # --- customers -------------------------------------------------------------------------------
 
 
-@bp.get("/customers")
 @role_required("scheduler")
 def customers():
     q = request.args.get("q", "")[:100]
@@ -59,7 +44,6 @@ def customers():
     return render_template("staff/customers.html", q=q, found=found)
 
 
-@bp.get("/customers/<int:account_id>")
 @role_required("scheduler")
 def customer(account_id: int):
     session = get_session()
@@ -97,7 +81,6 @@ def _on_behalf_choice(account: CustomerAccount):
     return contact, service, location
 
 
-@bp.get("/customers/<int:account_id>/book")
 @role_required("scheduler")
 def book_for(account_id: int):
     account = get_session().get(CustomerAccount, account_id) or abort(404)
@@ -114,7 +97,7 @@ def book_for(account_id: int):
         location,
         parse_week(request.args.get("week")),
         now_utc(),
-        org_zone=_org_zone(),
+        org_zone=org_zone(),
     )
     links = {
         "week_url": lambda w: url_for("staff.book_for", **ids, week=str(w)),
@@ -135,12 +118,11 @@ def book_for(account_id: int):
     )
 
 
-@bp.route("/customers/<int:account_id>/book/confirm", methods=["GET", "POST"])
 @role_required("scheduler")
 def book_for_confirm(account_id: int):
     account = get_session().get(CustomerAccount, account_id) or abort(404)
     contact, service, location = _on_behalf_choice(account)
-    start = _parse_start(request.values.get("start"))
+    start = parse_instant(request.values.get("start"))
     if start is None:
         abort(404)
     form = OnBehalfForm()
@@ -158,7 +140,7 @@ def book_for_confirm(account_id: int):
             idempotency_key=form.idempotency_key.data,
         )
         try:
-            appt = book_window(get_session(), booking, actor=current_user, org_zone=_org_zone())
+            appt = book_window(get_session(), booking, actor=current_user, org_zone=org_zone())
         except WindowTaken as err:
             rollback_request_session()
             taken = err
@@ -175,7 +157,7 @@ def book_for_confirm(account_id: int):
         start=start,
         form=form,
         taken=taken,
-        zone=location_zone(location, _org_zone()),
+        zone=location_zone(location, org_zone()),
     ), (409 if taken else 200)
 
 
@@ -195,7 +177,7 @@ def _staff_appointment(appointment_id: int) -> Appointment:
 
 def appointment_page(appt: Appointment, *, forms: dict | None = None, error=None, status=200):
     session = get_session()
-    zone = location_zone(appt.location, _org_zone())
+    zone = location_zone(appt.location, org_zone())
     bound = {
         "deadline": DeadlineForm(),
         "move": MoveForm(),
@@ -207,7 +189,7 @@ def appointment_page(appt: Appointment, *, forms: dict | None = None, error=None
     bound.update(forms or {})
     movable = appt.status not in lc.CLOSED_STATES | {"in_progress", "completed"}
     suggestions = (
-        suggest_windows(session, appt, preferences_of(appt), now=now_utc(), org_zone=_org_zone())
+        suggest_windows(session, appt, preferences_of(appt), now=now_utc(), org_zone=org_zone())
         if movable
         else []
     )
@@ -239,13 +221,11 @@ def _details_form(appt: Appointment, formdata=None) -> DetailsForm:
     return form
 
 
-@bp.get("/appointments/<int:appointment_id>")
 @staff_required
 def appointment(appointment_id: int):
     return appointment_page(_staff_appointment(appointment_id))
 
 
-@bp.post("/appointments/<int:appointment_id>/<action>")
 @staff_required
 def appointment_action(appointment_id: int, action: str):
     appt = _staff_appointment(appointment_id)
@@ -283,7 +263,7 @@ def appointment_action(appointment_id: int, action: str):
 def _perform(appt: Appointment, action: str, form) -> str:
     session, actor = get_session(), lc.Actor(current_user)
     if action == "move":
-        start = _parse_start(form.start.data)
+        start = parse_instant(form.start.data)
         if start is None:
             raise PortalError("Choose one of the suggested windows.")
         lc.reschedule_appointment(
@@ -292,7 +272,7 @@ def _perform(appt: Appointment, action: str, form) -> str:
             start,
             actor,
             override_reason=form.reason.data or "",
-            org_zone=_org_zone(),
+            org_zone=org_zone(),
         )
         return "Moved; the customer and the agents are told."
     if action == "cancel":
@@ -310,7 +290,7 @@ def _perform(appt: Appointment, action: str, form) -> str:
         return "Details saved."
     from zoneinfo import ZoneInfo
 
-    zone = location_zone(appt.location, _org_zone())
+    zone = location_zone(appt.location, org_zone())
     local = form.deadline.data
     lc.set_confirm_deadline(
         session, appt, current_user, local.replace(tzinfo=ZoneInfo(zone)) if local else None
@@ -318,7 +298,6 @@ def _perform(appt: Appointment, action: str, form) -> str:
     return "Deadline saved."
 
 
-@bp.get("/appointments")
 @role_required("scheduler")
 def appointments():
     status = request.args.get("status") or None
@@ -335,7 +314,6 @@ def appointments():
     )
 
 
-@bp.get("/work-orders")
 @role_required("scheduler")
 def work_orders():
     status = request.args.get("status") or None
@@ -345,3 +323,23 @@ def work_orders():
     return render_template(
         "staff/work_orders.html", found=found, status=status, states=WORK_ORDER_STATES
     )
+
+
+def register(bp: Blueprint) -> None:
+    """The console: customers, booking on their behalf, appointments, work orders."""
+    bp.add_url_rule("/customers", view_func=customers)
+    bp.add_url_rule("/customers/<int:account_id>", view_func=customer)
+    bp.add_url_rule("/customers/<int:account_id>/book", view_func=book_for)
+    bp.add_url_rule(
+        "/customers/<int:account_id>/book/confirm",
+        view_func=book_for_confirm,
+        methods=["GET", "POST"],
+    )
+    bp.add_url_rule("/appointments/<int:appointment_id>", view_func=appointment)
+    bp.add_url_rule(
+        "/appointments/<int:appointment_id>/<action>",
+        view_func=appointment_action,
+        methods=["POST"],
+    )
+    bp.add_url_rule("/appointments", view_func=appointments)
+    bp.add_url_rule("/work-orders", view_func=work_orders)

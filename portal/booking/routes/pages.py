@@ -1,17 +1,18 @@
+"""A customer's own pages: the list of appointments, booking a window (the week of free
+windows htmx keeps fresh, then the confirmation), and adding an address on the way."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.access import customer_required
 from portal.accounts.models import CustomerAccount, ServiceLocation
 from portal.accounts.services import add_service_location
-from portal.booking import bp
 from portal.booking.forms import ConfirmBookingForm, NewLocationForm
 from portal.booking.models import Service
 from portal.booking.queries import list_account_appointments, parse_week, week_view
@@ -24,8 +25,9 @@ from portal.booking.suggestions import Preferences
 from portal.booking.windows import location_zone, qualified_agent_names, window_end
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import Invalid, PortalError
+from portal.formatting import org_zone
 from portal.ids import parse_id
-from portal.timeutil import now_utc
+from portal.timeutil import now_utc, parse_instant
 
 
 def _account_id() -> int:
@@ -66,18 +68,12 @@ def _booking_links(service: Service, location: ServiceLocation) -> dict:
     }
 
 
-def _org_zone() -> str:
-    return current_app.config["ORG_TIME_ZONE"]
-
-
-@bp.get("/appointments")
 @customer_required
 def home():
     appointments = list_account_appointments(get_session(), _account_id(), now_utc())
     return render_template("booking/home.html", appointments=appointments)
 
 
-@bp.get("/book")
 @customer_required
 def book():
     services = _services()
@@ -98,7 +94,6 @@ def book():
     )
 
 
-@bp.get("/book/windows")
 @customer_required
 def windows():
     """The live list alone: htmx polls this, and it replaces itself."""
@@ -117,10 +112,9 @@ def windows():
 
 def _week(service: Service, location: ServiceLocation):
     asked = parse_week(request.args.get("week"))
-    return week_view(get_session(), service, location, asked, now_utc(), org_zone=_org_zone())
+    return week_view(get_session(), service, location, asked, now_utc(), org_zone=org_zone())
 
 
-@bp.post("/locations")
 @customer_required
 def add_location():
     form = NewLocationForm()
@@ -157,12 +151,11 @@ def add_location():
     ), 422
 
 
-@bp.route("/book/confirm", methods=["GET", "POST"])
 @customer_required
 def confirm():
     services = _services()
     service, location = _chosen(services)
-    start = _parse_start(request.values.get("start"))
+    start = parse_instant(request.values.get("start"))
     if not (service and location and start):
         flash("Choose a service, an address and a window first.", "error")
         return redirect(url_for("booking.book"))
@@ -191,7 +184,7 @@ def confirm():
             ),
         )
         try:
-            appt = book_window(get_session(), booking, org_zone=_org_zone())
+            appt = book_window(get_session(), booking, org_zone=org_zone())
         except WindowTaken as err:
             taken = err
         except PortalError as err:
@@ -201,7 +194,7 @@ def confirm():
             commit()
             flash(f"Booked: {service.name}, appointment {appt.number}.", "success")
             return redirect(url_for("booking.appointment", appointment_id=appt.id))
-    zone = location_zone(location, _org_zone())
+    zone = location_zone(location, org_zone())
     status = 409 if taken else (422 if form.errors or refused else 200)
     return render_template(
         "booking/confirm.html",
@@ -216,12 +209,10 @@ def confirm():
     ), status
 
 
-def _parse_start(raw: str | None) -> datetime | None:
-    """An ISO instant with an offset; anything else is treated as missing."""
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
+def register(bp: Blueprint) -> None:
+    """The customer's own pages: the list, booking a window, adding an address."""
+    bp.add_url_rule("/appointments", view_func=home)
+    bp.add_url_rule("/book", view_func=book)
+    bp.add_url_rule("/book/windows", view_func=windows)
+    bp.add_url_rule("/locations", view_func=add_location, methods=["POST"])
+    bp.add_url_rule("/book/confirm", view_func=confirm, methods=["GET", "POST"])

@@ -5,7 +5,7 @@ changes an entry."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import render_template, request
+from flask import Blueprint, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 
@@ -14,8 +14,7 @@ from portal.accounts.models import User
 from portal.audit import services as audit
 from portal.db import get_session
 from portal.ids import coerce_optional_id
-from portal.settings import bp
-from portal.settings.helpers import int_arg, page_arg
+from portal.settings.helpers import given, int_arg, page_arg
 
 
 class AuditFilterForm(FlaskForm):
@@ -33,7 +32,6 @@ def _actor_names(ids) -> dict[int, str]:
     return {u.id: f"{u.full_name} ({u.role})" for u in users}
 
 
-@bp.get("/audit")
 @role_required("admin")
 def audit_log():
     session = get_session()
@@ -45,7 +43,7 @@ def audit_log():
     entity_type = request.args.get("type") if request.args.get("type") in types else None
     actor_id = int_arg("actor")
     page = audit.list_entries(session, entity_type=entity_type, actor_id=actor_id, page=page_arg())
-    args = {k: v for k, v in (("type", entity_type), ("actor", actor_id)) if v}
+    args = given(type=entity_type, actor=actor_id)
     return render_template(
         "settings/audit.html",
         page=page,
@@ -54,3 +52,8 @@ def audit_log():
         actors=actors,
         changed_fields=audit.changed_fields,
     )
+
+
+def register(bp: Blueprint) -> None:
+    """The audit log."""
+    bp.add_url_rule("/audit", view_func=audit_log)

@@ -4,22 +4,20 @@ receiver answered to each delivery."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
 from portal.access import role_required
 from portal.db import commit, get_session
 from portal.errors import PortalError
 from portal.notifications.services import MAX_ATTEMPTS
-from portal.settings import bp
 from portal.settings.forms import ActionForm
-from portal.settings.helpers import me, refuse, status
+from portal.settings.helpers import check_action_form, load_or_404, me, refuse, status
 from portal.webhooks import services as hooks
 from portal.webhooks.delivery import DEADLINE_SECONDS
 from portal.webhooks.forms import EndpointForm
 from portal.webhooks.models import WEBHOOK_EVENTS, WebhookEndpoint
 
 
-@bp.route("/webhooks", methods=["GET", "POST"])
 @role_required("manager")
 def webhooks():
     form, error = EndpointForm(), None
@@ -49,7 +47,7 @@ def webhooks():
 
 
 def _load(endpoint_id: int) -> WebhookEndpoint:
-    return get_session().get(WebhookEndpoint, endpoint_id) or abort(404)
+    return load_or_404(WebhookEndpoint, endpoint_id)
 
 
 def _endpoint_page(endpoint: WebhookEndpoint, *, secret: str | None = None, status: int = 200):
@@ -65,7 +63,6 @@ def _endpoint_page(endpoint: WebhookEndpoint, *, secret: str | None = None, stat
     ), status
 
 
-@bp.get("/webhooks/<int:endpoint_id>")
 @role_required("manager")
 def webhook(endpoint_id: int):
     return _endpoint_page(_load(endpoint_id))
@@ -73,12 +70,10 @@ def webhook(endpoint_id: int):
 
 def _checked_action(endpoint_id: int) -> WebhookEndpoint:
     endpoint = _load(endpoint_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action_form()
     return endpoint
 
 
-@bp.post("/webhooks/<int:endpoint_id>/rotate")
 @role_required("manager")
 def webhook_rotate(endpoint_id: int):
     endpoint = _checked_action(endpoint_id)
@@ -87,27 +82,24 @@ def webhook_rotate(endpoint_id: int):
     return _endpoint_page(endpoint, secret=secret)
 
 
-@bp.post("/webhooks/<int:endpoint_id>/pause")
 @role_required("manager")
 def webhook_pause(endpoint_id: int):
-    endpoint = _checked_action(endpoint_id)
-    hooks.set_active(get_session(), endpoint, False, by=me())
-    commit()
-    flash("The endpoint is paused: nothing is sent to it until you resume it.", "success")
-    return redirect(url_for("settings.webhook", endpoint_id=endpoint.id))
+    return _switch(endpoint_id, False, "paused: nothing is sent to it until you resume it")
 
 
-@bp.post("/webhooks/<int:endpoint_id>/resume")
 @role_required("manager")
 def webhook_resume(endpoint_id: int):
+    return _switch(endpoint_id, True, "active again: new events are sent to it")
+
+
+def _switch(endpoint_id: int, active: bool, now: str):
     endpoint = _checked_action(endpoint_id)
-    hooks.set_active(get_session(), endpoint, True, by=me())
+    hooks.set_active(get_session(), endpoint, active, by=me())
     commit()
-    flash("The endpoint is active again: new events are sent to it.", "success")
+    flash(f"The endpoint is {now}.", "success")
     return redirect(url_for("settings.webhook", endpoint_id=endpoint.id))
 
 
-@bp.post("/webhooks/<int:endpoint_id>/ping")
 @role_required("manager")
 def webhook_ping(endpoint_id: int):
     endpoint = _checked_action(endpoint_id)
@@ -123,7 +115,6 @@ def webhook_ping(endpoint_id: int):
     return redirect(url_for("settings.webhook", endpoint_id=endpoint.id))
 
 
-@bp.post("/webhooks/<int:endpoint_id>/delete")
 @role_required("manager")
 def webhook_delete(endpoint_id: int):
     endpoint = _checked_action(endpoint_id)
@@ -132,3 +123,20 @@ def webhook_delete(endpoint_id: int):
     commit()
     flash(f"The endpoint {url} was removed with its delivery log.", "success")
     return redirect(url_for("settings.webhooks"))
+
+
+def register(bp: Blueprint) -> None:
+    """Webhook endpoints and their actions."""
+    bp.add_url_rule("/webhooks", view_func=webhooks, methods=["GET", "POST"])
+    bp.add_url_rule("/webhooks/<int:endpoint_id>", view_func=webhook)
+    bp.add_url_rule(
+        "/webhooks/<int:endpoint_id>/rotate", view_func=webhook_rotate, methods=["POST"]
+    )
+    bp.add_url_rule("/webhooks/<int:endpoint_id>/pause", view_func=webhook_pause, methods=["POST"])
+    bp.add_url_rule(
+        "/webhooks/<int:endpoint_id>/resume", view_func=webhook_resume, methods=["POST"]
+    )
+    bp.add_url_rule("/webhooks/<int:endpoint_id>/ping", view_func=webhook_ping, methods=["POST"])
+    bp.add_url_rule(
+        "/webhooks/<int:endpoint_id>/delete", view_func=webhook_delete, methods=["POST"]
+    )

@@ -9,11 +9,10 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import customer_required
-from portal.booking import bp
 from portal.booking import lifecycle as lc
 from portal.booking.forms import (
     ActionForm,
@@ -31,6 +30,7 @@ from portal.booking.services import WindowTaken, get_customer_appointment
 from portal.booking.windows import get_policy, location_zone, window_end
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
+from portal.formatting import org_zone
 from portal.timeutil import now_utc
 from portal.tokens import TokenInvalid, read_token_issued
 from portal.workorders.services import timeline_for_work_order
@@ -67,7 +67,6 @@ def _by_link(token: str) -> Door:
     return Door(appt, lc.Actor(user, via_link=True), f"/manage/{token}")
 
 
-@bp.after_request
 def _no_store_for_manage_pages(response):
     # A manage link opens an appointment without a password: neither the page nor its
     # refusal may be kept by a shared cache or the browser's history.
@@ -77,7 +76,7 @@ def _no_store_for_manage_pages(response):
 
 
 def _zone(appt: Appointment) -> str:
-    return location_zone(appt.location, current_app.config["ORG_TIME_ZONE"])
+    return location_zone(appt.location, org_zone())
 
 
 FORMS = {
@@ -107,28 +106,6 @@ def _page(door: Door, *, forms: dict | None = None, error: str | None = None, st
         cancel_block=lc.self_service_block(appt, policy, now, zone=zone),
         status_words=lc.STATUS_WORDS,
     ), status
-
-
-@bp.get("/appointments/<int:appointment_id>")
-@customer_required
-def appointment(appointment_id: int):
-    return _page(_by_login(appointment_id))
-
-
-@bp.get("/manage/<token>")
-def manage(token: str):
-    return _page(_by_link(token))
-
-
-@bp.post("/appointments/<int:appointment_id>/do/<action>")
-@customer_required
-def act(appointment_id: int, action: str):
-    return _act(_by_login(appointment_id), action)
-
-
-@bp.post("/manage/<token>/do/<action>")
-def manage_act(token: str, action: str):
-    return _act(_by_link(token), action)
 
 
 def _act(door: Door, action: str):
@@ -194,7 +171,6 @@ def _signature(data_url: str | None) -> bytes | None:
         return b"not a png"
 
 
-@bp.get("/manage/done/<status>")
 def manage_done(status: str):
     if status not in lc.CLOSED_STATES:
         abort(404)
@@ -224,7 +200,7 @@ def _move_week(door: Door):
         appt.location,
         parse_week(request.args.get("week")),
         now_utc(),
-        org_zone=current_app.config["ORG_TIME_ZONE"],
+        org_zone=org_zone(),
     )
 
 
@@ -277,7 +253,7 @@ def _move_confirm(door: Door):
                 appt,
                 start,
                 door.actor,
-                org_zone=current_app.config["ORG_TIME_ZONE"],
+                org_zone=org_zone(),
             )
         except WindowTaken as err:
             rollback_request_session()
@@ -303,34 +279,34 @@ def _move_confirm(door: Door):
     ), (409 if taken else 200)
 
 
-@bp.get("/appointments/<int:appointment_id>/move")
-@customer_required
-def move(appointment_id: int):
-    return _move_page(_by_login(appointment_id))
+# Every page and action of an appointment opens through both doors: (the path after the
+# door, the view, its endpoint through the login door, through the link door, methods).
+THROUGH_BOTH_DOORS = (
+    ("", _page, "appointment", "manage", ["GET"]),
+    ("/do/<action>", _act, "act", "manage_act", ["POST"]),
+    ("/move", _move_page, "move", "manage_move", ["GET"]),
+    ("/move/windows", _move_windows, "move_windows", "manage_move_windows", ["GET"]),
+    ("/move/confirm", _move_confirm, "move_confirm", "manage_move_confirm", ["GET", "POST"]),
+)
 
 
-@bp.get("/appointments/<int:appointment_id>/move/windows")
-@customer_required
-def move_windows(appointment_id: int):
-    return _move_windows(_by_login(appointment_id))
+def _add_both_doors(bp: Blueprint, path: str, view, by_login: str, by_link: str, methods):
+    @customer_required
+    def login_door(appointment_id: int, **args):
+        return view(_by_login(appointment_id), **args)
+
+    def link_door(token: str, **args):
+        return view(_by_link(token), **args)
+
+    bp.add_url_rule(
+        f"/appointments/<int:appointment_id>{path}", by_login, login_door, methods=methods
+    )
+    bp.add_url_rule(f"/manage/<token>{path}", by_link, link_door, methods=methods)
 
 
-@bp.route("/appointments/<int:appointment_id>/move/confirm", methods=["GET", "POST"])
-@customer_required
-def move_confirm(appointment_id: int):
-    return _move_confirm(_by_login(appointment_id))
-
-
-@bp.get("/manage/<token>/move")
-def manage_move(token: str):
-    return _move_page(_by_link(token))
-
-
-@bp.get("/manage/<token>/move/windows")
-def manage_move_windows(token: str):
-    return _move_windows(_by_link(token))
-
-
-@bp.route("/manage/<token>/move/confirm", methods=["GET", "POST"])
-def manage_move_confirm(token: str):
-    return _move_confirm(_by_link(token))
+def register(bp: Blueprint) -> None:
+    """The appointment's page and its actions, through both doors (login and link)."""
+    bp.after_request(_no_store_for_manage_pages)
+    for path, view, by_login, by_link, methods in THROUGH_BOTH_DOORS:
+        _add_both_doors(bp, path, view, by_login, by_link, methods)
+    bp.add_url_rule("/manage/done/<status>", view_func=manage_done)

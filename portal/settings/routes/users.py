@@ -11,7 +11,7 @@ the agent off the schedule, parking its upcoming bookings for the scheduler."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from portal.access import role_required
 from portal.accounts import selfservice
@@ -19,14 +19,12 @@ from portal.accounts.models import User
 from portal.db import commit, get_session
 from portal.dispatch.disruptions import disruption_message
 from portal.errors import PortalError
-from portal.settings import bp
 from portal.settings import services as svc
 from portal.settings.forms import STAFF_ROLE_CHOICES, STAFF_ROLES, ActionForm, RoleForm
-from portal.settings.helpers import me, page_arg, refuse, status
+from portal.settings.helpers import check_action_form, me, page_arg, refuse, save_form, status
 from portal.settings.user_forms import StaffInviteForm
 
 
-@bp.get("/users")
 @role_required("admin")
 def users():
     role = request.args.get("role") or None
@@ -46,28 +44,25 @@ def users():
     )
 
 
-@bp.route("/users/new", methods=["GET", "POST"])
 @role_required("admin")
 def user_new():
     """Invite a staff user: they choose their own password through the e-mailed link."""
     form = StaffInviteForm(data={"role": "agent", "time_zone": me().time_zone})
-    error = None
-    if form.validate_on_submit():
-        try:
-            user = selfservice.invite_staff_user(
-                get_session(),
-                me(),
-                full_name=form.full_name.data,
-                email=form.email.data,
-                role=form.role.data,
-                time_zone=form.time_zone.data,
-            )
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(_sent_message(user), "success")
-            return redirect(url_for("settings.user", user_id=user.id))
+    done, error = save_form(
+        form,
+        lambda: selfservice.invite_staff_user(
+            get_session(),
+            me(),
+            full_name=form.full_name.data,
+            email=form.email.data,
+            role=form.role.data,
+            time_zone=form.time_zone.data,
+        ),
+        _sent_message,
+        lambda user: url_for("settings.user", user_id=user.id),
+    )
+    if done:
+        return done
     return render_template("settings/user_new.html", form=form, error=error), status(form, error)
 
 
@@ -101,36 +96,30 @@ def _user_page(user: User, *, role_form: RoleForm | None = None, error: str | No
     ), status(form, error)
 
 
-@bp.get("/users/<int:user_id>")
 @role_required("admin")
 def user(user_id: int):
     return _user_page(_staff_user(user_id))
 
 
-@bp.post("/users/<int:user_id>/role")
 @role_required("admin")
 def user_role(user_id: int):
     user = _staff_user(user_id)
-    form, error = RoleForm(), None
-    if form.validate_on_submit():
-        try:
-            svc.change_role(get_session(), me(), user, form.role.data)
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(f"{user.full_name} is now {user.role}.", "success")
-            return redirect(url_for("settings.user", user_id=user.id))
+    form = RoleForm()
+    done, error = save_form(
+        form,
+        lambda: svc.change_role(get_session(), me(), user, form.role.data),
+        lambda _: f"{user.full_name} is now {user.role}.",
+        url_for("settings.user", user_id=user.id),
+    )
+    if done:
+        return done
     return _user_page(user, role_form=form, error=error)
 
 
-@bp.post("/users/<int:user_id>/<any(activate, deactivate):action>")
 @role_required("admin")
 def user_active(user_id: int, action: str):
     user = _staff_user(user_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = check_action_form()
     try:
         parked = svc.set_user_active(get_session(), me(), user, action == "activate")
     except PortalError as err:
@@ -145,14 +134,11 @@ def user_active(user_id: int, action: str):
     return redirect(url_for("settings.user", user_id=user.id))
 
 
-@bp.post("/users/<int:user_id>/invitation")
 @role_required("admin")
 def user_invitation(user_id: int):
     """Send an invited staff user a new link."""
     user = _staff_user(user_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = check_action_form()
     try:
         selfservice.resend_staff_invitation(get_session(), me(), user)
     except PortalError as err:
@@ -160,3 +146,17 @@ def user_invitation(user_id: int):
     commit()
     flash(_sent_message(user), "success")
     return redirect(url_for("settings.user", user_id=user.id))
+
+
+def register(bp: Blueprint) -> None:
+    """Staff users: invite, resend, change role, (de)activate."""
+    bp.add_url_rule("/users", view_func=users)
+    bp.add_url_rule("/users/new", view_func=user_new, methods=["GET", "POST"])
+    bp.add_url_rule("/users/<int:user_id>", view_func=user)
+    bp.add_url_rule("/users/<int:user_id>/role", view_func=user_role, methods=["POST"])
+    bp.add_url_rule(
+        "/users/<int:user_id>/<any(activate, deactivate):action>",
+        view_func=user_active,
+        methods=["POST"],
+    )
+    bp.add_url_rule("/users/<int:user_id>/invitation", view_func=user_invitation, methods=["POST"])

@@ -1,27 +1,24 @@
 """Settings for managers and admins: the overview, services and the booking policy.
 
 The other sections live beside this module (agents, skills/territories/holidays, staff
-users, the scheduler's disruptions page); they are imported at the bottom so the app
-factory registers the whole blueprint by importing this one module.
+users, webhooks, the scheduler's disruptions page, the audit log); the package's
+`__init__` registers each of them on the settings blueprint.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, render_template, url_for
 
 from portal.access import role_required
 from portal.booking.models import Appointment, Service
 from portal.booking.windows import get_policy
-from portal.db import commit, get_session
-from portal.errors import PortalError
-from portal.settings import bp
+from portal.db import get_session
 from portal.settings import services as svc
 from portal.settings.forms import PolicyForm, ServiceForm, id_choices
-from portal.settings.helpers import me, page_arg, refuse, status
+from portal.settings.helpers import load_or_404, me, page_arg, save_form, status
 
 
-@bp.get("/")
 @role_required("manager")
 def index():
     waiting = get_session().scalar(
@@ -33,7 +30,6 @@ def index():
 # --- services ----------------------------------------------------------------------------
 
 
-@bp.get("/services")
 @role_required("manager")
 def services():
     page = svc.list_services(get_session(), page=page_arg())
@@ -60,38 +56,34 @@ def _service_data(form: ServiceForm) -> svc.ServiceData:
     )
 
 
-@bp.route("/services/new", methods=["GET", "POST"])
 @role_required("manager")
 def service_new():
-    form, error = _service_form(), None
-    if form.validate_on_submit():
-        try:
-            service = svc.create_service(get_session(), _service_data(form), by=me())
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(f"{service.name} was added.", "success")
-            return redirect(url_for("settings.services"))
+    form = _service_form()
+    done, error = save_form(
+        form,
+        lambda: svc.create_service(get_session(), _service_data(form), by=me()),
+        lambda service: f"{service.name} was added.",
+        url_for("settings.services"),
+    )
+    if done:
+        return done
     return render_template(
         "settings/service_form.html", form=form, service=None, error=error
     ), status(form, error)
 
 
-@bp.route("/services/<int:service_id>", methods=["GET", "POST"])
 @role_required("manager")
 def service_edit(service_id: int):
-    service = get_session().get(Service, service_id) or abort(404)
-    form, error = _service_form(service), None
-    if form.validate_on_submit():
-        try:
-            svc.update_service(get_session(), service, _service_data(form), by=me())
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash(f"{service.name} was saved; the windows offered follow at once.", "success")
-            return redirect(url_for("settings.services"))
+    service = load_or_404(Service, service_id)
+    form = _service_form(service)
+    done, error = save_form(
+        form,
+        lambda: svc.update_service(get_session(), service, _service_data(form), by=me()),
+        lambda _: f"{service.name} was saved; the windows offered follow at once.",
+        url_for("settings.services"),
+    )
+    if done:
+        return done
     return render_template(
         "settings/service_form.html", form=form, service=service, error=error
     ), status(form, error)
@@ -100,19 +92,17 @@ def service_edit(service_id: int):
 # --- the booking policy ------------------------------------------------------------------
 
 
-@bp.route("/policy", methods=["GET", "POST"])
 @role_required("manager")
 def policy():
-    form, error = PolicyForm(obj=get_policy(get_session())), None
-    if form.validate_on_submit():
-        try:
-            svc.update_policy(get_session(), svc.PolicyData(**_policy_values(form)), by=me())
-        except PortalError as err:
-            error = refuse(form, err)
-        else:
-            commit()
-            flash("The booking policy was saved.", "success")
-            return redirect(url_for("settings.policy"))
+    form = PolicyForm(obj=get_policy(get_session()))
+    done, error = save_form(
+        form,
+        lambda: svc.update_policy(get_session(), svc.PolicyData(**_policy_values(form)), by=me()),
+        "The booking policy was saved.",
+        url_for("settings.policy"),
+    )
+    if done:
+        return done
     return render_template("settings/policy.html", form=form, error=error), status(form, error)
 
 
@@ -120,12 +110,10 @@ def _policy_values(form: PolicyForm) -> dict[str, int]:
     return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
 
 
-# The other sections register their views on the same blueprint.
-from portal.settings import (  # noqa: E402, F401
-    agent_routes,
-    audit_routes,
-    catalogue_routes,
-    disruption_routes,
-    user_routes,
-    webhook_routes,
-)
+def register(bp: Blueprint) -> None:
+    """The overview, services and the booking policy."""
+    bp.add_url_rule("/", view_func=index)
+    bp.add_url_rule("/services", view_func=services)
+    bp.add_url_rule("/services/new", view_func=service_new, methods=["GET", "POST"])
+    bp.add_url_rule("/services/<int:service_id>", view_func=service_edit, methods=["GET", "POST"])
+    bp.add_url_rule("/policy", view_func=policy, methods=["GET", "POST"])

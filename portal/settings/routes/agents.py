@@ -7,14 +7,13 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from portal.access import role_required
 from portal.booking.models import Appointment, AppointmentHold
 from portal.db import commit, get_session
 from portal.dispatch.disruptions import KEEPABLE_STATES, disruption_message
 from portal.errors import PortalError
-from portal.settings import bp
 from portal.settings import services as svc
 from portal.settings.forms import (
     ActionForm,
@@ -24,13 +23,20 @@ from portal.settings.forms import (
     agent_profile_form,
     id_choices,
 )
-from portal.settings.helpers import int_arg, me, page_arg, refuse
+from portal.settings.helpers import (
+    check_action_form,
+    given,
+    int_arg,
+    load_or_404,
+    me,
+    page_arg,
+    refuse,
+)
 from portal.timeutil import now_utc
 from portal.workforce import services as staff
 from portal.workforce.models import Agent, TimeOff
 
 
-@bp.get("/agents")
 @role_required("manager")
 def agents():
     session = get_session()
@@ -39,7 +45,7 @@ def agents():
     form.skill.choices = id_choices(svc.all_skills(session), "Any skill")
     territory_id, skill_id = int_arg("territory"), int_arg("skill")
     page = svc.list_agents(session, territory_id=territory_id, skill_id=skill_id, page=page_arg())
-    args = {k: v for k, v in (("territory", territory_id), ("skill", skill_id)) if v}
+    args = given(territory=territory_id, skill=skill_id)
     return render_template(
         "settings/agents.html",
         page=page,
@@ -50,7 +56,7 @@ def agents():
 
 
 def _agent(agent_id: int) -> Agent:
-    return get_session().get(Agent, agent_id) or abort(404)
+    return load_or_404(Agent, agent_id)
 
 
 def _profile_form(agent: Agent, **kwargs):
@@ -96,7 +102,6 @@ def _agent_page(agent: Agent, *, error: str | None = None, **forms):
     ), (422 if submitted else 200)
 
 
-@bp.get("/agents/<int:agent_id>")
 @role_required("manager")
 def agent(agent_id: int):
     return _agent_page(_agent(agent_id))
@@ -110,7 +115,6 @@ def _done(agent: Agent, message: str, parked=None):
     return redirect(url_for("settings.agent", agent_id=agent.id))
 
 
-@bp.post("/agents/<int:agent_id>/profile")
 @role_required("manager")
 def agent_profile(agent_id: int):
     agent = _agent(agent_id)
@@ -131,7 +135,6 @@ def agent_profile(agent_id: int):
     return _agent_page(agent, profile_form=form, error=error or _form_error(form))
 
 
-@bp.post("/agents/<int:agent_id>/hours")
 @role_required("manager")
 def agent_hours(agent_id: int):
     agent = _agent(agent_id)
@@ -148,7 +151,6 @@ def agent_hours(agent_id: int):
     return _agent_page(agent, hours_form=form, error=error or _form_error(form))
 
 
-@bp.post("/agents/<int:agent_id>/time-off")
 @role_required("manager")
 def agent_time_off(agent_id: int):
     agent = _agent(agent_id)
@@ -171,25 +173,21 @@ def agent_time_off(agent_id: int):
     return _agent_page(agent, time_off_form=form, error=error or _form_error(form))
 
 
-@bp.post("/agents/<int:agent_id>/time-off/<int:entry_id>/remove")
 @role_required("manager")
 def agent_time_off_remove(agent_id: int, entry_id: int):
     agent = _agent(agent_id)
     entry = get_session().get(TimeOff, entry_id)
     if entry is None or entry.agent_id != agent.id:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action_form()
     staff.remove_time_off(get_session(), entry, by=me())
     return _done(agent, "Time off removed; the agent can be booked then again.")
 
 
-@bp.post("/agents/<int:agent_id>/<any(activate, deactivate):action>")
 @role_required("manager")
 def agent_active(agent_id: int, action: str):
     agent = _agent(agent_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action_form()
     active = action == "activate"
     parked = staff.set_agent_active(get_session(), agent, active, me())
     if active:
@@ -200,3 +198,22 @@ def agent_active(agent_id: int, action: str):
 def _form_error(form) -> str | None:
     """A short summary above the page when the submitted form was refused."""
     return "Please correct the marked fields." if form.errors else None
+
+
+def register(bp: Blueprint) -> None:
+    """The agents' list and each agent's page with its actions."""
+    bp.add_url_rule("/agents", view_func=agents)
+    bp.add_url_rule("/agents/<int:agent_id>", view_func=agent)
+    bp.add_url_rule("/agents/<int:agent_id>/profile", view_func=agent_profile, methods=["POST"])
+    bp.add_url_rule("/agents/<int:agent_id>/hours", view_func=agent_hours, methods=["POST"])
+    bp.add_url_rule("/agents/<int:agent_id>/time-off", view_func=agent_time_off, methods=["POST"])
+    bp.add_url_rule(
+        "/agents/<int:agent_id>/time-off/<int:entry_id>/remove",
+        view_func=agent_time_off_remove,
+        methods=["POST"],
+    )
+    bp.add_url_rule(
+        "/agents/<int:agent_id>/<any(activate, deactivate):action>",
+        view_func=agent_active,
+        methods=["POST"],
+    )

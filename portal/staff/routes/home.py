@@ -1,13 +1,15 @@
+"""An agent's home: the tasks assigned to the agent, day by day, and the actions on each
+(accept, decline, start, note, complete, no-show)."""
+
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.access import staff_required
 from portal.booking import lifecycle as lc
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
-from portal.staff import bp
 from portal.staff.forms import TaskActionForm, TaskNoteForm
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask
@@ -23,7 +25,6 @@ TASK_ACTIONS = {
 }
 
 
-@bp.get("/")
 @staff_required
 def home():
     my = list_my_tasks(get_session(), current_user)
@@ -38,7 +39,6 @@ def home():
     )
 
 
-@bp.post("/tasks/<int:task_id>/<action>")
 @staff_required
 def task_action(task_id: int, action: str):
     if action not in TASK_ACTIONS:
@@ -86,3 +86,9 @@ def _do(task: WorkOrderTask, action: str, form) -> None:
         lc.complete_task(session, task, user, form.note.data or "")
     else:
         lc.mark_no_show(session, task.appointment, user)
+
+
+def register(bp: Blueprint) -> None:
+    """An agent's own tasks and what the agent does to them."""
+    bp.add_url_rule("/", view_func=home)
+    bp.add_url_rule("/tasks/<int:task_id>/<action>", view_func=task_action, methods=["POST"])
