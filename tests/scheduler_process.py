@@ -108,6 +108,6 @@ runs: list[float] = []
 ran = threading.Event()
 
 
-def record_run() -> None:
+def record_run(_app) -> None:
     runs.append(time.time())
     ran.set()
