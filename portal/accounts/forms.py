@@ -99,10 +99,15 @@ def _phone_field() -> TelField:
 
 
 class _ZoneChoices:
-    """Mixin: fill the time-zone select with every IANA area/location zone."""
+    """Mixin: fill the time-zone select with every IANA area/location zone, and check
+    that the chosen one is among them."""
 
-    def _fill_zones(self) -> None:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.time_zone.choices = [SelectChoice(z, z.replace("_", " ")) for z in common_zones()]
+
+    def validate_time_zone(self, field) -> None:
+        _check_zone(self, field)
 
 
 class _AddressFields:
@@ -114,6 +119,11 @@ class _AddressFields:
         if not pattern.match(code):
             raise ValidationError(f"Enter a postcode {example}.")
         field.data = code
+
+    def address(self) -> dict[str, str]:
+        """The address as typed, in the words add_service_location takes."""
+        names = ("label", "street", "city", "postal_code", "country")
+        return {name: self[name].data for name in names}
 
 
 class LoginForm(FlaskForm):
@@ -144,17 +154,19 @@ class SignUpForm(_ZoneChoices, _AddressFields, FlaskForm):
     postal_code = StringField("Postcode", validators=[_required("the postcode"), Length(max=16)])
     country = SelectField("Country", choices=COUNTRIES, default="GB")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._fill_zones()
-
-    def validate_time_zone(self, field) -> None:
-        _check_zone(self, field)
-
     def validate_password(self, field) -> None:
         _check_new_password(
             self, field, email=self.email.data or "", full_name=self.full_name.data or ""
         )
+
+    def sign_up_fields(self) -> dict[str, str]:
+        """What was typed, in the words registration.sign_up takes."""
+        person = ("full_name", "email", "password", "time_zone")
+        return {
+            **{name: self[name].data for name in person},
+            "phone": self.phone.data or "",
+            **self.address(),
+        }
 
 
 class EmailForm(FlaskForm):
@@ -173,13 +185,6 @@ class NewPasswordForm(FlaskForm):
 class AcceptInvitationForm(_ZoneChoices, FlaskForm):
     password = _new_password_field("Choose a password")
     time_zone = _zone_field()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._fill_zones()
-
-    def validate_time_zone(self, field) -> None:
-        _check_zone(self, field)
 
     def validate_password(self, field) -> None:
         _check_new_password(self, field)
@@ -208,13 +213,6 @@ class ProfileForm(_ZoneChoices, FlaskForm):
     phone = _phone_field()
     time_zone = _zone_field()
     email_notifications = BooleanField("E-mail me about my appointments")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._fill_zones()
-
-    def validate_time_zone(self, field) -> None:
-        _check_zone(self, field)
 
 
 class LocationForm(_AddressFields, FlaskForm):
