@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts import emails, services, sessions, throttle, watchers
-from portal.accounts.emails import PASSWORD_CHANGED, RESET, RESET_LIFETIME, send_link_email
-from portal.accounts.links import link_fingerprint, read_link
+from portal.accounts.emails import PASSWORD_CHANGED, RESET, send_link_email
+from portal.accounts.links import RESET_LINK, link_fingerprint, read_link
 from portal.accounts.models import LoginAttempt, User
 from portal.accounts.passwords import validate_new_password
 from portal.accounts.throttle import Attempt, Policy, RateLimited
@@ -103,15 +103,7 @@ def request_password_reset(session: so.Session, email: str) -> None:
 
 def read_reset_link(session: so.Session, token: str) -> User:
     """The user a reset link is for, while it is fresh and unused; LinkInvalid otherwise."""
-    user, _payload = read_link(
-        session,
-        "reset-password",
-        token,
-        RESET_LIFETIME,
-        "This link has expired: reset links work for one hour. Ask for a new one below.",
-        used_message="This link has already been used, or the password was changed since it "
-        "was sent. Ask for a new one below.",
-    )
+    user, _payload = read_link(session, RESET_LINK, token)
     return user
 
 

@@ -1,7 +1,7 @@
 """The e-mails accounts send a person, and the one recipe they all follow.
 
 Each kind has a subject and a template (templates/email/accounts/); a kind that carries a
-signed link (portal/accounts/links.py) also names the link's purpose, path and lifetime.
+signed link names its kind of link (portal/accounts/links.py).
 `send_link_email` makes the link, renders both bodies with what every template may use
 (the person's name, the portal's address, the log-in, reset and tokens pages, the link's
 lifetime in days, hours and minutes) and queues the e-mail in the outbox under the user.
@@ -20,14 +20,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app, render_template
 
-from portal.accounts.links import make_link
+from portal.accounts.links import INVITE_LINK, RESET_LINK, VERIFY_LINK, LinkKind, make_link
 from portal.accounts.models import User
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import queue_email
-
-VERIFY_LIFETIME = timedelta(hours=48)
-RESET_LIFETIME = timedelta(hours=1)
-INVITE_LIFETIME = timedelta(days=7)
 
 # Subjects double as the kind of message when the outbox is counted for rate limits.
 SUBJECT_VERIFY = "Verify your e-mail address"
@@ -42,20 +38,17 @@ SUBJECT_TOKEN_CREATED = "A new API token was made for your account"  # nosec B10
 
 @dataclass(frozen=True)
 class EmailKind:
-    """One kind of e-mail: its subject and template; with `purpose`, the signed link it
-    carries goes to `path`/<token> and works for `lifetime`."""
+    """One kind of e-mail: its subject and template, and the link it carries, if any."""
 
     subject: str
     template: str
-    purpose: str | None = None
-    path: str = ""
-    lifetime: timedelta = timedelta(0)
+    link: LinkKind | None = None
 
 
-VERIFY = EmailKind(SUBJECT_VERIFY, "verify", "verify-email", "verify", VERIFY_LIFETIME)
-RESET = EmailKind(SUBJECT_RESET, "reset", "reset-password", "reset", RESET_LIFETIME)
-INVITE = EmailKind(SUBJECT_INVITE, "invite", "invite", "invite", INVITE_LIFETIME)
-STAFF_INVITE = EmailKind(SUBJECT_STAFF_INVITE, "staff_invite", "invite", "invite", INVITE_LIFETIME)
+VERIFY = EmailKind(SUBJECT_VERIFY, "verify", VERIFY_LINK)
+RESET = EmailKind(SUBJECT_RESET, "reset", RESET_LINK)
+INVITE = EmailKind(SUBJECT_INVITE, "invite", INVITE_LINK)
+STAFF_INVITE = EmailKind(SUBJECT_STAFF_INVITE, "staff_invite", INVITE_LINK)
 SIGNUP_EXISTS = EmailKind(SUBJECT_SIGNUP_EXISTS, "signup_exists")
 PASSWORD_CHANGED = EmailKind(SUBJECT_PASSWORD_CHANGED, "password_changed")
 TOKEN_CREATED = EmailKind(SUBJECT_TOKEN_CREATED, "token_created")
@@ -72,16 +65,17 @@ def send_link_email(
     """Queue the e-mail of `kind` to `user`, with a fresh signed link when the kind has
     one (`link_data`: what else its token carries); `context` adds to the template's."""
     base = current_app.config["BASE_URL"]
-    link = None
-    if kind.purpose is not None:
-        link = make_link(kind.purpose, kind.path, user, kind.lifetime, **(link_data or {}))
-    seconds = int(kind.lifetime.total_seconds())
+    link, lifetime = None, timedelta(0)
+    if kind.link is not None:
+        link = make_link(kind.link, user, **(link_data or {}))
+        lifetime = kind.link.lifetime
+    seconds = int(lifetime.total_seconds())
     context = {
         "subject": kind.subject,
         "portal_url": base,
         "name": user.full_name,
         "link": link,
-        "days": kind.lifetime.days,
+        "days": lifetime.days,
         "hours": seconds // 3600,
         "minutes": seconds // 60,
         "login_url": f"{base}/login",

@@ -4,6 +4,7 @@ postcode, a common password) live in the services, which raise Invalid with a fi
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -31,6 +32,11 @@ POSTCODE_PATTERNS = {
     "GB": (re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$"), "like SW1A 1AA"),
     "US": (re.compile(r"^[0-9]{5}(-[0-9]{4})?$"), "a ZIP code like 10118"),
 }
+
+
+def typed(form: FlaskForm, *names: str) -> dict[str, Any]:
+    """What was typed in the named fields, by name: the keywords a service takes."""
+    return {name: form[name].data for name in names}
 
 
 def _required(what: str) -> DataRequired:
@@ -122,8 +128,7 @@ class _AddressFields:
 
     def address(self) -> dict[str, str]:
         """The address as typed, in the words add_service_location takes."""
-        names = ("label", "street", "city", "postal_code", "country")
-        return {name: self[name].data for name in names}
+        return typed(self, "label", "street", "city", "postal_code", "country")
 
 
 class LoginForm(FlaskForm):
@@ -161,12 +166,8 @@ class SignUpForm(_ZoneChoices, _AddressFields, FlaskForm):
 
     def sign_up_fields(self) -> dict[str, str]:
         """What was typed, in the words registration.sign_up takes."""
-        person = ("full_name", "email", "password", "time_zone")
-        return {
-            **{name: self[name].data for name in person},
-            "phone": self.phone.data or "",
-            **self.address(),
-        }
+        person = typed(self, "full_name", "email", "password", "time_zone")
+        return {**person, "phone": self.phone.data or "", **self.address()}
 
 
 class EmailForm(FlaskForm):
@@ -213,6 +214,11 @@ class ProfileForm(_ZoneChoices, FlaskForm):
     phone = _phone_field()
     time_zone = _zone_field()
     email_notifications = BooleanField("E-mail me about my appointments")
+
+    def details(self) -> dict[str, Any]:
+        """What was typed, in the words profile.update_profile takes."""
+        person = typed(self, "full_name", "time_zone", "email_notifications")
+        return {**person, "phone": self.phone.data or ""}
 
 
 class LocationForm(_AddressFields, FlaskForm):

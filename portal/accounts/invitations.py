@@ -16,16 +16,9 @@ import sqlalchemy.orm as so
 from flask import current_app
 
 from portal.accounts import services
-from portal.accounts.emails import (
-    INVITE,
-    INVITE_LIFETIME,
-    INVITE_SUBJECTS,
-    STAFF_INVITE,
-    EmailKind,
-    send_link_email,
-)
+from portal.accounts.emails import INVITE, INVITE_SUBJECTS, STAFF_INVITE, EmailKind, send_link_email
 from portal.accounts.fields import check_email, check_zone, clean_name
-from portal.accounts.links import link_fingerprint, read_link
+from portal.accounts.links import INVITE_LINK, link_fingerprint, read_link
 from portal.accounts.models import Contact, CustomerAccount, User
 from portal.accounts.passwords import validate_new_password
 from portal.audit.services import record_change, snapshot
@@ -229,18 +222,7 @@ def invitations_sent(session: so.Session, user_ids: list[int]) -> dict[int, date
 
 def read_invitation(session: so.Session, token: str) -> User:
     """The invitee a link is for, while it is fresh and unused; LinkInvalid otherwise."""
-    user, _payload = read_link(
-        session,
-        "invite",
-        token,
-        INVITE_LIFETIME,
-        "This invitation has expired: invitations work for 7 days. Ask the person who "
-        "invited you to send a new one.",
-        used_message="This invitation has already been used. Log in, or reset your "
-        "password if you have forgotten it.",
-        replaced_message="This invitation was replaced by a newer one: use the link in the "
-        "latest invitation e-mail.",
-    )
+    user, _payload = read_link(session, INVITE_LINK, token)
     return user
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -50,35 +51,70 @@ def password_fingerprint(user: User, purpose: str = "session") -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
-def make_link(purpose: str, path: str, user: User, lifetime: timedelta, **extra: Any) -> str:
-    """The portal address `path`/<token>, the token naming `user` until `lifetime` ends."""
-    expires = int((now_utc() + lifetime).timestamp())
-    token = make_token(purpose, {"u": user.id, "exp": expires, **extra})
-    return f"{current_app.config['BASE_URL']}/{path}/{token}"
+VERIFY_LIFETIME = timedelta(hours=48)
+RESET_LIFETIME = timedelta(hours=1)
+INVITE_LIFETIME = timedelta(days=7)
 
 
-def read_link(
-    session: so.Session,
-    purpose: str,
-    token: str,
-    lifetime: timedelta,
-    expired_message: str,
-    *,
-    used_message: str | None = None,
-    replaced_message: str | None = None,
-) -> tuple[User, dict]:
-    """The user a valid link names, with its payload; LinkInvalid otherwise.
+@dataclass(frozen=True)
+class LinkKind:
+    """One kind of link: what its token is for, the page it opens, how long it works and
+    what that page says once it does not. With a `used` message, the link works once (it
+    carries `link_fingerprint`, which setting a password changes); with a `replaced` one,
+    sending a newer link ends it too (said while no password is set)."""
 
-    With `used_message`, the link works once: it carries `link_fingerprint(user,
-    purpose)`, which setting a password changes, and for an invitation also sending a
-    newer one (`replaced_message` then says so, while no password is set)."""
+    purpose: str
+    path: str
+    lifetime: timedelta
+    expired: str
+    used: str = ""
+    replaced: str = ""
+
+
+VERIFY_LINK = LinkKind(
+    "verify-email",
+    "verify",
+    VERIFY_LIFETIME,
+    "This link has expired: verification links work for 48 hours. Ask for a new one below.",
+)
+RESET_LINK = LinkKind(
+    "reset-password",
+    "reset",
+    RESET_LIFETIME,
+    "This link has expired: reset links work for one hour. Ask for a new one below.",
+    used="This link has already been used, or the password was changed since it was sent. "
+    "Ask for a new one below.",
+)
+INVITE_LINK = LinkKind(
+    "invite",
+    "invite",
+    INVITE_LIFETIME,
+    "This invitation has expired: invitations work for 7 days. Ask the person who invited "
+    "you to send a new one.",
+    used="This invitation has already been used. Log in, or reset your password if you "
+    "have forgotten it.",
+    replaced="This invitation was replaced by a newer one: use the link in the latest "
+    "invitation e-mail.",
+)
+
+
+def make_link(kind: LinkKind, user: User, **extra: Any) -> str:
+    """The address of the link's page, its token naming `user` until the link expires."""
+    expires = int((now_utc() + kind.lifetime).timestamp())
+    token = make_token(kind.purpose, {"u": user.id, "exp": expires, **extra})
+    return f"{current_app.config['BASE_URL']}/{kind.path}/{token}"
+
+
+def read_link(session: so.Session, kind: LinkKind, token: str) -> tuple[User, dict]:
+    """The user a valid link names, with its payload; LinkInvalid otherwise."""
+    max_age = int(kind.lifetime.total_seconds()) + 60
     try:
         # The signature's own age check runs on the wall clock; the "exp" in the payload
         # runs on now_utc(), which tests freeze. In production both agree.
-        payload = read_token(purpose, token, max_age=int(lifetime.total_seconds()) + 60)
+        payload = read_token(kind.purpose, token, max_age=max_age)
     except TokenInvalid as exc:
         if exc.expired:
-            raise LinkInvalid(expired_message, expired=True) from None
+            raise LinkInvalid(kind.expired, expired=True) from None
         raise LinkInvalid(
             "This link is not valid. Check that you copied all of it from the e-mail."
         ) from None
@@ -89,20 +125,20 @@ def read_link(
     ):
         raise LinkInvalid("This link is not valid.")
     if now_utc().timestamp() > payload["exp"]:
-        raise LinkInvalid(expired_message, expired=True)
+        raise LinkInvalid(kind.expired, expired=True)
     user = session.get(User, payload["u"])
     if user is None or not user.active:
         raise LinkInvalid("This link is not valid any more.")
-    if used_message is not None:
-        fingerprint = link_fingerprint(user, purpose)
+    if kind.used:
+        fingerprint = link_fingerprint(user, kind.purpose)
         if not hmac.compare_digest(str(payload.get("fp", "")), fingerprint):
             if (
-                replaced_message is not None
+                kind.replaced
                 and user.password_hash is None
                 and payload.get("n") != user.invitation_count
             ):
-                raise LinkInvalid(replaced_message, replaced=True)
-            raise LinkInvalid(used_message, used=True)
+                raise LinkInvalid(kind.replaced, replaced=True)
+            raise LinkInvalid(kind.used, used=True)
     return user, payload
 
 

@@ -15,9 +15,9 @@ import sqlalchemy.exc
 import sqlalchemy.orm as so
 
 from portal.accounts import emails, services
-from portal.accounts.emails import SIGNUP_EXISTS, VERIFY, VERIFY_LIFETIME, send_link_email
+from portal.accounts.emails import SIGNUP_EXISTS, VERIFY, send_link_email
 from portal.accounts.fields import check_email, check_zone, clean_name, clean_phone
-from portal.accounts.links import LinkInvalid, read_link
+from portal.accounts.links import VERIFY_LINK, LinkInvalid, read_link
 from portal.accounts.models import User
 from portal.accounts.passwords import validate_new_password
 from portal.accounts.throttle import RateLimited
@@ -159,13 +159,7 @@ def request_verification_email(session: so.Session, email: str) -> None:
 
 def verify_email(session: so.Session, token: str) -> User:
     """Mark the address in the link as verified (again is fine); LinkInvalid otherwise."""
-    user, payload = read_link(
-        session,
-        "verify-email",
-        token,
-        VERIFY_LIFETIME,
-        "This link has expired: verification links work for 48 hours. Ask for a new one below.",
-    )
+    user, payload = read_link(session, VERIFY_LINK, token)
     if payload.get("e") != user.email:
         raise LinkInvalid("This link is for an e-mail address the account no longer uses.")
     if user.email_verified_at is None:

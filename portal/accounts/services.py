@@ -86,12 +86,12 @@ def purge_login_attempts(session: so.Session, before) -> int:
 
 def create_user(
     session: so.Session,
-    *,
     email: str,
     full_name: str,
     role: str,
     password: str | None,
     time_zone: str = "Europe/London",
+    *,
     check_password: bool = True,
     verified: bool = True,
 ) -> User:
@@ -131,15 +131,7 @@ def create_pending_user(
 ) -> User:
     """A user with no password yet and an unverified address: one who signed up (the
     caller sets the hash) or was invited (the invitation link sets both)."""
-    return create_user(
-        session,
-        email=email,
-        full_name=full_name,
-        role=role,
-        password=None,
-        time_zone=time_zone,
-        verified=False,
-    )
+    return create_user(session, email, full_name, role, None, time_zone, verified=False)
 
 
 def require_verified(user: User) -> None:
@@ -208,13 +200,7 @@ def create_customer_user(
     address gets the log-in rather than a duplicate. `verified`: staff vouch for the
     address (an invitation is verified when its link is followed)."""
     user = create_user(
-        session,
-        email=email,
-        full_name=full_name,
-        role="customer",
-        password=password,
-        time_zone=time_zone,
-        verified=verified,
+        session, email, full_name, "customer", password, time_zone, verified=verified
     )
     contact = session.scalar(
         sa.select(Contact).where(

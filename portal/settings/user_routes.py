@@ -15,6 +15,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from portal.access import role_required
 from portal.accounts import invitations
+from portal.accounts.links import INVITE_LIFETIME
 from portal.accounts.models import User
 from portal.db import commit, get_session
 from portal.dispatch.disruptions import disruption_message
@@ -72,7 +73,7 @@ def user_new():
 
 
 def _sent_message(user: User) -> str:
-    days = invitations.INVITE_LIFETIME.days
+    days = INVITE_LIFETIME.days
     return (
         f"We sent {user.full_name} an invitation at {user.email}. The link works for "
         f"{days} days; they can log in once they have chosen a password."

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from portal.accounts import links
 from portal.accounts.emails import SUBJECT_STAFF_INVITE
 from portal.accounts.invitations import (
-    INVITE_LIFETIME,
     accept_invitation,
     invitations_sent,
     invite_staff_user,
@@ -215,11 +214,7 @@ def test_a_link_sent_before_invitations_were_numbered_works_until_the_next_one(s
     session.flush()
     with session.no_autoflush:
         legacy = links.make_link(
-            "invite",
-            "invite",
-            user,
-            INVITE_LIFETIME,
-            fp=links.password_fingerprint(user, "invite"),
+            links.INVITE_LINK, user, fp=links.password_fingerprint(user, "invite")
         )
     token = legacy.rsplit("/", 1)[1]
     assert read_invitation(session, token).id == user.id

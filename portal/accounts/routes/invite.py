@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.accounts import browser, invitations
-from portal.accounts.forms import AcceptInvitationForm, InviteForm
+from portal.accounts.forms import AcceptInvitationForm, InviteForm, typed
 from portal.accounts.links import LinkInvalid
 from portal.accounts.models import Contact, CustomerAccount
 from portal.accounts.routes.common import link_problem, save
@@ -58,15 +58,9 @@ def invite(account_id: int):
     form = InviteForm()
     error = None
     if form.validate_on_submit():
+        fields = typed(form, "full_name", "email")
         saved = save(
-            form,
-            lambda: invitations.invite_contact(
-                db,
-                account,
-                full_name=form.full_name.data,
-                email=form.email.data,
-                invited_by=current_user,
-            ),
+            form, lambda: invitations.invite_contact(db, account, invited_by=current_user, **fields)
         )
         if saved.done:
             flash(f"We sent an invitation to {saved.result.email}. It works for 7 days.", "success")

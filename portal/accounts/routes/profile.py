@@ -48,15 +48,7 @@ def update_profile():
     error = None
     if form.validate_on_submit():
         saved = save(
-            form,
-            lambda: profiles.update_profile(
-                get_session(),
-                current_user,
-                full_name=form.full_name.data,
-                phone=form.phone.data or "",
-                time_zone=form.time_zone.data,
-                email_notifications=form.email_notifications.data,
-            ),
+            form, lambda: profiles.update_profile(get_session(), current_user, **form.details())
         )
         if saved.done:
             flash("Your details are saved.", "success")
