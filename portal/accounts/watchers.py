@@ -1,10 +1,11 @@
 """What floors above accounts keep for a user or at an address, asked for by name.
 
 Accounts knows nothing of API tokens, calendar feeds, appointments or work orders, yet a
-new password must end the lasting access a stolen one made (tokens, feed links), and an
-address must not be removed while bookings or work orders point at it. A floor above
-registers here (from the app factory, portal/app.py): a revoker that ends its kind of
-access for a user, a counter that says how many of its records use an address.
+new password must end the lasting access a stolen one made (tokens, feed links), an
+address must not be removed while bookings or work orders point at it, and the profile
+page shows what the features offer a person. A floor above registers here (from the app
+factory, portal/app.py): a revoker that ends its kind of access for a user, a counter
+that says how many of its records use an address, a section of the profile page.
 Registration is by name, so building the app twice does not register anything twice;
 watchers run in the caller's transaction, so the change and its consequences commit or
 roll back together.
@@ -42,6 +43,7 @@ LocationCounter = Callable[[so.Session, "ServiceLocation"], LocationUse]
 
 _revokers: dict[str, AccessRevoker] = {}
 _location_counters: dict[str, LocationCounter] = {}
+_profile_sections: dict[str, str] = {}
 
 
 def watch_access_revoked(name: str, revoker: AccessRevoker) -> None:
@@ -80,3 +82,14 @@ def records_at(model: Any, finished_states: frozenset[str]) -> LocationCounter:
         return LocationUse(rows(model.status.not_in(finished_states)), rows())
 
     return count
+
+
+def add_profile_section(name: str, template: str) -> None:
+    """Show `template` on the profile page, after the sessions, in registration order
+    (it is included with the page's context, and decides itself whom it is for)."""
+    _profile_sections[name] = template
+
+
+def profile_sections() -> list[str]:
+    """The templates of the profile's sections from the floors above."""
+    return list(_profile_sections.values())

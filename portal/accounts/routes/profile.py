@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from portal.accounts import browser, credentials
+from portal.accounts import browser, credentials, watchers
 from portal.accounts import profile as profiles
 from portal.accounts.forms import ActionForm, ChangePasswordForm, LocationForm, ProfileForm
 from portal.accounts.models import ServiceLocation
@@ -35,6 +35,7 @@ def _profile_page(status: int = 200, **forms):
         location_error=forms.get("location_error"),
         details_error=forms.get("details_error"),
         password_error=forms.get("password_error"),
+        profile_sections=watchers.profile_sections(),
         **sessions_panel(),
     ), status
 
