@@ -17,10 +17,18 @@ from portal import config as config_module
 from portal import db, formatting
 from portal.accounts import browser
 from portal.accounts.routes import bp as accounts_bp
+from portal.accounts.watchers import (
+    add_profile_section,
+    watch_access_revoked,
+    watch_location_use,
+)
 from portal.api import init_app as init_api
+from portal.api.tokens import revoke_all_tokens
 from portal.booking.announce import KIND, expand_appointment_event
+from portal.booking.queries import appointments_at
 from portal.booking.routes import bp as booking_bp
 from portal.calendar_feeds.routes import bp as calendar_feeds_bp
+from portal.calendar_feeds.services import delete_feed
 from portal.cli import register_commands
 from portal.dispatch.disruptions import apply_disruption
 from portal.dispatch.routes import bp as dispatch_bp
@@ -36,6 +44,7 @@ from portal.settings.routes import bp as settings_bp
 from portal.staff.routes import bp as staff_bp
 from portal.webhooks.services import expand_webhooks
 from portal.workforce.watchers import watch_availability
+from portal.workorders.services import work_orders_at
 
 
 class RecordId(IntegerConverter):
@@ -133,8 +142,17 @@ def _register_event_expanders() -> None:
 
 def _register_watchers() -> None:
     """Who acts when a lower floor changes: a change to an agent's availability parks the
-    bookings it can no longer keep (portal/workforce/watchers.py)."""
+    bookings it can no longer keep (portal/workforce/watchers.py); a new password revokes
+    the user's API tokens and calendar feed, an address stays while appointments or work
+    orders use it, and the profile shows the features' sections (portal/accounts/watchers.py)."""
     watch_availability("park-unkeepable-bookings", apply_disruption)
+    watch_access_revoked("api-tokens", revoke_all_tokens)
+    watch_access_revoked("calendar-feed", delete_feed)
+    watch_location_use("appointments", appointments_at)
+    watch_location_use("work-orders", work_orders_at)
+    add_profile_section("api-tokens", "api/_profile_panel.html")
+    add_profile_section("calendar-feed", "calendar_feeds/_panel.html")
+    add_profile_section("your-data", "privacy/_profile_panel.html")
 
 
 # Only our own origin; htmx needs no inline script or eval. Inline styles are not

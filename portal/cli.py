@@ -13,8 +13,8 @@ from flask import current_app
 from portal import demo
 from portal import migrate as migrations
 from portal.accounts import services as accounts
+from portal.accounts.emails import tell_token_created
 from portal.accounts.models import User
-from portal.accounts.selfservice import tell_token_created
 from portal.accounts.services import normalise_email
 from portal.api.tokens import create_token, revoke_tokens_named
 from portal.db import get_session

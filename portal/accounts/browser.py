@@ -44,9 +44,9 @@ from flask import session as cookie_session
 from flask_login import login_user, logout_user
 from flask_login.utils import login_url
 
-from portal.accounts import sessions
+from portal.accounts import sessions, throttle
+from portal.accounts.links import password_fingerprint
 from portal.accounts.models import User, UserSession
-from portal.accounts.selfservice import password_fingerprint
 from portal.accounts.services import normalise_email
 from portal.db import get_session
 from portal.timeutil import now_utc
@@ -325,6 +325,12 @@ def device_for(db: so.Session, email: str) -> str | None:
 
 def device_for_user(user: User) -> str | None:
     return _device_id(_read_device_claim(), user)
+
+
+def password_attempt(device: str | None) -> throttle.Attempt:
+    """A password typed in this request: from this client, on this known device (from
+    `device_for` or `device_for_user`), under the configured limits."""
+    return throttle.Attempt(_address(), device, throttle.Policy.from_config(current_app.config))
 
 
 def remember_device(user: User) -> None:

@@ -4,6 +4,7 @@ postcode, a common password) live in the services, which raise Invalid with a fi
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -31,6 +32,11 @@ POSTCODE_PATTERNS = {
     "GB": (re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$"), "like SW1A 1AA"),
     "US": (re.compile(r"^[0-9]{5}(-[0-9]{4})?$"), "a ZIP code like 10118"),
 }
+
+
+def typed(form: FlaskForm, *names: str) -> dict[str, Any]:
+    """What was typed in the named fields, by name: the keywords a service takes."""
+    return {name: form[name].data for name in names}
 
 
 def _required(what: str) -> DataRequired:
@@ -99,10 +105,15 @@ def _phone_field() -> TelField:
 
 
 class _ZoneChoices:
-    """Mixin: fill the time-zone select with every IANA area/location zone."""
+    """Mixin: fill the time-zone select with every IANA area/location zone, and check
+    that the chosen one is among them."""
 
-    def _fill_zones(self) -> None:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.time_zone.choices = [SelectChoice(z, z.replace("_", " ")) for z in common_zones()]
+
+    def validate_time_zone(self, field) -> None:
+        _check_zone(self, field)
 
 
 class _AddressFields:
@@ -114,6 +125,10 @@ class _AddressFields:
         if not pattern.match(code):
             raise ValidationError(f"Enter a postcode {example}.")
         field.data = code
+
+    def address(self) -> dict[str, str]:
+        """The address as typed, in the words add_service_location takes."""
+        return typed(self, "label", "street", "city", "postal_code", "country")
 
 
 class LoginForm(FlaskForm):
@@ -144,17 +159,15 @@ class SignUpForm(_ZoneChoices, _AddressFields, FlaskForm):
     postal_code = StringField("Postcode", validators=[_required("the postcode"), Length(max=16)])
     country = SelectField("Country", choices=COUNTRIES, default="GB")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._fill_zones()
-
-    def validate_time_zone(self, field) -> None:
-        _check_zone(self, field)
-
     def validate_password(self, field) -> None:
         _check_new_password(
             self, field, email=self.email.data or "", full_name=self.full_name.data or ""
         )
+
+    def sign_up_fields(self) -> dict[str, str]:
+        """What was typed, in the words registration.sign_up takes."""
+        person = typed(self, "full_name", "email", "password", "time_zone")
+        return {**person, "phone": self.phone.data or "", **self.address()}
 
 
 class EmailForm(FlaskForm):
@@ -173,13 +186,6 @@ class NewPasswordForm(FlaskForm):
 class AcceptInvitationForm(_ZoneChoices, FlaskForm):
     password = _new_password_field("Choose a password")
     time_zone = _zone_field()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._fill_zones()
-
-    def validate_time_zone(self, field) -> None:
-        _check_zone(self, field)
 
     def validate_password(self, field) -> None:
         _check_new_password(self, field)
@@ -209,12 +215,10 @@ class ProfileForm(_ZoneChoices, FlaskForm):
     time_zone = _zone_field()
     email_notifications = BooleanField("E-mail me about my appointments")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._fill_zones()
-
-    def validate_time_zone(self, field) -> None:
-        _check_zone(self, field)
+    def details(self) -> dict[str, Any]:
+        """What was typed, in the words profile.update_profile takes."""
+        person = typed(self, "full_name", "time_zone", "email_notifications")
+        return {**person, "phone": self.phone.data or ""}
 
 
 class LocationForm(_AddressFields, FlaskForm):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from argon2 import PasswordHasher
@@ -51,29 +49,20 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def authenticate(
-    session: so.Session,
-    email: str,
-    password: str,
-    *,
-    remote_addr: str,
-    device: str | None = None,
-    max_failures: int = 5,
-    lock_minutes: int = 15,
-) -> User:
+def authenticate(session: so.Session, email: str, password: str, attempt: throttle.Attempt) -> User:
     """Return the user for these credentials, or raise LoginRefused.
 
     Failures are limited per address and slow the account down (portal/accounts/
-    throttle.py); `device` is the id of a known-device cookie the caller found valid for
-    this e-mail's user, which strangers' failures do not slow. Unknown e-mails are
-    counted too, so the answer never tells whether one exists.
+    throttle.py); `attempt.device` is the id of a known-device cookie the caller found
+    valid for this e-mail's user, which strangers' failures do not slow. Unknown e-mails
+    are counted too, so the answer never tells whether one exists.
     """
     email = normalise_email(email)
     now = now_utc()
-    policy = throttle.Policy(max_failures, timedelta(minutes=lock_minutes))
+    remote_addr, device = attempt.remote_addr, attempt.device
     throttle.serialise_attempts(session, email)
     refused = throttle.refusal(
-        session, email, remote_addr=remote_addr, device=device, now=now, policy=policy
+        session, email, remote_addr=remote_addr, device=device, now=now, policy=attempt.policy
     )
     if refused is not None:
         raise LoginRefused(refused)
@@ -97,12 +86,12 @@ def purge_login_attempts(session: so.Session, before) -> int:
 
 def create_user(
     session: so.Session,
-    *,
     email: str,
     full_name: str,
     role: str,
     password: str | None,
     time_zone: str = "Europe/London",
+    *,
     check_password: bool = True,
     verified: bool = True,
 ) -> User:
@@ -135,6 +124,14 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def create_pending_user(
+    session: so.Session, email: str, full_name: str, role: str, time_zone: str
+) -> User:
+    """A user with no password yet and an unverified address: one who signed up (the
+    caller sets the hash) or was invited (the invitation link sets both)."""
+    return create_user(session, email, full_name, role, None, time_zone, verified=False)
 
 
 def require_verified(user: User) -> None:
@@ -203,13 +200,7 @@ def create_customer_user(
     address gets the log-in rather than a duplicate. `verified`: staff vouch for the
     address (an invitation is verified when its link is followed)."""
     user = create_user(
-        session,
-        email=email,
-        full_name=full_name,
-        role="customer",
-        password=password,
-        time_zone=time_zone,
-        verified=verified,
+        session, email, full_name, "customer", password, time_zone, verified=verified
     )
     contact = session.scalar(
         sa.select(Contact).where(

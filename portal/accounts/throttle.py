@@ -24,23 +24,47 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import LoginAttempt
+from portal.errors import PortalError
 
 ADDRESS_FACTOR = 4
 # 2 ** 30 s is far past any lock: the exponent stops there so the number stays small.
 _MAX_EXPONENT = 30
 
 
+class RateLimited(PortalError):
+    """Asked again too soon (a password guess, an e-mail); the message says when to try again."""
+
+    status = 429
+
+
 @dataclass(frozen=True)
 class Policy:
     max_failures: int = 5
     lock: timedelta = timedelta(minutes=15)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Policy:
+        """The limits configured (PORTAL_LOGIN_MAX_FAILURES, PORTAL_LOGIN_LOCK_MINUTES)."""
+        return cls(config["LOGIN_MAX_FAILURES"], timedelta(minutes=config["LOGIN_LOCK_MINUTES"]))
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A password typed somewhere: the client's address, the known device it came from
+    (a cookie the caller found valid for the account, or None) and the limits it meets."""
+
+    remote_addr: str
+    device: str | None = None
+    policy: Policy = Policy()
 
 
 def serialise_attempts(session: so.Session, email: str) -> None:

@@ -15,8 +15,9 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from portal.accounts.credentials import check_current_password
+from portal.accounts.emails import tell_token_created
 from portal.accounts.models import User
-from portal.accounts.selfservice import check_current_password, tell_token_created
 from portal.api.models import ApiToken
 from portal.audit.services import record_change, snapshot
 from portal.errors import Invalid, NotFound
@@ -168,3 +169,13 @@ def find_usable_token(session: so.Session, secret: str) -> ApiToken | None:
     if token is None or not token.is_usable(now_utc()) or not token.user.active:
         return None
     return token
+
+
+def revoke_all_tokens(session: so.Session, user: User, now: datetime) -> None:
+    """End every working token of the user (a new password: portal/accounts/watchers.py)."""
+    session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    )

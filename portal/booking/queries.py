@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import ServiceLocation
+from portal.accounts.watchers import records_at
 from portal.availability.engine import REASONS, Window
 from portal.booking.models import Appointment, Service
 from portal.booking.windows import (
@@ -163,3 +164,10 @@ def _seven_days(
         session, service, location, range_start=start, range_end=end, now=now, org_zone=org_zone
     )
     return found, end
+
+
+# Whether an address may be removed (portal/accounts/watchers.py): appointments there,
+# those in these states done with it.
+appointments_at = records_at(
+    Appointment, frozenset({"signed_off", "cancelled", "declined_by_customer", "no_show"})
+)

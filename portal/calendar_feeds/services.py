@@ -240,3 +240,13 @@ def _event(appointment: Appointment, for_staff: bool, base_url: str, now: dateti
     event.add("url", link)
     event.add("transp", "OPAQUE")
     return event
+
+
+def delete_feed(session: so.Session, user: User, now: datetime) -> None:
+    """Forget the user's feed key, so its link stops working (a new password:
+    portal/accounts/watchers.py); the user can make a new one."""
+    session.execute(
+        sa.delete(CalendarFeed)
+        .where(CalendarFeed.user_id == user.id)
+        .execution_options(synchronize_session="fetch")
+    )

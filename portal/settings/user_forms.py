@@ -1,5 +1,5 @@
 """The staff-user invitation form (shape of input only; the rules live in
-portal.accounts.selfservice.invite_staff_user)."""
+portal.accounts.invitations.invite_staff_user)."""
 
 from __future__ import annotations
 

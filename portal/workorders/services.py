@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import User
+from portal.accounts.watchers import records_at
 from portal.booking.models import Appointment
 from portal.ids import parse_id
 from portal.timeutil import to_local
@@ -162,3 +163,8 @@ def group_by_day(
             label = f"{day:%A %-d %B}"
         groups.setdefault(label, []).append(task)
     return list(groups.items())
+
+
+# Whether an address may be removed (portal/accounts/watchers.py): work orders there,
+# closed or cancelled ones done with it.
+work_orders_at = records_at(WorkOrder, frozenset({"closed", "cancelled"}))

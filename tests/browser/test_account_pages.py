@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 from sqlalchemy.pool import NullPool
 
-from portal.accounts.selfservice import SUBJECT_INVITE, SUBJECT_RESET, SUBJECT_VERIFY
+from portal.accounts.emails import SUBJECT_INVITE, SUBJECT_RESET, SUBJECT_VERIFY
 from tests.browser.axe import check_accessibility
 from tests.browser.pages import log_in, screenshots
 

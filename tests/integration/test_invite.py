@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
+from portal.accounts.emails import SUBJECT_INVITE
+from portal.accounts.invitations import invite_contact
 from portal.accounts.models import Contact, User
-from portal.accounts.selfservice import SUBJECT_INVITE, invite_contact
 from portal.errors import Invalid, NotAllowed
 from portal.notifications.models import OutboxMessage
 from portal.timeutil import now_utc

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal import scheduler
-from portal.accounts import selfservice
+from portal.accounts import credentials, emails, invitations, registration
 from portal.booking.announce import EVENTS, announce
 from portal.db import UTCDateTime, make_engine
 from portal.migrate import upgrade
@@ -38,13 +38,13 @@ TOKEN_LIKE = re.compile(r"[A-Za-z0-9_.\-]{16,}")
 REMOVED = "Body removed after delivery: it held a private link."
 DEV_NOTICE = "Development setting: links are shown to admins"
 ACCOUNT_SUBJECTS = (
-    selfservice.SUBJECT_VERIFY,
-    selfservice.SUBJECT_SIGNUP_EXISTS,
-    selfservice.SUBJECT_RESET,
-    selfservice.SUBJECT_PASSWORD_CHANGED,
-    selfservice.SUBJECT_TOKEN_CREATED,
-    selfservice.SUBJECT_INVITE,
-    selfservice.SUBJECT_STAFF_INVITE,
+    emails.SUBJECT_VERIFY,
+    emails.SUBJECT_SIGNUP_EXISTS,
+    emails.SUBJECT_RESET,
+    emails.SUBJECT_PASSWORD_CHANGED,
+    emails.SUBJECT_TOKEN_CREATED,
+    emails.SUBJECT_INVITE,
+    emails.SUBJECT_STAFF_INVITE,
 )
 
 
@@ -128,7 +128,7 @@ def test_a_pending_admin_invitation_cannot_be_read_from_the_outbox(
     frozen_now(T0)
     admin = create_user(session, role="admin")
     manager = create_user(session, role="manager")
-    selfservice.invite_staff_user(
+    invitations.invite_staff_user(
         session,
         admin,
         full_name="Second Admin",
@@ -186,17 +186,17 @@ def every_kind_of_email(session, appointment) -> None:
         "city": "London",
         "postal_code": "E1 6AN",
     }
-    selfservice.sign_up(session, full_name="New Person", email="new@example.com", **fields)
-    selfservice.sign_up(session, full_name="Twin", email="jo@example.com", **fields)
-    selfservice.request_password_reset(session, "jo@example.com")
+    registration.sign_up(session, full_name="New Person", email="new@example.com", **fields)
+    registration.sign_up(session, full_name="Twin", email="jo@example.com", **fields)
+    credentials.request_password_reset(session, "jo@example.com")
     (reset,) = [m for m in outbox(session, "jo@example.com") if m.subject == "Reset your password"]
     ((_route, token),) = private_links(reset)
-    selfservice.reset_password(session, token, "another staple tide lantern")
-    selfservice.tell_token_created(session, customer, "laptop")
-    selfservice.invite_contact(
+    credentials.reset_password(session, token, "another staple tide lantern")
+    emails.tell_token_created(session, customer, "laptop")
+    invitations.invite_contact(
         session, account, full_name="Con Tact", email="contact@example.com", invited_by=admin
     )
-    selfservice.invite_staff_user(
+    invitations.invite_staff_user(
         session, admin, full_name="Sec", email="sec@example.com", role="admin", time_zone="UTC"
     )
     reports.set_subscription(session, manager, "operations", True)
@@ -250,7 +250,7 @@ def test_an_admin_sees_links_under_the_development_setting_and_is_told(
 ):
     frozen_now(T0)
     create_user(session, email="jo@example.com")
-    selfservice.request_password_reset(session, "jo@example.com")
+    credentials.request_password_reset(session, "jo@example.com")
     session.commit()
     (message,) = outbox(session, "jo@example.com")
     ((_route, token),) = private_links(message)
@@ -268,7 +268,7 @@ def test_a_manager_never_sees_links_even_under_the_development_setting(
 ):
     frozen_now(T0)
     create_user(session, email="jo@example.com")
-    selfservice.request_password_reset(session, "jo@example.com")
+    credentials.request_password_reset(session, "jo@example.com")
     session.commit()
     (message,) = outbox(session, "jo@example.com")
     ((_route, token),) = private_links(message)
@@ -298,7 +298,7 @@ def test_a_sent_reset_goes_out_whole_and_its_body_then_leaves_the_database(
 ):
     frozen_now(T0)
     create_user(session, email="jo@example.com")
-    selfservice.request_password_reset(session, "jo@example.com")
+    credentials.request_password_reset(session, "jo@example.com")
     session.commit()
     (queued,) = outbox(session, "jo@example.com")
     text, html, subject = queued.body_text, queued.body_html, queued.subject
@@ -365,7 +365,7 @@ def test_an_e_mail_without_a_private_link_keeps_its_body_once_sent(
 def test_a_private_e_mail_given_up_on_loses_its_body(session, smtp_server, frozen_now):
     frozen_now(T0)
     create_user(session, email="jo@example.com")
-    selfservice.request_password_reset(session, "jo@example.com")
+    credentials.request_password_reset(session, "jo@example.com")
     session.commit()
     smtp_server.stop()
 
@@ -385,7 +385,7 @@ def test_a_private_e_mail_given_up_on_loses_its_body(session, smtp_server, froze
 def test_the_development_setting_keeps_sent_bodies(session, smtp_server, frozen_now, dev_setting):
     frozen_now(T0)
     create_user(session, email="jo@example.com")
-    selfservice.request_password_reset(session, "jo@example.com")
+    credentials.request_password_reset(session, "jo@example.com")
     session.commit()
 
     send_due(session, T0, smtp=smtp_server.settings)

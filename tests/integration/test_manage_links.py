@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from portal.accounts.selfservice import SUBJECT_RESET
+from portal.accounts.emails import SUBJECT_RESET
 from portal.booking.links import manage_url
 from portal.notifications.models import OutboxMessage
 from tests.factories import NOW, build_world, create_appointment, create_customer

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
+from portal.accounts.emails import SUBJECT_PASSWORD_CHANGED, SUBJECT_RESET
 from portal.accounts.models import LoginAttempt, User
-from portal.accounts.selfservice import SUBJECT_PASSWORD_CHANGED, SUBJECT_RESET
 from portal.api.tokens import create_token
 from portal.calendar_feeds import services as feeds
 from portal.notifications.models import OutboxMessage

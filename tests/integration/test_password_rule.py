@@ -11,14 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
+from portal.accounts.emails import SUBJECT_INVITE, SUBJECT_RESET, SUBJECT_STAFF_INVITE
+from portal.accounts.invitations import invite_contact, invite_staff_user
 from portal.accounts.models import User
-from portal.accounts.selfservice import (
-    SUBJECT_INVITE,
-    SUBJECT_RESET,
-    SUBJECT_STAFF_INVITE,
-    invite_contact,
-    invite_staff_user,
-)
 from portal.notifications.models import OutboxMessage
 from tests.factories import create_account, create_customer, create_territory, create_user
 

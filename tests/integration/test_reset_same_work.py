@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 from flask import template_rendered
 
-from portal.accounts import selfservice
-from portal.accounts.selfservice import RESETS_PER_HOUR, SUBJECT_RESET
+from portal.accounts import links
+from portal.accounts.credentials import RESETS_PER_HOUR
+from portal.accounts.emails import SUBJECT_RESET
 from portal.notifications.models import OutboxMessage
 from portal.timeutil import now_utc
 from tests.factories import create_customer, create_user
@@ -40,7 +41,7 @@ def _statement(sql: str) -> str:
 def measure(app, client, monkeypatch):
     """`measure(email)`: POST /reset for `email` and return the work that request did."""
     engine = app.extensions["portal.engine"]
-    real_make_token = selfservice.make_token
+    real_make_token = links.make_token
 
     def measure(email: str) -> Work:
         token = client.csrf_token("/reset")
@@ -56,7 +57,7 @@ def measure(app, client, monkeypatch):
             work.signed.append(purpose)
             return real_make_token(purpose, payload, **kwargs)
 
-        monkeypatch.setattr(selfservice, "make_token", counting_make_token)
+        monkeypatch.setattr(links, "make_token", counting_make_token)
         sa.event.listen(engine, "before_cursor_execute", on_execute)
         template_rendered.connect(on_render, app)
         try:
@@ -64,7 +65,7 @@ def measure(app, client, monkeypatch):
         finally:
             template_rendered.disconnect(on_render, app)
             sa.event.remove(engine, "before_cursor_execute", on_execute)
-            monkeypatch.setattr(selfservice, "make_token", real_make_token)
+            monkeypatch.setattr(links, "make_token", real_make_token)
         assert response.status_code == 302
         assert response.location.endswith("/reset/sent")
         return work

@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
+from portal.accounts.emails import SUBJECT_SIGNUP_EXISTS, SUBJECT_VERIFY
 from portal.accounts.models import Contact, CustomerAccount, ServiceLocation, User
-from portal.accounts.selfservice import SUBJECT_SIGNUP_EXISTS, SUBJECT_VERIFY, verify_email
+from portal.accounts.registration import verify_email
 from portal.accounts.services import require_verified
 from portal.errors import NotAllowed
 from portal.notifications.models import OutboxMessage

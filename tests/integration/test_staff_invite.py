@@ -11,15 +11,18 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from portal.accounts import selfservice
-from portal.accounts.models import User
-from portal.accounts.selfservice import (
-    SUBJECT_STAFF_INVITE,
-    LinkInvalid,
+from portal.accounts import links
+from portal.accounts.emails import SUBJECT_STAFF_INVITE
+from portal.accounts.invitations import (
     accept_invitation,
+    invitations_sent,
     invite_staff_user,
+    read_invitation,
     resend_staff_invitation,
+    user_state,
 )
+from portal.accounts.links import LinkInvalid
+from portal.accounts.models import User
 from portal.errors import Conflict, Invalid, NotAllowed
 from portal.notifications.models import OutboxMessage
 from portal.workforce.models import Agent
@@ -87,7 +90,7 @@ def test_inviting_creates_a_staff_user_without_a_password(session, admin):
     assert (user.role, user.full_name, user.email) == ("scheduler", "New Tech", NEWCOMER)
     assert user.password_hash is None
     assert user.email_verified_at is None
-    assert selfservice.user_state(user) == "invited"
+    assert user_state(user) == "invited"
 
 
 def test_an_invited_agent_is_bookable_at_once_so_its_hours_can_be_set(session, admin):
@@ -114,7 +117,7 @@ def test_accepting_sets_the_password_and_verifies_the_address(session, admin):
 
     assert user.password_hash.startswith("$argon2id$")
     assert user.email_verified_at == NOW
-    assert selfservice.user_state(user) == "active"
+    assert user_state(user) == "active"
 
 
 def test_an_accepted_invitation_link_is_refused_as_used(session, admin):
@@ -123,7 +126,7 @@ def test_an_accepted_invitation_link_is_refused_as_used(session, admin):
     accept_invitation(session, token, password=PASSWORD)
 
     with pytest.raises(LinkInvalid, match="already been used") as refused:
-        selfservice.read_invitation(session, token)
+        read_invitation(session, token)
 
     assert refused.value.used and refused.value.status == 410
 
@@ -134,7 +137,7 @@ def test_an_invitation_link_expires_after_seven_days(session, admin, frozen_now)
     frozen_now(NOW + timedelta(days=7, minutes=1))
 
     with pytest.raises(LinkInvalid, match="This invitation has expired") as refused:
-        selfservice.read_invitation(session, token)
+        read_invitation(session, token)
 
     assert refused.value.expired
 
@@ -148,9 +151,9 @@ def test_resending_queues_a_new_link_that_works(session, admin, frozen_now):
     first, second = invitations(session)
     frozen_now(NOW + timedelta(days=8))  # the first link has expired by now
     with pytest.raises(LinkInvalid):
-        selfservice.read_invitation(session, token_of(first))
-    assert selfservice.read_invitation(session, token_of(second)).id == user.id
-    assert selfservice.invitations_sent(session, [user.id]) == {user.id: second.created_at}
+        read_invitation(session, token_of(first))
+    assert read_invitation(session, token_of(second)).id == user.id
+    assert invitations_sent(session, [user.id]) == {user.id: second.created_at}
 
 
 def test_resending_makes_the_earlier_link_stop_working_at_once(session, admin):
@@ -160,11 +163,11 @@ def test_resending_makes_the_earlier_link_stop_working_at_once(session, admin):
 
     first, second = invitations(session)
     with pytest.raises(LinkInvalid) as refused:
-        selfservice.read_invitation(session, token_of(first))
+        read_invitation(session, token_of(first))
     assert refused.value.replaced
     assert refused.value.status == 410
     assert "replaced by a newer one" in refused.value.message
-    assert selfservice.read_invitation(session, token_of(second)).id == user.id
+    assert read_invitation(session, token_of(second)).id == user.id
 
 
 def test_a_replaced_link_cannot_set_the_password(session, admin):
@@ -185,7 +188,7 @@ def test_once_the_newest_link_is_used_an_older_one_says_used(session, admin):
     accept_invitation(session, token_of(second), password=PASSWORD)
 
     with pytest.raises(LinkInvalid) as refused:
-        selfservice.read_invitation(session, token_of(first))
+        read_invitation(session, token_of(first))
 
     assert refused.value.used
     assert "already been used" in refused.value.message
@@ -209,20 +212,16 @@ def test_a_link_sent_before_invitations_were_numbered_works_until_the_next_one(s
     user.invitation_count = 0  # as the migration leaves a user invited before it
     session.flush()
     with session.no_autoflush:
-        legacy = selfservice._link(
-            "invite",
-            "invite",
-            user,
-            selfservice.INVITE_LIFETIME,
-            fp=selfservice.password_fingerprint(user, "invite"),
+        legacy = links.make_link(
+            links.INVITE_LINK, user, fp=links.password_fingerprint(user, "invite")
         )
     token = legacy.rsplit("/", 1)[1]
-    assert selfservice.read_invitation(session, token).id == user.id
+    assert read_invitation(session, token).id == user.id
 
     resend_staff_invitation(session, admin, user)
 
     with pytest.raises(LinkInvalid) as refused:
-        selfservice.read_invitation(session, token)
+        read_invitation(session, token)
     assert refused.value.replaced
 
 

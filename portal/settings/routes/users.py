@@ -2,7 +2,7 @@
 (de)activate.
 
 An admin never chooses a staff member's password: the invitee follows the e-mailed link
-and chooses it (portal.accounts.selfservice; `portal create-user` still makes the first
+and chooses it (portal.accounts.invitations; `portal create-user` still makes the first
 admin from the command line). Until then the user is listed as invited and cannot log in.
 
 An inactive user cannot log in, and a session it already has stops working (flask-login
@@ -14,7 +14,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from portal.access import role_required
-from portal.accounts import selfservice
+from portal.accounts import invitations
+from portal.accounts.links import INVITE_LIFETIME
 from portal.accounts.models import User
 from portal.db import commit, get_session
 from portal.dispatch.disruptions import disruption_message
@@ -32,15 +33,15 @@ def users():
         role = None
     session = get_session()
     page = svc.list_staff_users(session, role=role, page=page_arg())
-    invited = [u.id for u in page.items if selfservice.user_state(u) == "invited"]
+    invited = [u.id for u in page.items if invitations.user_state(u) == "invited"]
     return render_template(
         "settings/users.html",
         page=page,
         role=role,
         roles=STAFF_ROLE_CHOICES,
         args={"role": role} if role else {},
-        state_of=selfservice.user_state,
-        invited_at=selfservice.invitations_sent(session, invited),
+        state_of=invitations.user_state,
+        invited_at=invitations.invitations_sent(session, invited),
     )
 
 
@@ -50,7 +51,7 @@ def user_new():
     form = StaffInviteForm(data={"role": "agent", "time_zone": me().time_zone})
     done, error = save_form(
         form,
-        lambda: selfservice.invite_staff_user(
+        lambda: invitations.invite_staff_user(
             get_session(),
             me(),
             full_name=form.full_name.data,
@@ -67,7 +68,7 @@ def user_new():
 
 
 def _sent_message(user: User) -> str:
-    days = selfservice.INVITE_LIFETIME.days
+    days = INVITE_LIFETIME.days
     return (
         f"We sent {user.full_name} an invitation at {user.email}. The link works for "
         f"{days} days; they can log in once they have chosen a password."
@@ -82,8 +83,8 @@ def _user_page(user: User, *, role_form: RoleForm | None = None, error: str | No
     form = role_form or RoleForm(formdata=None, data={"role": user.role})
     session = get_session()
     agent = svc.agent_for_user(session, user)
-    state = selfservice.user_state(user)
-    sent = selfservice.invitations_sent(session, [user.id]).get(user.id)
+    state = invitations.user_state(user)
+    sent = invitations.invitations_sent(session, [user.id]).get(user.id)
     return render_template(
         "settings/user.html",
         user=user,
@@ -140,7 +141,7 @@ def user_invitation(user_id: int):
     user = _staff_user(user_id)
     form = check_action_form()
     try:
-        selfservice.resend_staff_invitation(get_session(), me(), user)
+        invitations.resend_staff_invitation(get_session(), me(), user)
     except PortalError as err:
         return _user_page(user, error=refuse(form, err))
     commit()

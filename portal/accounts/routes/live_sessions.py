@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from portal.accounts import bp, browser, sessions
-from portal.accounts.forms import ActionForm
+from portal.accounts import browser, sessions
+from portal.accounts.routes.common import checked_button
 from portal.db import commit, get_session
 from portal.timeutil import now_utc
 
@@ -26,15 +26,8 @@ def sessions_panel() -> dict:
     }
 
 
-def _checked_form() -> None:
-    if not ActionForm().validate_on_submit():
-        abort(400)
-
-
-@bp.post("/profile/sessions/end-all")
-@login_required
 def end_all_sessions():
-    _checked_form()
+    checked_button()
     sessions.end_user_sessions(get_session(), current_user, now_utc(), "everywhere")
     browser.log_out("everywhere")
     commit()
@@ -42,10 +35,8 @@ def end_all_sessions():
     return redirect(url_for("accounts.login"))
 
 
-@bp.post("/profile/sessions/<int:session_id>/end")
-@login_required
 def end_one_session(session_id: int):
-    _checked_form()
+    checked_button()
     row = sessions.get_own_session(get_session(), current_user, session_id)
     if row is None or row.revoked_at is not None:
         abort(404)
