@@ -17,8 +17,9 @@ from portal import config as config_module
 from portal import db, formatting
 from portal.accounts import browser
 from portal.accounts.routes import bp as accounts_bp
-from portal.api import init_app as init_api
+from portal.api.routes import init_app as init_api
 from portal.booking.announce import KIND, expand_appointment_event
+from portal.booking.hooks import expand_webhooks
 from portal.booking.routes import bp as booking_bp
 from portal.calendar_feeds.routes import bp as calendar_feeds_bp
 from portal.cli import register_commands
@@ -34,7 +35,6 @@ from portal.privacy.routes import bp as privacy_bp
 from portal.reports.routes import bp as reports_bp
 from portal.settings.routes import bp as settings_bp
 from portal.staff.routes import bp as staff_bp
-from portal.webhooks.services import expand_webhooks
 from portal.workforce.watchers import watch_availability
 
 
@@ -130,7 +130,8 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_event_expanders() -> None:
     """Who expands the events services record (portal/notifications/events.py), in this
-    order: an appointment's notices and e-mails, then its webhook deliveries."""
+    order: an appointment's notices and e-mails, then its webhook deliveries
+    (portal/booking/hooks.py)."""
     register_expander(KIND, expand_appointment_event)
     register_expander(KIND, expand_webhooks)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 
+from portal.db import rollback_request_session
+
 
 class PortalError(Exception):
     """A request the rules refuse; `message` is written for the person who asked."""
@@ -47,8 +49,6 @@ def put_on_form(form, error: PortalError) -> str | None:
 
 
 def register_handlers(app: Flask) -> None:
-    from portal.db import rollback_request_session
-
     def page(status: int, title: str, message: str):
         rollback_request_session()
         template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/error.html"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.accounts.models import ServiceLocation, User
-from portal.api.registry import operation
-from portal.api.routes.common import ID, org_zone
+from portal.api.registry import ID, operation
+from portal.api.routes.common import org_zone
 from portal.api.schemas import (
     ClosedDay,
     LocationList,

@@ -4,23 +4,22 @@ timelines."""
 from __future__ import annotations
 
 from portal.accounts.models import User
-from portal.api.registry import operation
-from portal.api.routes.common import ID, load_appointment, org_zone, task_out
+from portal.api.registry import ID, operation
+from portal.api.routes.common import load_appointment, org_zone
 from portal.api.schemas import (
     AssignIn,
     SuggestionList,
     SuggestionOut,
     SuggestionsQuery,
-    TaskOut,
     Timeline,
     TimelineEntryOut,
-    WorkOrderOut,
     WorkOrderPage,
     WorkOrdersQuery,
     window_out,
 )
 from portal.availability.services import location_zone
 from portal.booking import lifecycle as lc
+from portal.booking.shapes import TaskOut, task_out, work_order_out
 from portal.booking.suggestions import preferences_of, suggest_windows
 from portal.db import commit, get_session
 from portal.errors import NotFound
@@ -151,20 +150,4 @@ def timeline(user: User, work_order_id: int) -> Timeline:
             )
             for e in entries
         ],
-    )
-
-
-def work_order_out(work_order: WorkOrder) -> WorkOrderOut:
-    return WorkOrderOut(
-        id=work_order.id,
-        number=work_order.number,
-        status=work_order.status,
-        summary=work_order.summary,
-        description=work_order.description,
-        account_id=work_order.account_id,
-        account_name=work_order.account.name,
-        contact_id=work_order.contact_id,
-        location_id=work_order.location_id,
-        created_at=work_order.created_at,
-        updated_at=work_order.updated_at,
     )
