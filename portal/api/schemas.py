@@ -5,8 +5,9 @@ order have the public shape webhooks send too (portal/booking/shapes.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +22,7 @@ from portal.availability.engine import Window
 from portal.booking.models import APPOINTMENT_STATES
 from portal.booking.shapes import AppointmentOut, WorkOrderOut
 from portal.ids import MAX_ID
+from portal.pagination import Page
 from portal.timeutil import is_valid_zone, to_local
 from portal.workorders.models import WORK_ORDER_STATES
 
@@ -305,6 +307,9 @@ class WorkOrderPage(BaseModel):
     total: int
 
 
+Listing = TypeVar("Listing", AppointmentPage, WorkOrderPage)
+
+
 class TimelineEntryOut(BaseModel):
     id: int
     at: datetime
@@ -325,6 +330,16 @@ class Timeline(BaseModel):
 
 
 # --- records to shapes ----------------------------------------------------------------------
+
+
+def page_out(model: type[Listing], found: Page, shape: Callable[[Any], BaseModel]) -> Listing:
+    """One page of a listing (`found`) in its API shape, each row through `shape`."""
+    return model(
+        items=[shape(row) for row in found.items],
+        page=found.number,
+        pages=found.pages,
+        total=found.total,
+    )
 
 
 def window_out(window: Window, zone: str | None) -> WindowOut:

@@ -8,8 +8,9 @@ imports nothing above booking.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, TypeVar
 
-from pydantic import AliasPath, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from portal.availability.services import location_zone
 from portal.booking.lifecycle import STATUS_WORDS
@@ -52,19 +53,27 @@ class AppointmentOut(BaseModel):
 
 
 class WorkOrderOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)  # read straight off a WorkOrder
-
     id: int
     number: str
     status: str
     summary: str
     description: str
     account_id: int
-    account_name: str = Field(validation_alias=AliasPath("account", "name"))
+    account_name: str
     contact_id: int | None
     location_id: int | None
     created_at: datetime
     updated_at: datetime
+
+
+Shape = TypeVar("Shape", bound=BaseModel)
+
+
+def read_off(model: type[Shape], record: Any, **computed: Any) -> Shape:
+    """`model` filled from the attributes of `record` that have its fields' names, and
+    from `computed` for the fields that are not plain attributes of it."""
+    plain = {name: getattr(record, name) for name in model.model_fields if name not in computed}
+    return model(**plain, **computed)
 
 
 def appointment_out(appointment: Appointment, *, org_zone: str, with_tasks: bool) -> AppointmentOut:
@@ -76,41 +85,22 @@ def appointment_out(appointment: Appointment, *, org_zone: str, with_tasks: bool
         tasks = [
             task_out(t) for t in appointment.work_order.tasks if t.appointment_id == appointment.id
         ]
-    return AppointmentOut(
-        id=appointment.id,
-        number=appointment.number,
-        status=appointment.status,
+    return read_off(
+        AppointmentOut,
+        appointment,
         status_text=STATUS_WORDS[appointment.status],
-        service_id=appointment.service_id,
         service_name=appointment.service.name,
-        account_id=appointment.account_id,
-        contact_id=appointment.contact_id,
-        location_id=appointment.location_id,
-        work_order_id=appointment.work_order_id,
         work_order_number=appointment.work_order.number,
         time_zone=zone,
-        window_start=appointment.window_start,
-        window_end=appointment.window_end,
         local_window_start=to_local(appointment.window_start, zone),
         local_window_end=to_local(appointment.window_end, zone),
-        note=appointment.note,
-        confirm_deadline=appointment.confirm_deadline,
-        self_reschedules=appointment.self_reschedules,
         tasks=tasks,
     )
 
 
 def task_out(task: WorkOrderTask) -> TaskOut:
-    return TaskOut(
-        id=task.id,
-        status=task.status,
-        agent_id=task.agent_id,
-        agent_name=task.agent.name if task.agent else None,
-        queue=task.queue,
-        title=task.title,
-        due_at=task.due_at,
-    )
+    return read_off(TaskOut, task, agent_name=task.agent.name if task.agent else None)
 
 
 def work_order_out(work_order: WorkOrder) -> WorkOrderOut:
-    return WorkOrderOut.model_validate(work_order)
+    return read_off(WorkOrderOut, work_order, account_name=work_order.account.name)

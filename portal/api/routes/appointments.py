@@ -20,6 +20,7 @@ from portal.api.schemas import (
     DeclineIn,
     RescheduleIn,
     SignOffIn,
+    page_out,
 )
 from portal.booking import lifecycle as lc
 from portal.booking.models import Service
@@ -62,12 +63,7 @@ def list_appointments(user: User, query: AppointmentsQuery) -> AppointmentPage:
         per_page=query.per_page,
         with_tasks=user.is_staff,  # staff see each appointment's tasks
     )
-    return AppointmentPage(
-        items=[shown_to(user, a) for a in found.items],
-        page=found.number,
-        pages=found.pages,
-        total=found.total,
-    )
+    return page_out(AppointmentPage, found, lambda a: shown_to(user, a))
 
 
 @operation(
