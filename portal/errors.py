@@ -12,7 +12,10 @@ from portal.db import rollback_request_session
 
 
 class PortalError(Exception):
-    """A request the rules refuse; `message` is written for the person who asked."""
+    """A request the rules refuse; `message` is written for the person who asked.
+
+    A kind says its HTTP status in its header, `class Gone(PortalError, status=410)`
+    (or sets `status` in its body)."""
 
     status = 400
 
@@ -21,21 +24,22 @@ class PortalError(Exception):
         self.message = message
         self.field = field
 
-
-class Invalid(PortalError):
-    status = 422
-
-
-class NotAllowed(PortalError):
-    status = 403
+    def __init_subclass__(cls, *, status: int | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
 
 
-class NotFound(PortalError):
-    status = 404
+class Invalid(PortalError, status=422): ...
 
 
-class Conflict(PortalError):
-    status = 409
+class NotAllowed(PortalError, status=403): ...
+
+
+class NotFound(PortalError, status=404): ...
+
+
+class Conflict(PortalError, status=409): ...
 
 
 def put_on_form(form, error: PortalError) -> str | None:

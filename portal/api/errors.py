@@ -52,24 +52,18 @@ TITLES = {
 CLASS_CODES = {"WindowTaken": "window_taken", "IllegalTransition": "illegal_transition"}
 
 
-class Unauthenticated(PortalError):
-    status = 401
+class Unauthenticated(PortalError, status=401): ...
 
 
-class Malformed(PortalError):
-    status = 400
+class Malformed(PortalError, status=400): ...
 
 
-class UnsupportedMediaType(PortalError):
+class UnsupportedMediaType(PortalError, status=415):
     """A body sent as something other than JSON (text/plain, a form): never guessed at."""
 
-    status = 415
 
-
-class InvalidInput(PortalError):
+class InvalidInput(PortalError, status=422):
     """Input that failed validation: one entry per field, the first one named in `field`."""
-
-    status = 422
 
     def __init__(self, errors: list[dict[str, str]]):
         first = errors[0]
