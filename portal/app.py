@@ -22,9 +22,10 @@ from portal.accounts.watchers import (
     watch_access_revoked,
     watch_location_use,
 )
-from portal.api import init_app as init_api
+from portal.api.routes import init_app as init_api
 from portal.api.tokens import revoke_all_tokens
 from portal.booking.announce import KIND, expand_appointment_event
+from portal.booking.hooks import expand_webhooks
 from portal.booking.queries import appointments_at
 from portal.booking.routes import bp as booking_bp
 from portal.calendar_feeds.routes import bp as calendar_feeds_bp
@@ -42,7 +43,6 @@ from portal.privacy.routes import bp as privacy_bp
 from portal.reports.routes import bp as reports_bp
 from portal.settings.routes import bp as settings_bp
 from portal.staff.routes import bp as staff_bp
-from portal.webhooks.services import expand_webhooks
 from portal.workforce.watchers import watch_availability
 from portal.workorders.services import work_orders_at
 
@@ -135,7 +135,8 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_event_expanders() -> None:
     """Who expands the events services record (portal/notifications/events.py), in this
-    order: an appointment's notices and e-mails, then its webhook deliveries."""
+    order: an appointment's notices and e-mails, then its webhook deliveries
+    (portal/booking/hooks.py)."""
     register_expander(KIND, expand_appointment_event)
     register_expander(KIND, expand_webhooks)
 

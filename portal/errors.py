@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 
+from portal.db import rollback_request_session
+
 
 class PortalError(Exception):
-    """A request the rules refuse; `message` is written for the person who asked."""
+    """A request the rules refuse; `message` is written for the person who asked.
+
+    A kind says its HTTP status in its header, `class Gone(PortalError, status=410)`
+    (or sets `status` in its body)."""
 
     status = 400
 
@@ -19,21 +24,22 @@ class PortalError(Exception):
         self.message = message
         self.field = field
 
-
-class Invalid(PortalError):
-    status = 422
-
-
-class NotAllowed(PortalError):
-    status = 403
+    def __init_subclass__(cls, *, status: int | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
 
 
-class NotFound(PortalError):
-    status = 404
+class Invalid(PortalError, status=422): ...
 
 
-class Conflict(PortalError):
-    status = 409
+class NotAllowed(PortalError, status=403): ...
+
+
+class NotFound(PortalError, status=404): ...
+
+
+class Conflict(PortalError, status=409): ...
 
 
 def put_on_form(form, error: PortalError) -> str | None:
@@ -47,8 +53,6 @@ def put_on_form(form, error: PortalError) -> str | None:
 
 
 def register_handlers(app: Flask) -> None:
-    from portal.db import rollback_request_session
-
     def page(status: int, title: str, message: str):
         rollback_request_session()
         template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/error.html"

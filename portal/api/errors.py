@@ -14,6 +14,8 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from portal.api import API_PREFIX, bp
+from portal.api.schemas import window_out
+from portal.db import rollback_request_session
 from portal.errors import PortalError
 from portal.ratelimit import RateLimited
 
@@ -50,24 +52,18 @@ TITLES = {
 CLASS_CODES = {"WindowTaken": "window_taken", "IllegalTransition": "illegal_transition"}
 
 
-class Unauthenticated(PortalError):
-    status = 401
+class Unauthenticated(PortalError, status=401): ...
 
 
-class Malformed(PortalError):
-    status = 400
+class Malformed(PortalError, status=400): ...
 
 
-class UnsupportedMediaType(PortalError):
+class UnsupportedMediaType(PortalError, status=415):
     """A body sent as something other than JSON (text/plain, a form): never guessed at."""
 
-    status = 415
 
-
-class InvalidInput(PortalError):
+class InvalidInput(PortalError, status=422):
     """Input that failed validation: one entry per field, the first one named in `field`."""
-
-    status = 422
 
     def __init__(self, errors: list[dict[str, str]]):
         first = errors[0]
@@ -101,8 +97,6 @@ def problem(
 
 
 def problem_for(err: PortalError) -> Response:
-    from portal.db import rollback_request_session
-
     rollback_request_session()
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
@@ -114,8 +108,6 @@ def problem_for(err: PortalError) -> Response:
         headers["Retry-After"] = str(err.retry_after)
     alternatives = getattr(err, "alternatives", None)
     if alternatives is not None:
-        from portal.api.schemas import window_out
-
         extra["alternatives"] = [window_out(w, None).model_dump(mode="json") for w in alternatives]
     return problem(
         err.status,
@@ -150,8 +142,6 @@ def _portal_error(err: PortalError):
 
 @bp.errorhandler(HTTPException)
 def _http_error(err: HTTPException):
-    from portal.db import rollback_request_session
-
     rollback_request_session()
     if err.code == 500:
         return problem(500, "Something went wrong on our side. Please try again.")
@@ -160,8 +150,6 @@ def _http_error(err: HTTPException):
 
 @bp.errorhandler(500)
 def _server_error(err):
-    from portal.db import rollback_request_session
-
     rollback_request_session()
     return problem(500, "Something went wrong on our side. Please try again.")
 

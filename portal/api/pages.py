@@ -17,7 +17,7 @@ from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from portal.accounts.browser import device_for_user
-from portal.api.routes.common import ID
+from portal.api.registry import ID
 from portal.api.tokens import MAX_NAME, create_own_token, list_tokens, revoke_token
 from portal.db import commit, get_session
 from portal.errors import PortalError

@@ -31,9 +31,11 @@ from portal.api.errors import (
     Malformed,
     UnsupportedMediaType,
 )
+from portal.api.schemas import Problem
 from portal.errors import NotAllowed
 from portal.ids import MAX_ID  # larger ids are refused by the route, not the database
 
+ID = f"int(min=1, max={MAX_ID})"  # the path converter for record ids
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _PATH_PARAM = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
 
@@ -193,8 +195,6 @@ def _parse(model: type[BaseModel], data: Any, _where: str | None) -> BaseModel:
 
 def openapi_document(*, title: str, version: str, description: str) -> dict:
     """The OpenAPI 3.1 document of every registered operation."""
-    from portal.api.schemas import Problem
-
     outputs = {op.response for op in OPERATIONS} | {Problem}
     inputs = {op.body for op in OPERATIONS if op.body is not None}
     ref_template = "#/components/schemas/{model}"

@@ -1,11 +1,13 @@
 """The shapes the API takes and gives: pydantic models, and functions that turn our
 records into them. Input models only say what well-formed input looks like; every rule
-that needs the database stays in the services."""
+that needs the database stays in the services. An appointment, its tasks and its work
+order have the public shape webhooks send too (portal/booking/shapes.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -18,7 +20,9 @@ from pydantic import (
 
 from portal.availability.engine import Window
 from portal.booking.models import APPOINTMENT_STATES
+from portal.booking.shapes import AppointmentOut, WorkOrderOut
 from portal.ids import MAX_ID
+from portal.pagination import Page
 from portal.timeutil import is_valid_zone, to_local
 from portal.workorders.models import WORK_ORDER_STATES
 
@@ -277,39 +281,6 @@ class WindowList(BaseModel):
     )
 
 
-class TaskOut(BaseModel):
-    id: int
-    status: str
-    agent_id: int | None
-    agent_name: str | None
-    queue: str | None
-    title: str
-    due_at: datetime | None
-
-
-class AppointmentOut(BaseModel):
-    id: int
-    number: str
-    status: str
-    status_text: str
-    service_id: int
-    service_name: str
-    account_id: int
-    contact_id: int
-    location_id: int
-    work_order_id: int
-    work_order_number: str
-    time_zone: str = Field(description="The location's zone.")
-    window_start: datetime
-    window_end: datetime
-    local_window_start: datetime
-    local_window_end: datetime
-    note: str
-    confirm_deadline: datetime | None
-    self_reschedules: int
-    tasks: list[TaskOut] | None = Field(description="Staff only; null for customers.")
-
-
 class AppointmentPage(BaseModel):
     items: list[AppointmentOut]
     page: int
@@ -329,25 +300,14 @@ class SuggestionList(BaseModel):
     items: list[SuggestionOut]
 
 
-class WorkOrderOut(BaseModel):
-    id: int
-    number: str
-    status: str
-    summary: str
-    description: str
-    account_id: int
-    account_name: str
-    contact_id: int | None
-    location_id: int | None
-    created_at: datetime
-    updated_at: datetime
-
-
 class WorkOrderPage(BaseModel):
     items: list[WorkOrderOut]
     page: int
     pages: int
     total: int
+
+
+Listing = TypeVar("Listing", AppointmentPage, WorkOrderPage)
 
 
 class TimelineEntryOut(BaseModel):
@@ -370,6 +330,16 @@ class Timeline(BaseModel):
 
 
 # --- records to shapes ----------------------------------------------------------------------
+
+
+def page_out(model: type[Listing], found: Page, shape: Callable[[Any], BaseModel]) -> Listing:
+    """One page of a listing (`found`) in its API shape, each row through `shape`."""
+    return model(
+        items=[shape(row) for row in found.items],
+        page=found.number,
+        pages=found.pages,
+        total=found.total,
+    )
 
 
 def window_out(window: Window, zone: str | None) -> WindowOut:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -91,25 +92,14 @@ def create_own_token(
     name: str,
     *,
     current_password: str,
-    remote_addr: str,
-    device: str | None = None,
     expires_at: datetime | None = None,
-    max_failures: int = 5,
-    lock_minutes: int = 15,
+    **check: Any,
 ) -> tuple[ApiToken, str]:
     """What the tokens page does: a user makes a token for itself after typing its
-    current password (a stolen session alone cannot mint lasting access; wrong guesses
-    count as log-in failures, `device` as in check_current_password), and the user is
-    e-mailed about it."""
-    check_current_password(
-        session,
-        user,
-        current_password,
-        remote_addr=remote_addr,
-        device=device,
-        max_failures=max_failures,
-        lock_minutes=lock_minutes,
-    )
+    current password (a stolen session alone cannot mint lasting access: wrong guesses
+    count as log-in failures, as `check` says, see check_current_password), and the user
+    is e-mailed about it."""
+    check_current_password(session, user, current_password, **check)
     token, secret = create_token(session, user, name, expires_at=expires_at, by=user)
     tell_token_created(session, user, token.name)
     return token, secret

@@ -28,14 +28,13 @@ EXPAND_BATCH = 100
 EXPAND_ROUNDS = 50
 
 
-def drain(
-    app: Flask, send_batch: Callable[[int], SendReport], *, batch: int, most: int, what: str
-) -> None:
-    """Call `send_batch(batch)` again while batches come back full (a backlog goes out in
-    one run), at most `most` times, stopping early when the process is asked to stop."""
+def drain(app: Flask, send: Callable[..., SendReport], *, batch: int, most: int, what: str) -> None:
+    """Call `send(session, now, limit=batch)` again while batches come back full (a
+    backlog goes out in one run), at most `most` times, stopping early when the process
+    is asked to stop."""
     with app.app_context():
         for _ in range(most):
-            report = send_batch(batch)
+            report = send(get_session(), now_utc(), limit=batch)
             if report.sent or report.retrying or report.failed:
                 log.info(
                     "%s: %d sent, %d to retry, %d given up",
@@ -50,13 +49,7 @@ def drain(
 
 def send_outbox(app: Flask) -> None:
     """Send the e-mails that are due (send_due commits after each message)."""
-    drain(
-        app,
-        lambda limit: send_due(get_session(), now_utc(), limit=limit),
-        batch=BATCH,
-        most=MAX_BATCHES,
-        what="Outbox",
-    )
+    drain(app, send_due, batch=BATCH, most=MAX_BATCHES, what="Outbox")
 
 
 def purge_mail_bodies(app: Flask) -> None:

@@ -34,7 +34,7 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import sqlalchemy.orm as so
@@ -64,8 +64,10 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 @dataclass
 class Outcome:
+    """What one attempt got back: the columns of its WebhookAttempt row."""
+
     status_code: int | None = None
-    excerpt: str = ""
+    response_excerpt: str = ""
     error: str = ""
     duration_ms: int = 0
 
@@ -147,7 +149,12 @@ def deliver(
     the outcome's error."""
     started = time.monotonic()
     try:
-        outcome = _post(url, secret, body, delivery_id, attempt, allow_private, dns_timeout)
+        target = check_url(url, allow_private=allow_private, resolve_timeout=dns_timeout)
+        outcome = _post(target, body, _signed_headers(secret, body, delivery_id, attempt))
+    except LookupTimeout as slow:
+        outcome = Outcome(error=f"Timeout: {slow.message}")
+    except Invalid as refused:
+        outcome = Outcome(error=f"Refused: {refused.message}")
     except Exception as exc:  # a bug or a row we cannot send must not stop the sender
         log.exception("Webhook delivery %s failed unexpectedly", delivery_id)
         outcome = Outcome(error=f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS])
@@ -155,26 +162,11 @@ def deliver(
     return outcome
 
 
-def _post(
-    url: str,
-    secret: str,
-    body: str,
-    delivery_id: int,
-    attempt: int,
-    allow_private: bool,
-    dns_timeout: float,
-) -> Outcome:
-    try:
-        target = check_url(url, allow_private=allow_private, resolve_timeout=dns_timeout)
-    except LookupTimeout as slow:
-        return Outcome(error=f"Timeout: {slow.message}")
-    except Invalid as refused:
-        return Outcome(error=f"Refused: {refused.message}")
-    payload = body.encode("utf-8")
+def _signed_headers(secret: str, body: str, delivery_id: int, attempt: int) -> dict[str, str]:
     event = json.loads(body)
     # Signed when sent: a retry an hour later carries that hour's timestamp.
     timestamp = int(now_utc().timestamp())
-    headers = {
+    return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Portal-Event": event.get("type", ""),
@@ -182,8 +174,12 @@ def _post(
         "X-Portal-Delivery": str(delivery_id),
         "X-Portal-Attempt": str(attempt),
         "X-Portal-Timestamp": str(timestamp),
-        "X-Portal-Signature": sign(secret, timestamp, payload),
+        "X-Portal-Signature": sign(secret, timestamp, body.encode("utf-8")),
     }
+
+
+def _post(target: Target, body: str, headers: dict[str, str]) -> Outcome:
+    payload = body.encode("utf-8")
     deadline = _Deadline(DEADLINE_SECONDS)
     connection = _connection(target, deadline)
     deadline.start()
@@ -193,7 +189,7 @@ def _post(
         raw = response.read(READ_BYTES)
         outcome = Outcome(
             status_code=response.status,
-            excerpt=raw.decode("utf-8", "replace")[:EXCERPT_CHARS],
+            response_excerpt=raw.decode("utf-8", "replace")[:EXCERPT_CHARS],
         )
     except (OSError, http.client.HTTPException) as exc:
         outcome = Outcome(error=f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS])
@@ -288,13 +284,7 @@ def _record(
     if endpoint_id is not None:  # the log belongs to an endpoint; none left, no log
         session.add(
             WebhookAttempt(
-                message_id=message_id,
-                endpoint_id=endpoint_id,
-                attempted_at=now,
-                status_code=outcome.status_code,
-                response_excerpt=outcome.excerpt,
-                error=outcome.error,
-                duration_ms=outcome.duration_ms,
+                message_id=message_id, endpoint_id=endpoint_id, attempted_at=now, **asdict(outcome)
             )
         )
     message.attempts += 1

@@ -1,11 +1,11 @@
 """Webhook endpoints (register, rotate, pause, remove) and the events queued for them.
 
-`expand_webhooks` is registered (by the app factory) as an expander of appointment
-events (portal/notifications/events.py): when the scheduler process expands an event
-that a booking or a change recorded, it stores one outbox message per active endpoint
-subscribed to it, in the expansion's transaction. The payload is built there, never in
-the booking's transaction; nothing is sent for a booking that rolled back, and nothing
-before it was committed.
+This service knows no domain: a domain hands `queue_to_subscribers` an event's type and
+its data (plain JSON values), and one outbox message is stored per active endpoint
+subscribed to that type. Booking does so when the scheduler process expands one of its
+events (portal/booking/hooks.py), in the expansion's transaction, never in the
+booking's; nothing is sent for a booking that rolled back, and nothing before it was
+committed.
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.accounts.models import User
 from portal.audit.services import record_change, snapshot
-from portal.booking.models import Appointment
 from portal.errors import Invalid, NotAllowed
-from portal.notifications.events import Event
 from portal.notifications.models import OutboxMessage
 from portal.timeutil import now_utc
 from portal.webhooks.models import (
@@ -36,22 +34,14 @@ from portal.webhooks.models import (
 )
 from portal.webhooks.urls import check_url
 
+if TYPE_CHECKING:  # only for annotations: who acted, passed in by the caller
+    from portal.accounts.models import User
+
 SECRET_PREFIX = "whsec_"  # nosec B105  # the prefix generated secrets carry, not a secret
 MAX_DESCRIPTION = 200
 RECENT_DELIVERIES = 20
 # What the audit log keeps of an endpoint (the secret shows as changed, masked).
 AUDITED = ("url", "description", "events", "active", "secret")
-
-# Announced events (portal/booking/announce.py) -> the webhook event they make.
-# "signed_off" is the moment the work order closes (booking.lifecycle.sign_off).
-ANNOUNCED = {
-    "booked": "appointment.booked",
-    "rescheduled": "appointment.rescheduled",
-    "cancelled": "appointment.cancelled",
-    "confirmed": "appointment.confirmed",
-    "completed": "appointment.completed",
-    "signed_off": "work_order.closed",
-}
 
 
 def new_secret() -> str:
@@ -145,31 +135,12 @@ def list_endpoints(session: so.Session) -> list[WebhookEndpoint]:
 # --- events ---------------------------------------------------------------------------------
 
 
-def expand_webhooks(session: so.Session, event: Event) -> None:
-    """Queue the webhooks an appointment event makes (the expander for webhooks); the
-    payload shows the appointment as it stands when the event is expanded."""
-    if event.name not in ANNOUNCED:
-        return
-    appointment = session.get(Appointment, event.subject_id)
-    if appointment is not None:
-        queue_event(session, event.name, appointment, occurred_at=event.occurred_at)
-
-
-def queue_event(
-    session: so.Session,
-    event: str,
-    appointment: Appointment,
-    *,
-    occurred_at: datetime | None = None,
+def queue_to_subscribers(
+    session: so.Session, kind: str, data: Callable[[], dict], occurred_at: datetime
 ) -> int:
-    """Queue the webhook for an announced event to every active endpoint subscribed to
-    it; returns how many were queued (0 for events that make no webhook). `occurred_at`
-    (default: now) is when the event happened."""
-    kind = ANNOUNCED.get(event)
-    if kind is None:
-        return 0
-    if kind == "work_order.closed" and appointment.work_order.status != "closed":
-        return 0
+    """Queue an event of type `kind` to every active endpoint subscribed to it; returns
+    how many were queued. `data()` builds the event's data (plain JSON values), called
+    only when an endpoint subscribes; `occurred_at` is when the event happened."""
     endpoints = [
         e
         for e in session.scalars(sa.select(WebhookEndpoint).where(WebhookEndpoint.active))
@@ -177,7 +148,7 @@ def queue_event(
     ]
     if not endpoints:
         return 0
-    body = event_body(kind, appointment_data(appointment), occurred_at or now_utc())
+    body = event_body(kind, data(), occurred_at)
     for endpoint in endpoints:
         _queue(session, endpoint, kind, body)
     return len(endpoints)
@@ -220,25 +191,6 @@ def _queue(session, endpoint: WebhookEndpoint, kind: str, body: str) -> OutboxMe
     session.add(message)
     session.flush()
     return message
-
-
-def appointment_data(appointment: Appointment) -> dict:
-    """The appointment and its work order in the shapes the JSON API gives staff."""
-    from portal.api.routes.common import appointment_out
-    from portal.api.routes.staff import work_order_out
-
-    staff_view = _StaffViewer()
-    return {
-        "appointment": appointment_out(appointment, staff_view).model_dump(mode="json"),
-        "work_order": work_order_out(appointment.work_order).model_dump(mode="json"),
-    }
-
-
-class _StaffViewer:
-    """Stands for "the organisation" where the API's shapes ask who is looking: webhooks
-    go to the organisation's own systems, which see what staff see (the tasks too)."""
-
-    is_staff = True
 
 
 # --- the settings page ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from portal.booking import hooks as booking_hooks
 from portal.booking.announce import announce
 from portal.errors import Invalid, NotAllowed
 from portal.notifications.models import OutboxMessage
@@ -234,7 +235,7 @@ def test_the_customer_signing_off_sends_work_order_closed(session, appointment, 
 
 
 def test_every_subscribable_event_has_an_announced_source():
-    assert set(webhooks.ANNOUNCED.values()) == set(WEBHOOK_EVENTS)
+    assert set(booking_hooks.ANNOUNCED.values()) == set(WEBHOOK_EVENTS)
 
 
 def test_a_ping_goes_to_one_active_endpoint_only(session):

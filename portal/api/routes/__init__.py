@@ -1,7 +1,23 @@
-"""The API's views, one module per area; importing this package registers them all."""
+"""The API's views, one module per area, and `init_app`, which the app factory calls to
+register them with the token settings pages."""
+
+from __future__ import annotations
+
+from flask import Flask
 
 from portal.api import bp
-from portal.api.routes import appointments, catalogue, docs, staff  # noqa: F401
+from portal.api.errors import register_api_error_handlers
+from portal.api.pages import bp as pages_bp
+from portal.api.routes import appointments, catalogue, docs, staff  # noqa: F401  (views on bp)
+from portal.extensions import csrf
+
+
+def init_app(app: Flask) -> None:
+    """Register the API (exempt from CSRF: it accepts no cookie) and the token pages."""
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    app.register_blueprint(pages_bp)
+    register_api_error_handlers(app)
 
 
 @bp.after_request

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 
 from flask import request
 
 from portal.accounts.models import Contact, ServiceLocation, User
-from portal.api.registry import operation
-from portal.api.routes.common import ID, appointment_out, load_appointment, org_zone
+from portal.api.registry import ID, operation
+from portal.api.routes.common import load_appointment, org_zone, shown_to
 from portal.api.schemas import (
-    AppointmentOut,
     AppointmentPage,
     AppointmentsQuery,
     BookIn,
@@ -20,10 +20,12 @@ from portal.api.schemas import (
     DeclineIn,
     RescheduleIn,
     SignOffIn,
+    page_out,
 )
 from portal.booking import lifecycle as lc
 from portal.booking.models import Service
 from portal.booking.services import BookingRequest, book_window
+from portal.booking.shapes import AppointmentOut
 from portal.booking.suggestions import Preferences
 from portal.db import commit, get_session
 from portal.errors import NotFound
@@ -31,6 +33,7 @@ from portal.staff.queries import ALL_ACCOUNTS
 from portal.staff.queries import list_appointments as query_appointments
 
 APPOINTMENT = f"/appointments/<{ID}:appointment_id>"
+CUSTOMER = ("customer",)
 
 
 @operation(
@@ -60,12 +63,7 @@ def list_appointments(user: User, query: AppointmentsQuery) -> AppointmentPage:
         per_page=query.per_page,
         with_tasks=user.is_staff,  # staff see each appointment's tasks
     )
-    return AppointmentPage(
-        items=[appointment_out(a, user) for a in found.items],
-        page=found.number,
-        pages=found.pages,
-        total=found.total,
-    )
+    return page_out(AppointmentPage, found, lambda a: shown_to(user, a))
 
 
 @operation(
@@ -122,7 +120,7 @@ def book(user: User, body: BookIn, idempotency_key: str) -> AppointmentOut:
         org_zone=org_zone(),
     )
     commit()
-    return appointment_out(appointment, user)
+    return shown_to(user, appointment)
 
 
 @operation(
@@ -130,106 +128,74 @@ def book(user: User, body: BookIn, idempotency_key: str) -> AppointmentOut:
 )
 def get_appointment(user: User, appointment_id: int) -> AppointmentOut:
     """One appointment the token's user may see (another account's is 404)."""
-    return appointment_out(load_appointment(user, appointment_id), user)
+    return shown_to(user, load_appointment(user, appointment_id))
 
 
-@operation(
-    "POST",
-    APPOINTMENT + "/reschedule",
-    summary="Move to another window",
-    tag="appointments",
-    response=AppointmentOut,
-    body=RescheduleIn,
-    errors=(403, 409),
-)
+def step(name: str, summary: str, **declared) -> Callable:
+    """Register a step of an appointment's lifecycle: POST .../appointments/{id}/`name`,
+    answering with the appointment as it stands after the step."""
+    return operation(
+        "POST",
+        f"{APPOINTMENT}/{name}",
+        summary=summary,
+        tag="appointments",
+        response=AppointmentOut,
+        **declared,
+    )
+
+
+def take_step(user: User, appointment_id: int, service: Callable, **given) -> AppointmentOut:
+    """Load the appointment `user` may see, have `service` change it as `user` (the same
+    service and rules as the pages), commit, and answer with it."""
+    appointment = load_appointment(user, appointment_id)
+    changed = service(get_session(), appointment, actor=lc.Actor(user), **given)
+    commit()
+    return shown_to(user, changed)
+
+
+@step("reschedule", "Move to another window", body=RescheduleIn, errors=(403, 409))
 def reschedule(user: User, appointment_id: int, body: RescheduleIn) -> AppointmentOut:
     """Move the appointment to another free window. Customers only inside the policy (403
     says why not); the assigned agent and schedulers at any time, on the customer's
     behalf. A window taken meanwhile answers 409 window_taken with the nearest ones."""
-    appointment = load_appointment(user, appointment_id)
-    actor = lc.Actor(user)
-    moved = lc.reschedule_appointment(
-        get_session(),
-        appointment,
-        body.start,
-        actor,
-        override_reason=body.reason if actor.is_staff else "",
+    return take_step(
+        user,
+        appointment_id,
+        lc.reschedule_appointment,
+        new_start=body.start,
+        override_reason=body.reason if user.is_staff else "",
         org_zone=org_zone(),
     )
-    commit()
-    return appointment_out(moved, user)
 
 
-@operation(
-    "POST",
-    APPOINTMENT + "/cancel",
-    summary="Cancel",
-    tag="appointments",
-    response=AppointmentOut,
-    body=CancelIn,
-    errors=(403, 409),
-)
+@step("cancel", "Cancel", body=CancelIn, errors=(403, 409))
 def cancel(user: User, appointment_id: int, body: CancelIn) -> AppointmentOut:
     """Cancel with a reason: customers inside the policy, staff at any time. Every agent
     is freed at once."""
-    appointment = load_appointment(user, appointment_id)
-    cancelled = lc.cancel_appointment(get_session(), appointment, lc.Actor(user), body.reason)
-    commit()
-    return appointment_out(cancelled, user)
+    return take_step(user, appointment_id, lc.cancel_appointment, reason=body.reason)
 
 
-@operation(
-    "POST",
-    APPOINTMENT + "/confirm",
-    summary="Confirm (customer)",
-    tag="appointments",
-    response=AppointmentOut,
-    roles=("customer",),
-    errors=(409,),
-)
+@step("confirm", "Confirm (customer)", roles=CUSTOMER, errors=(409,))
 def confirm(user: User, appointment_id: int) -> AppointmentOut:
     """The customer accepts the appointment its technician accepted."""
-    appointment = load_appointment(user, appointment_id)
-    confirmed = lc.confirm_appointment(get_session(), appointment, lc.Actor(user))
-    commit()
-    return appointment_out(confirmed, user)
+    return take_step(user, appointment_id, lc.confirm_appointment)
 
 
-@operation(
-    "POST",
-    APPOINTMENT + "/decline",
-    summary="Decline (customer)",
-    tag="appointments",
-    response=AppointmentOut,
-    roles=("customer",),
-    body=DeclineIn,
-    errors=(409,),
-)
+@step("decline", "Decline (customer)", roles=CUSTOMER, body=DeclineIn, errors=(409,))
 def decline(user: User, appointment_id: int, body: DeclineIn) -> AppointmentOut:
     """The customer declines the proposed appointment; the scheduler follows up."""
-    appointment = load_appointment(user, appointment_id)
-    declined = lc.decline_appointment(get_session(), appointment, lc.Actor(user), body.reason)
-    commit()
-    return appointment_out(declined, user)
+    return take_step(user, appointment_id, lc.decline_appointment, reason=body.reason)
 
 
-@operation(
-    "POST",
-    APPOINTMENT + "/sign-off",
-    summary="Sign off completed work (customer)",
-    tag="appointments",
-    response=AppointmentOut,
-    roles=("customer",),
-    body=SignOffIn,
-    errors=(409,),
+@step(
+    "sign-off", "Sign off completed work (customer)", roles=CUSTOMER, body=SignOffIn, errors=(409,)
 )
 def sign_off(user: User, appointment_id: int, body: SignOffIn) -> AppointmentOut:
     """The customer confirms the work was done (typed name, consent, optionally a drawn
     signature as a base64 PNG); that closes the work order."""
     appointment = load_appointment(user, appointment_id)
-    session = get_session()
     lc.sign_off(
-        session,
+        get_session(),
         appointment,
         lc.Actor(user),
         full_name=body.full_name,
@@ -239,7 +205,7 @@ def sign_off(user: User, appointment_id: int, body: SignOffIn) -> AppointmentOut
         signature_png=_signature(body.signature_png),
     )
     commit()
-    return appointment_out(appointment, user)
+    return shown_to(user, appointment)
 
 
 def _signature(encoded: str | None) -> bytes | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from portal.accounts.models import ServiceLocation, User
-from portal.api.registry import operation
-from portal.api.routes.common import ID, org_zone
+from portal.api.registry import ID, operation
+from portal.api.routes.common import org_zone
 from portal.api.schemas import (
     ClosedDay,
     LocationList,
@@ -20,6 +20,7 @@ from portal.api.schemas import (
 )
 from portal.availability.engine import REASONS
 from portal.booking.models import Service
+from portal.booking.shapes import read_off
 from portal.booking.windows import get_availability, location_zone, next_free_window
 from portal.db import get_session
 from portal.errors import NotFound
@@ -29,14 +30,7 @@ from portal.timeutil import local_day_bounds, now_utc
 @operation("GET", "/me", summary="The token's user", tag="account", response=MeOut)
 def me(user: User) -> MeOut:
     """Who this token acts as: its role and customer account decide what it may see."""
-    return MeOut(
-        id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        role=user.role,
-        account_id=user.account_id,
-        time_zone=user.time_zone,
-    )
+    return read_off(MeOut, user)
 
 
 @operation(
@@ -47,19 +41,7 @@ def list_services(user: User) -> ServiceList:
     services = get_session().scalars(
         sa.select(Service).where(Service.active).order_by(Service.name, Service.id)
     )
-    return ServiceList(
-        items=[
-            ServiceOut(
-                id=s.id,
-                code=s.code,
-                name=s.name,
-                description=s.description,
-                duration_minutes=s.duration_minutes,
-                agents_needed=s.agents_needed,
-            )
-            for s in services
-        ]
-    )
+    return ServiceList(items=[read_off(ServiceOut, s) for s in services])
 
 
 @operation(
@@ -82,15 +64,7 @@ def list_locations(user: User) -> LocationList:
     )
     return LocationList(
         items=[
-            LocationOut(
-                id=loc.id,
-                label=loc.label,
-                street=loc.street,
-                city=loc.city,
-                postal_code=loc.postal_code,
-                country=loc.country,
-                time_zone=loc.territory.time_zone if loc.territory else None,
-            )
+            read_off(LocationOut, loc, time_zone=loc.territory.time_zone if loc.territory else None)
             for loc in locations
         ]
     )

@@ -4,22 +4,22 @@ timelines."""
 from __future__ import annotations
 
 from portal.accounts.models import User
-from portal.api.registry import operation
-from portal.api.routes.common import ID, load_appointment, org_zone, task_out
+from portal.api.registry import ID, operation
+from portal.api.routes.common import load_appointment, org_zone
 from portal.api.schemas import (
     AssignIn,
     SuggestionList,
     SuggestionOut,
     SuggestionsQuery,
-    TaskOut,
     Timeline,
     TimelineEntryOut,
-    WorkOrderOut,
     WorkOrderPage,
     WorkOrdersQuery,
+    page_out,
     window_out,
 )
 from portal.booking import lifecycle as lc
+from portal.booking.shapes import TaskOut, read_off, task_out, work_order_out
 from portal.booking.suggestions import preferences_of, suggest_windows
 from portal.booking.windows import location_zone
 from portal.db import commit, get_session
@@ -28,6 +28,8 @@ from portal.staff.queries import list_work_orders as query_work_orders
 from portal.timeutil import now_utc
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from portal.workorders.services import timeline_for_work_order
+
+SCHEDULER = ("scheduler",)
 
 
 @operation(
@@ -61,15 +63,7 @@ def suggestions(user: User, appointment_id: int, query: SuggestionsQuery) -> Sug
     )
     return SuggestionList(
         appointment_id=appointment.id,
-        items=[
-            SuggestionOut(
-                window=window_out(s.window, zone),
-                score=s.score,
-                explanation=s.explanation,
-                keeps_agents=s.keeps_agents,
-            )
-            for s in found
-        ],
+        items=[read_off(SuggestionOut, s, window=window_out(s.window, zone)) for s in found],
     )
 
 
@@ -79,7 +73,7 @@ def suggestions(user: User, appointment_id: int, query: SuggestionsQuery) -> Sug
     summary="Assign a task to another agent (scheduler)",
     tag="staff",
     response=TaskOut,
-    roles=("scheduler",),
+    roles=SCHEDULER,
     body=AssignIn,
     errors=(409,),
 )
@@ -101,7 +95,7 @@ def assign(user: User, task_id: int, body: AssignIn) -> TaskOut:
     summary="List work orders (scheduler)",
     tag="staff",
     response=WorkOrderPage,
-    roles=("scheduler",),
+    roles=SCHEDULER,
     query=WorkOrdersQuery,
 )
 def list_work_orders(user: User, query: WorkOrdersQuery) -> WorkOrderPage:
@@ -109,12 +103,7 @@ def list_work_orders(user: User, query: WorkOrdersQuery) -> WorkOrderPage:
     found = query_work_orders(
         get_session(), status=query.status, page=query.page, per_page=query.per_page
     )
-    return WorkOrderPage(
-        items=[work_order_out(w) for w in found.items],
-        page=found.number,
-        pages=found.pages,
-        total=found.total,
-    )
+    return page_out(WorkOrderPage, found, work_order_out)
 
 
 @operation(
@@ -123,7 +112,7 @@ def list_work_orders(user: User, query: WorkOrdersQuery) -> WorkOrderPage:
     summary="A work order's timeline (scheduler)",
     tag="staff",
     response=Timeline,
-    roles=("scheduler",),
+    roles=SCHEDULER,
 )
 def timeline(user: User, work_order_id: int) -> Timeline:
     """Every change to the work order, its tasks and appointments: who, when, old and new
@@ -136,35 +125,7 @@ def timeline(user: User, work_order_id: int) -> Timeline:
     return Timeline(
         work_order_id=work_order.id,
         items=[
-            TimelineEntryOut(
-                id=e.id,
-                at=e.at,
-                subject_type=e.subject_type,
-                subject_id=e.subject_id,
-                action=e.action,
-                field=e.field,
-                old_value=e.old_value,
-                new_value=e.new_value,
-                note=e.note,
-                visibility=e.visibility,
-                actor_name=e.actor.full_name if e.actor else None,
-            )
+            read_off(TimelineEntryOut, e, actor_name=e.actor.full_name if e.actor else None)
             for e in entries
         ],
-    )
-
-
-def work_order_out(work_order: WorkOrder) -> WorkOrderOut:
-    return WorkOrderOut(
-        id=work_order.id,
-        number=work_order.number,
-        status=work_order.status,
-        summary=work_order.summary,
-        description=work_order.description,
-        account_id=work_order.account_id,
-        account_name=work_order.account.name,
-        contact_id=work_order.contact_id,
-        location_id=work_order.location_id,
-        created_at=work_order.created_at,
-        updated_at=work_order.updated_at,
     )
