@@ -344,17 +344,8 @@ def _tell_agent(session, event, appointment, agent, context) -> None:
     if not user.email_notifications:
         return
     template = "email/staff/task.txt" if event in TASK_EVENTS else f"email/staff/{event}.txt"
-    subject, text, html = render_email(template, **context, recipient_name=user.full_name)
-    queue_email(
-        session,
-        to=user.email,
-        subject=subject,
-        text=text,
-        html=html,
-        dedupe_key=_task_key(appointment, agent) if event in TASK_EVENTS else None,
-        subject_type="appointment",
-        subject_id=appointment.id,
-    )
+    dedupe_key = _task_key(appointment, agent) if event in TASK_EVENTS else None
+    _email_staff(session, user, template, context, appointment, dedupe_key=dedupe_key)
 
 
 def _tell_schedulers(session, event, appointment, audience, context, *, actor) -> None:
@@ -370,18 +361,22 @@ def _tell_schedulers(session, event, appointment, audience, context, *, actor) -
         notify_user(session, user.id, message, _staff_link(appointment), at=appointment.occurred_at)
         if not audience.scheduler_emails or not user.email_notifications:
             continue
-        subject, text, html = render_email(
-            f"email/staff/{event}.txt", **context, recipient_name=user.full_name
-        )
-        queue_email(
-            session,
-            to=user.email,
-            subject=subject,
-            text=text,
-            html=html,
-            subject_type="appointment",
-            subject_id=appointment.id,
-        )
+        _email_staff(session, user, f"email/staff/{event}.txt", context, appointment)
+
+
+def _email_staff(session, user, template, context, appointment, *, dedupe_key=None) -> None:
+    """Queue a staff member's e-mail about the appointment."""
+    subject, text, html = render_email(template, **context, recipient_name=user.full_name)
+    queue_email(
+        session,
+        to=user.email,
+        subject=subject,
+        text=text,
+        html=html,
+        dedupe_key=dedupe_key,
+        subject_type="appointment",
+        subject_id=appointment.id,
+    )
 
 
 def _task_key(appointment: Appointment, agent: Agent) -> str:
