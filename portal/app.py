@@ -20,6 +20,7 @@ from portal.accounts.routes import bp as accounts_bp
 from portal.api import init_app as init_api
 from portal.booking.announce import KIND, expand_appointment_event
 from portal.booking.routes import bp as booking_bp
+from portal.booking.watchers import work_order_moved
 from portal.calendar_feeds.routes import bp as calendar_feeds_bp
 from portal.cli import register_commands
 from portal.dispatch.disruptions import apply_disruption
@@ -36,6 +37,7 @@ from portal.settings.routes import bp as settings_bp
 from portal.staff.routes import bp as staff_bp
 from portal.webhooks.services import expand_webhooks
 from portal.workforce.watchers import watch_availability
+from portal.workorders.watchers import watch
 
 
 class RecordId(IntegerConverter):
@@ -137,8 +139,10 @@ def _register_event_expanders() -> None:
 
 def _register_watchers() -> None:
     """Who acts when a lower floor changes: a change to an agent's availability parks the
-    bookings it can no longer keep (portal/workforce/watchers.py)."""
+    bookings it can no longer keep (portal/workforce/watchers.py); booking follows the
+    status changes of the work orders it owns (portal/workorders/watchers.py)."""
     watch_availability("park-unkeepable-bookings", apply_disruption)
+    watch("booking", "booking-follows-its-work-orders", work_order_moved)
 
 
 # Only our own origin; htmx needs no inline script or eval. Inline styles are not

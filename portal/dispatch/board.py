@@ -22,7 +22,7 @@ import sqlalchemy.orm as so
 
 from portal.accounts.models import CustomerAccount, ServiceLocation, User
 from portal.availability.services import free_agents_at, qualified_agent_names
-from portal.booking import lifecycle as lc
+from portal.booking import states
 from portal.booking.models import APPOINTMENT_STATES, Appointment, AppointmentHold, Service
 from portal.formatting import status_label
 from portal.timeutil import local_day_bounds, now_utc, week_start
@@ -34,8 +34,8 @@ from portal.workforce.models import (
     agent_skills,
     agent_territories,
 )
-from portal.workorders.models import WorkOrder, WorkOrderTask
-from portal.workorders.services import ACTIVE_TASK_STATES, SCHEDULING_QUEUE
+from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrder, WorkOrderTask
+from portal.workorders.services import SCHEDULING_QUEUE
 
 VIEWS = ("day", "week")
 # The day view always shows at least these wall-clock hours, widened to fit what is booked.
@@ -43,20 +43,10 @@ DAY_FIRST_HOUR, DAY_LAST_HOUR = 7, 19
 QUARTER = 15  # minutes: the day view's grid
 MINUTE = timedelta(minutes=1)
 QUEUE_LIMIT = 50
-REASSIGNABLE_TASKS = ("assigned", "accepted")
-MOVABLE_APPOINTMENTS = ("requested", "accepted", "confirmed")
 HOLD_LOOKBACK = timedelta(days=1)  # no hold is longer (a constraint guarantees it)
 
 # What each status means to a scheduler (the legend); STATUS_WORDS speaks to customers.
-LEGEND = {
-    "requested": "waiting for the agent to accept",
-    "accepted": "waiting for the customer to confirm",
-    "confirmed": "confirmed by the customer",
-    "in_progress": "work has started",
-    "completed": "done, waiting for the customer's sign-off",
-    "signed_off": "signed off by the customer",
-    "no_show": "the customer was not there",
-}
+LEGEND = states.STAFF_STATUS_WORDS
 STATUS_CHOICES = tuple(s for s in APPOINTMENT_STATES if s != "cancelled")
 
 
@@ -400,9 +390,7 @@ def _load_blocks(
             starts,
             ends,
             task_id,
-            task_id is not None
-            and task_status in REASSIGNABLE_TASKS
-            and status in MOVABLE_APPOINTMENTS,
+            task_id is not None and states.can_reassign(task_status, status),
         )
         out.append((agent_id, block))
     return out
@@ -623,13 +611,7 @@ def reassign_options(session: so.Session, task: WorkOrderTask) -> ReassignOption
     _candidates: one query set for all of them)."""
     appointment = task.appointment
     current = session.get(Agent, task.agent_id) if task.agent_id is not None else None
-    blocked = None
-    if task.status not in REASSIGNABLE_TASKS:
-        blocked = f"This task is {status_label(task.status).lower()}, so it cannot be moved."
-    elif appointment.status not in MOVABLE_APPOINTMENTS:
-        blocked = (
-            f"The appointment is {lc.STATUS_WORDS[appointment.status]}; its tasks cannot move."
-        )
+    blocked = states.reassign_block(task.status, appointment.status)
     candidates: list[Candidate] = []
     if blocked is None:
         candidates = _candidates(session, appointment, leave_out=task.agent_id)
@@ -661,14 +643,7 @@ class AssignOptions:
 def assign_options(session: so.Session, appointment: Appointment, now: datetime) -> AssignOptions:
     """The agents who could take a parked appointment at its current window, free or
     not; `blocked` says why it cannot be assigned from the queue at all."""
-    blocked = None
-    if appointment.status != "needs_reschedule":
-        blocked = (
-            f"The appointment is {lc.STATUS_WORDS[appointment.status]}, "
-            "so it is no longer waiting in the queue."
-        )
-    elif appointment.window_start <= now:
-        blocked = "Its window has already begun, so nobody can be sent then any more."
+    blocked = states.assign_block(appointment.status, appointment.window_start, now)
     candidates = [] if blocked else _candidates(session, appointment)
     return AssignOptions(appointment, appointment.service.agents_needed, candidates, blocked)
 

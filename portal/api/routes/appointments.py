@@ -22,6 +22,7 @@ from portal.api.schemas import (
     SignOffIn,
 )
 from portal.booking import lifecycle as lc
+from portal.booking import steps
 from portal.booking.models import Service
 from portal.booking.services import BookingRequest, book_window
 from portal.booking.suggestions import Preferences
@@ -147,7 +148,7 @@ def reschedule(user: User, appointment_id: int, body: RescheduleIn) -> Appointme
     says why not); the assigned agent and schedulers at any time, on the customer's
     behalf. A window taken meanwhile answers 409 window_taken with the nearest ones."""
     appointment = load_appointment(user, appointment_id)
-    actor = lc.Actor(user)
+    actor = steps.Actor(user)
     moved = lc.reschedule_appointment(
         get_session(),
         appointment,
@@ -173,7 +174,7 @@ def cancel(user: User, appointment_id: int, body: CancelIn) -> AppointmentOut:
     """Cancel with a reason: customers inside the policy, staff at any time. Every agent
     is freed at once."""
     appointment = load_appointment(user, appointment_id)
-    cancelled = lc.cancel_appointment(get_session(), appointment, lc.Actor(user), body.reason)
+    cancelled = lc.cancel_appointment(get_session(), appointment, steps.Actor(user), body.reason)
     commit()
     return appointment_out(cancelled, user)
 
@@ -190,7 +191,7 @@ def cancel(user: User, appointment_id: int, body: CancelIn) -> AppointmentOut:
 def confirm(user: User, appointment_id: int) -> AppointmentOut:
     """The customer accepts the appointment its technician accepted."""
     appointment = load_appointment(user, appointment_id)
-    confirmed = lc.confirm_appointment(get_session(), appointment, lc.Actor(user))
+    confirmed = lc.confirm_appointment(get_session(), appointment, steps.Actor(user))
     commit()
     return appointment_out(confirmed, user)
 
@@ -208,7 +209,7 @@ def confirm(user: User, appointment_id: int) -> AppointmentOut:
 def decline(user: User, appointment_id: int, body: DeclineIn) -> AppointmentOut:
     """The customer declines the proposed appointment; the scheduler follows up."""
     appointment = load_appointment(user, appointment_id)
-    declined = lc.decline_appointment(get_session(), appointment, lc.Actor(user), body.reason)
+    declined = lc.decline_appointment(get_session(), appointment, steps.Actor(user), body.reason)
     commit()
     return appointment_out(declined, user)
 
@@ -231,7 +232,7 @@ def sign_off(user: User, appointment_id: int, body: SignOffIn) -> AppointmentOut
     lc.sign_off(
         session,
         appointment,
-        lc.Actor(user),
+        steps.Actor(user),
         full_name=body.full_name,
         consent=body.consent,
         remote_addr=request.remote_addr or "",

@@ -8,7 +8,7 @@ from flask import current_app
 from portal.accounts.models import User
 from portal.api.schemas import AppointmentOut, TaskOut
 from portal.availability.services import location_zone
-from portal.booking import lifecycle as lc
+from portal.booking import states, steps
 from portal.booking.models import Appointment
 from portal.booking.services import get_customer_appointment
 from portal.db import get_session
@@ -31,7 +31,7 @@ def load_appointment(user: User, appointment_id: int) -> Appointment:
         return get_customer_appointment(session, user, appointment_id)
     appointment = session.get(Appointment, appointment_id)
     if appointment is None or not (
-        user.has_role("scheduler") or lc.is_assigned_agent(session, user, appointment)
+        user.has_role("scheduler") or steps.is_assigned_agent(session, user, appointment)
     ):
         raise NotFound("There is no such appointment in your list.")
     return appointment
@@ -48,7 +48,7 @@ def appointment_out(appointment: Appointment, user: User) -> AppointmentOut:
         id=appointment.id,
         number=appointment.number,
         status=appointment.status,
-        status_text=lc.STATUS_WORDS[appointment.status],
+        status_text=states.STATUS_WORDS[appointment.status],
         service_id=appointment.service_id,
         service_name=appointment.service.name,
         account_id=appointment.account_id,
