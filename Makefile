@@ -127,6 +127,7 @@ lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/bandit --quiet --recursive portal
+	$(BIN)/lint-imports --no-cache
 
 ## audit: pip-audit over the pinned dependencies (constraints.txt, every one pinned, so
 ## --no-deps) from a tool venv of its own. It asks a vulnerability service over the

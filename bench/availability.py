@@ -55,9 +55,9 @@ from common import make_app, pct, temporary_database  # noqa: E402  (bench/ is o
 from portal import timeutil  # noqa: E402
 from portal.accounts.models import ServiceLocation, User  # noqa: E402
 from portal.accounts.services import add_contact, create_customer_account, create_user  # noqa: E402
-from portal.availability.services import get_availability  # noqa: E402
 from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service  # noqa: E402
 from portal.booking.services import BookingRequest, WindowTaken, book_window  # noqa: E402
+from portal.booking.windows import get_availability  # noqa: E402
 from portal.db import get_engine, get_session  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
 from portal.workforce.services import create_agent, create_territory, get_or_create_skill  # noqa: E402

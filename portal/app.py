@@ -62,7 +62,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        ORG_TIME_ZONE="Europe/London",
         LOGIN_MAX_FAILURES=5,
         LOGIN_LOCK_MINUTES=15,
         WINDOWS_REFRESH_SECONDS=15,

@@ -13,7 +13,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from portal.access import customer_required
-from portal.availability.services import get_policy, location_zone, window_end
 from portal.booking import bp, states, steps
 from portal.booking import lifecycle as lc
 from portal.booking.forms import (
@@ -29,6 +28,7 @@ from portal.booking.links import MANAGE_LINK_MAX_AGE, manage_link_revoked
 from portal.booking.models import Appointment
 from portal.booking.queries import parse_week, week_view
 from portal.booking.services import WindowTaken, get_customer_appointment
+from portal.booking.windows import get_policy, location_zone, window_end
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
 from portal.timeutil import now_utc

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import User
-from portal.availability.services import free_agents_at
 from portal.booking.announce import announce
 from portal.booking.holds import add_hold, place_holds
 from portal.booking.models import Appointment
@@ -34,6 +33,7 @@ from portal.booking.steps import (
     set_task,
     set_work_order,
 )
+from portal.booking.windows import free_agents_at
 from portal.errors import NotFound
 from portal.timeutil import now_utc
 from portal.workorders.models import WorkOrderTask

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import Contact, User
-from portal.availability.services import get_availability, location_zone
 from portal.booking import agent_moves, steps
 from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment, Service
 from portal.booking.services import BookingRequest, WindowTaken, book_window
+from portal.booking.windows import get_availability, location_zone
 from portal.timeutil import freeze, local_day_bounds, now_utc, to_local
 from portal.workorders.models import WorkOrderTask
 

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy.orm as so
 
-from portal.availability.services import get_policy, location_zone
 from portal.booking.announce import announce
 from portal.booking.holds import add_hold, place_holds
 from portal.booking.models import Appointment, SignOff
@@ -49,6 +48,7 @@ from portal.booking.steps import (
     set_task,
     set_work_order,
 )
+from portal.booking.windows import get_policy, location_zone
 from portal.errors import Invalid, NotAllowed, NotFound
 from portal.formatting import fmt_window
 from portal.timeutil import now_utc

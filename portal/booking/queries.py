@@ -10,14 +10,14 @@ import sqlalchemy.orm as so
 
 from portal.accounts.models import ServiceLocation
 from portal.availability.engine import REASONS, Window
-from portal.availability.services import (
+from portal.booking.models import Appointment, Service
+from portal.booking.windows import (
     Availability,
     get_availability,
     get_policy,
     location_zone,
     next_free_window,
 )
-from portal.booking.models import Appointment, Service
 from portal.timeutil import local_day_bounds, to_local
 
 

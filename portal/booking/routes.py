@@ -11,7 +11,6 @@ from wtforms import SelectChoice
 from portal.access import customer_required
 from portal.accounts.models import CustomerAccount, ServiceLocation
 from portal.accounts.services import add_service_location
-from portal.availability.services import location_zone, qualified_agent_names, window_end
 from portal.booking import bp
 from portal.booking.forms import ConfirmBookingForm, NewLocationForm
 from portal.booking.models import Service
@@ -22,6 +21,7 @@ from portal.booking.services import (
     book_window,
 )
 from portal.booking.suggestions import Preferences
+from portal.booking.windows import location_zone, qualified_agent_names, window_end
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import Invalid, PortalError
 from portal.ids import parse_id

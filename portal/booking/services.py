@@ -20,11 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from portal.accounts.models import Contact, ServiceLocation, User
 from portal.accounts.services import require_verified
 from portal.availability import engine
-from portal.availability.services import get_availability, location_zone
 from portal.booking.announce import announce
 from portal.booking.holds import place_holds
 from portal.booking.models import Appointment, AppointmentHold, Service
 from portal.booking.suggestions import Preferences
+from portal.booking.windows import get_availability, location_zone
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound, PortalError
 from portal.formatting import fmt_window
 from portal.timeutil import now_utc, week_start

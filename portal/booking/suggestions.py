@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 import sqlalchemy.orm as so
 
 from portal.availability.engine import Window
-from portal.availability.services import get_availability, location_zone
 from portal.booking.models import Appointment
+from portal.booking.windows import get_availability, location_zone
 from portal.timeutil import local_day_bounds, to_local
 
 PARTS_OF_DAY = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24)}

@@ -21,9 +21,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import CustomerAccount, ServiceLocation, User
-from portal.availability.services import free_agents_at, qualified_agent_names
 from portal.booking import states
 from portal.booking.models import APPOINTMENT_STATES, Appointment, AppointmentHold, Service
+from portal.booking.windows import free_agents_at, qualified_agent_names
 from portal.formatting import status_label
 from portal.timeutil import local_day_bounds, now_utc, week_start
 from portal.workforce.models import (

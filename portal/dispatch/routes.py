@@ -22,8 +22,8 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from portal.access import role_required
-from portal.availability.services import location_zone
 from portal.booking.models import Appointment
+from portal.booking.windows import location_zone
 from portal.db import commit, get_session, rollback_request_session
 from portal.dispatch import bp
 from portal.dispatch import services as dispatch_services

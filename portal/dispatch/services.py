@@ -16,7 +16,6 @@ from datetime import datetime
 import sqlalchemy.orm as so
 
 from portal.accounts.models import Contact, ServiceLocation, User
-from portal.availability.services import free_agents_at, qualified_agent_names
 from portal.booking.announce import announce
 from portal.booking.holds import add_hold, place_holds
 from portal.booking.models import Appointment
@@ -41,6 +40,7 @@ from portal.booking.steps import (
     set_task,
     set_work_order,
 )
+from portal.booking.windows import free_agents_at, qualified_agent_names
 from portal.errors import Conflict, Invalid, NotFound
 from portal.timeutil import now_utc
 from portal.workforce.models import Agent

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from portal.access import role_required
-from portal.availability.services import location_zone
 from portal.booking.models import Appointment
 from portal.booking.services import WindowTaken
+from portal.booking.windows import location_zone
 from portal.db import commit, get_session, rollback_request_session
 from portal.dispatch import disruptions
 from portal.errors import PortalError

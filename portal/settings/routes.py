@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 
 from portal.access import role_required
-from portal.availability.services import get_policy
 from portal.booking.models import Appointment, Service
+from portal.booking.windows import get_policy
 from portal.db import commit, get_session
 from portal.errors import PortalError
 from portal.settings import bp

@@ -13,13 +13,13 @@ from flask_login import current_user
 
 from portal.access import role_required, staff_required
 from portal.accounts.models import Contact, CustomerAccount, ServiceLocation
-from portal.availability.services import location_zone
 from portal.booking import lifecycle as lc
 from portal.booking import states, steps
 from portal.booking.models import APPOINTMENT_STATES, Appointment, Service
 from portal.booking.queries import parse_week, week_view
 from portal.booking.services import BookingRequest, WindowTaken, book_window
 from portal.booking.suggestions import preferences_of, suggest_windows
+from portal.booking.windows import location_zone
 from portal.db import commit, get_session, rollback_request_session
 from portal.dispatch import services as dispatch_services
 from portal.errors import PortalError

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from portal.accounts.models import User
-from portal.availability.services import get_availability
 from portal.booking import lifecycle as lc
 from portal.booking import steps
 from portal.booking.models import Appointment, Service
 from portal.booking.services import BookingRequest, book_window
+from portal.booking.windows import get_availability
 from portal.db import get_session
 from portal.notifications.models import Notification, OutboxMessage
 from portal.timeutil import local_day_bounds, now_utc

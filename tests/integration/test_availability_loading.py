@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.availability import engine
-from portal.availability.services import (
+from portal.booking.windows import (
     LOOKBACK,
     get_availability,
     get_policy,

@@ -19,8 +19,8 @@ from portal.api.schemas import (
     window_out,
 )
 from portal.availability.engine import REASONS
-from portal.availability.services import get_availability, location_zone, next_free_window
 from portal.booking.models import Service
+from portal.booking.windows import get_availability, location_zone, next_free_window
 from portal.db import get_session
 from portal.errors import NotFound
 from portal.timeutil import local_day_bounds, now_utc

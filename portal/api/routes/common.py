@@ -7,10 +7,10 @@ from flask import current_app
 
 from portal.accounts.models import User
 from portal.api.schemas import AppointmentOut, TaskOut
-from portal.availability.services import location_zone
 from portal.booking import states, steps
 from portal.booking.models import Appointment
 from portal.booking.services import get_customer_appointment
+from portal.booking.windows import location_zone
 from portal.db import get_session
 from portal.errors import NotFound
 from portal.ids import MAX_ID

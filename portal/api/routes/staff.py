@@ -19,9 +19,9 @@ from portal.api.schemas import (
     WorkOrdersQuery,
     window_out,
 )
-from portal.availability.services import location_zone
 from portal.booking import states, steps
 from portal.booking.suggestions import preferences_of, suggest_windows
+from portal.booking.windows import location_zone
 from portal.db import commit, get_session
 from portal.dispatch import services as dispatch_services
 from portal.errors import NotFound

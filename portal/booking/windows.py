@@ -1,4 +1,4 @@
-"""Feed the availability engine from the database.
+"""The free windows the booking offers: the availability engine fed from the database.
 
 Loads only what can matter for the asked range: the qualified agents, their hours,
 the time off that touches the range and the holds that touch the part of it where a
@@ -18,7 +18,7 @@ from operator import itemgetter
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.accounts.models import ServiceLocation
+from portal.accounts.models import ServiceLocation, User
 from portal.availability import engine
 from portal.booking.models import AppointmentHold, BookingPolicy, Service
 from portal.workforce.models import (
@@ -393,8 +393,6 @@ def qualified_agent_names(
     session: so.Session, service: Service, location: ServiceLocation
 ) -> list[tuple[int, str]]:
     """(id, name) of the active agents who could do `service` at `location`, by name."""
-    from portal.accounts.models import User
-
     query = (
         sa.select(Agent.id, User.full_name)
         .join(User, User.id == Agent.user_id)
