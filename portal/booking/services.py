@@ -319,20 +319,18 @@ def _write_booking(
     # Holds go in agent order so concurrent multi-agent bookings lock in one order. One
     # flush writes work order, appointment, holds and tasks (a batched INSERT per table).
     tasks = []
+    assigned = {
+        "work_order": work_order,
+        "appointment": appointment,
+        "title": service.name,
+        "status": "assigned",
+        "due_at": window.planned_start,
+    }
     for agent_id in sorted(agent_ids):
         appointment.holds.append(
             AppointmentHold(agent_id=agent_id, starts_at=window.planned_start, ends_at=hold_end)
         )
-        tasks.append(
-            WorkOrderTask(
-                work_order=work_order,
-                appointment=appointment,
-                agent_id=agent_id,
-                title=service.name,
-                status="assigned",
-                due_at=window.planned_start,
-            )
-        )
+        tasks.append(WorkOrderTask(agent_id=agent_id, **assigned))
     session.add_all([work_order, appointment, *tasks])
     session.flush()
     for task in tasks:

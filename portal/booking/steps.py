@@ -160,17 +160,12 @@ def set_task(session: so.Session, task: WorkOrderTask, new: str, actor: Actor, n
 
 def active_tasks(session: so.Session, appointment: Appointment) -> list[WorkOrderTask]:
     """The appointment's agents' tasks that are not over, oldest first."""
-    return list(
-        session.scalars(
-            sa.select(WorkOrderTask)
-            .where(
-                WorkOrderTask.appointment_id == appointment.id,
-                WorkOrderTask.status.in_(ACTIVE_TASK_STATES),
-                WorkOrderTask.agent_id.is_not(None),
-            )
-            .order_by(WorkOrderTask.id)
-        )
+    of_agents = sa.select(WorkOrderTask).where(
+        WorkOrderTask.appointment_id == appointment.id,
+        WorkOrderTask.status.in_(ACTIVE_TASK_STATES),
+        WorkOrderTask.agent_id.is_not(None),
     )
+    return list(session.scalars(of_agents.order_by(WorkOrderTask.id)))
 
 
 def release(session: so.Session, appointment: Appointment, actor: Actor) -> None:
@@ -193,55 +188,48 @@ def assign(
 ) -> WorkOrderTask:
     """Give the agent a task on the appointment (its hold is made by the caller) and
     write the assignment on the timeline."""
-    task = WorkOrderTask(
-        work_order_id=appointment.work_order_id,
-        appointment_id=appointment.id,
+    return _add_task(
+        session,
+        appointment,
+        actor,
+        "assigned",
+        {"field": "agent", "old": replaces, "new": agent_id, "note": note},
         agent_id=agent_id,
         title=appointment.service.name,
         status="assigned",
         due_at=appointment.planned_start,
     )
-    session.add(task)
-    session.flush()
-    record(
-        session,
-        task,
-        "assigned",
-        actor=actor.user,
-        work_order_id=task.work_order_id,
-        field="agent",
-        old=replaces,
-        new=agent_id,
-        note=note,
-    )
-    return task
 
 
 def queue_for_scheduler(
     session: so.Session, appointment: Appointment, title: str, actor: Actor
 ) -> WorkOrderTask:
     """Put a task for the scheduling team in its queue."""
-    task = WorkOrderTask(
-        work_order_id=appointment.work_order_id,
-        appointment_id=appointment.id,
+    return _add_task(
+        session,
+        appointment,
+        actor,
+        "queued",
+        {"field": "queue", "new": SCHEDULING_QUEUE, "note": title},
         queue=SCHEDULING_QUEUE,
         title=title[:200],
         status="open",
         due_at=now_utc() + timedelta(hours=4),
     )
-    session.add(task)
-    session.flush()
-    record(
-        session,
-        task,
-        "queued",
-        actor=actor.user,
-        work_order_id=task.work_order_id,
-        field="queue",
-        new=SCHEDULING_QUEUE,
-        note=title,
+
+
+def _add_task(
+    session: so.Session, appointment: Appointment, actor: Actor, action: str, change: dict, **task
+) -> WorkOrderTask:
+    """A new task on the appointment's work order, written on the timeline (`change`:
+    the field, old and new values and note of the entry)."""
+    added = WorkOrderTask(
+        work_order_id=appointment.work_order_id, appointment_id=appointment.id, **task
     )
-    return task
+    session.add(added)
+    session.flush()
+    record(session, added, action, actor=actor.user, work_order_id=added.work_order_id, **change)
+    return added
 
 
 def close_queue_tasks(

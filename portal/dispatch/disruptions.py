@@ -149,17 +149,21 @@ def preferences_for(appointment: Appointment) -> Preferences:
     )
 
 
+# What the queue of parked appointments shows of each, loaded with it.
+SHOWN_WITH_PARKED = (
+    Appointment.service,
+    Appointment.location,
+    Appointment.account,
+    Appointment.contact,
+)
+
+
 def parked_appointments_query() -> sa.Select:
     """Appointments waiting for a new time, the soonest former window first."""
     return (
         sa.select(Appointment)
         .where(Appointment.status == "needs_reschedule")
-        .options(
-            so.joinedload(Appointment.service),
-            so.joinedload(Appointment.location),
-            so.joinedload(Appointment.account),
-            so.joinedload(Appointment.contact),
-        )
+        .options(*map(so.joinedload, SHOWN_WITH_PARKED))
         .order_by(Appointment.window_start, Appointment.id)
     )
 
