@@ -1,5 +1,5 @@
 """A scheduler assigns an appointment waiting in the unassigned queue (needs a new time)
-to agents free for its current window (lifecycle.assign_from_queue), without HTTP. On
+to agents free for its current window (dispatch.services.assign_from_queue), without HTTP. On
 SQLite and PostgreSQL."""
 
 from __future__ import annotations
