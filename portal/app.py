@@ -28,6 +28,7 @@ from portal.booking.announce import KIND, expand_appointment_event
 from portal.booking.hooks import expand_webhooks
 from portal.booking.queries import appointments_at
 from portal.booking.routes import bp as booking_bp
+from portal.booking.watchers import work_order_moved
 from portal.calendar_feeds.routes import bp as calendar_feeds_bp
 from portal.calendar_feeds.services import delete_feed
 from portal.cli import register_commands
@@ -45,6 +46,7 @@ from portal.settings.routes import bp as settings_bp
 from portal.staff.routes import bp as staff_bp
 from portal.workforce.watchers import watch_availability
 from portal.workorders.services import work_orders_at
+from portal.workorders.watchers import watch
 
 
 class RecordId(IntegerConverter):
@@ -145,7 +147,9 @@ def _register_watchers() -> None:
     """Who acts when a lower floor changes: a change to an agent's availability parks the
     bookings it can no longer keep (portal/workforce/watchers.py); a new password revokes
     the user's API tokens and calendar feed, an address stays while appointments or work
-    orders use it, and the profile shows the features' sections (portal/accounts/watchers.py)."""
+    orders use it, and the profile shows the features' sections (portal/accounts/watchers.py);
+    booking follows the status changes of the work orders it owns
+    (portal/workorders/watchers.py)."""
     watch_availability("park-unkeepable-bookings", apply_disruption)
     watch_access_revoked("api-tokens", revoke_all_tokens)
     watch_access_revoked("calendar-feed", delete_feed)
@@ -154,6 +158,7 @@ def _register_watchers() -> None:
     add_profile_section("api-tokens", "api/_profile_panel.html")
     add_profile_section("calendar-feed", "calendar_feeds/_panel.html")
     add_profile_section("your-data", "privacy/_profile_panel.html")
+    watch("booking", "booking-follows-its-work-orders", work_order_moved)
 
 
 # Only our own origin; htmx needs no inline script or eval. Inline styles are not

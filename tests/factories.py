@@ -246,6 +246,13 @@ def create_task(
     return task
 
 
+WORK_ORDER_STATUS_OF = {
+    "in_progress": "in_progress",
+    "completed": "completed",
+    "signed_off": "closed",
+}
+
+
 def create_appointment(
     session: so.Session,
     *,
@@ -266,8 +273,11 @@ def create_appointment(
     service = service or create_service(session)
     location = location or create_location(session, account)
     planned_end = start + timedelta(minutes=service.duration_minutes + service.buffer_minutes)
+    # Work that has begun or ended has its work order where the moves would have put it
+    # (the work-order status service refuses, say, closing a work order never started).
+    wo_status = WORK_ORDER_STATUS_OF.get(overrides.get("status", "confirmed"), "scheduled")
     work_order = overrides.pop("work_order", None) or create_work_order(
-        session, account=account, contact=contact, location=location, status="scheduled"
+        session, account=account, contact=contact, location=location, status=wo_status
     )
     values = {
         "status": "confirmed",

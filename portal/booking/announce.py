@@ -312,20 +312,14 @@ def _tell_customer(session, event, appointment, audience, context) -> None:
         )
     if not contact.email or (user is not None and not user.email_notifications):
         return
-    subject, text, html = render_email(
-        f"email/customer/{event}.txt", **context, recipient_name=contact.full_name
-    )
-    ics = build_ics(appointment, audience.ics) if audience.ics else None
-    queue_email(
+    _email(
         session,
-        to=contact.email,
-        subject=subject,
-        text=text,
-        html=html,
-        ics=ics,
+        appointment,
+        f"email/customer/{event}.txt",
+        context,
+        to=(contact.email, contact.full_name),
+        ics=build_ics(appointment, audience.ics) if audience.ics else None,
         dedupe_key=reminder_key(appointment) if event == "reminder" else None,
-        subject_type="appointment",
-        subject_id=appointment.id,
     )
 
 
@@ -344,17 +338,8 @@ def _tell_agent(session, event, appointment, agent, context) -> None:
     if not user.email_notifications:
         return
     template = "email/staff/task.txt" if event in TASK_EVENTS else f"email/staff/{event}.txt"
-    subject, text, html = render_email(template, **context, recipient_name=user.full_name)
-    queue_email(
-        session,
-        to=user.email,
-        subject=subject,
-        text=text,
-        html=html,
-        dedupe_key=_task_key(appointment, agent) if event in TASK_EVENTS else None,
-        subject_type="appointment",
-        subject_id=appointment.id,
-    )
+    dedupe_key = _task_key(appointment, agent) if event in TASK_EVENTS else None
+    _email(session, appointment, template, context, to=_to(user), dedupe_key=dedupe_key)
 
 
 def _tell_schedulers(session, event, appointment, audience, context, *, actor) -> None:
@@ -370,18 +355,28 @@ def _tell_schedulers(session, event, appointment, audience, context, *, actor) -
         notify_user(session, user.id, message, _staff_link(appointment), at=appointment.occurred_at)
         if not audience.scheduler_emails or not user.email_notifications:
             continue
-        subject, text, html = render_email(
-            f"email/staff/{event}.txt", **context, recipient_name=user.full_name
-        )
-        queue_email(
-            session,
-            to=user.email,
-            subject=subject,
-            text=text,
-            html=html,
-            subject_type="appointment",
-            subject_id=appointment.id,
-        )
+        _email(session, appointment, f"email/staff/{event}.txt", context, to=_to(user))
+
+
+def _to(user: User) -> tuple[str, str]:
+    return user.email, user.full_name
+
+
+def _email(session, appointment, template, context, *, to, ics=None, dedupe_key=None) -> None:
+    """Queue one person's e-mail about the appointment; `to` is (address, name)."""
+    address, name = to
+    subject, text, html = render_email(template, **context, recipient_name=name)
+    queue_email(
+        session,
+        to=address,
+        subject=subject,
+        text=text,
+        html=html,
+        ics=ics,
+        dedupe_key=dedupe_key,
+        subject_type="appointment",
+        subject_id=appointment.id,
+    )
 
 
 def _task_key(appointment: Appointment, agent: Agent) -> str:

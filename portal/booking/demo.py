@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import Contact, User
+from portal.booking import agent_moves, steps
 from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment, Service
 from portal.booking.services import BookingRequest, WindowTaken, book_window
@@ -83,7 +84,7 @@ def book_demo_month(
 
 def _progress(session: so.Session, appointment: Appointment, n: int, *, past: bool, soon: bool):
     """Move a demo appointment along as its agents and customer would have."""
-    customer = lc.Actor(appointment.contact.user)
+    customer = steps.Actor(appointment.contact.user)
     if past and n % 9 == 4:
         lc.cancel_appointment(session, appointment, customer, "Plans changed")
         return
@@ -91,7 +92,7 @@ def _progress(session: so.Session, appointment: Appointment, n: int, *, past: bo
         return  # still waiting for the technician to accept
     tasks = _tasks(session, appointment)
     for task in tasks:
-        lc.accept_task(session, task, task.agent.user)
+        agent_moves.accept_task(session, task, task.agent.user)
     if not past and not soon and n % 4 == 2:
         return  # accepted, waiting for the customer
     lc.confirm_appointment(session, appointment, customer)
@@ -99,13 +100,15 @@ def _progress(session: so.Session, appointment: Appointment, n: int, *, past: bo
         return
     freeze(appointment.planned_start)
     if n % 11 == 5:
-        lc.mark_no_show(session, appointment, tasks[0].agent.user)
+        agent_moves.mark_no_show(session, appointment, tasks[0].agent.user)
         return
     for task in tasks:
-        lc.start_task(session, task, task.agent.user)
+        agent_moves.start_task(session, task, task.agent.user)
     freeze(appointment.planned_end)
     for task in tasks:
-        lc.complete_task(session, task, task.agent.user, DEMO_WORK_NOTES[n % len(DEMO_WORK_NOTES)])
+        agent_moves.complete_task(
+            session, task, task.agent.user, DEMO_WORK_NOTES[n % len(DEMO_WORK_NOTES)]
+        )
     if n % 5 != 1:  # a few still wait for the customer's sign-off
         lc.sign_off(
             session,

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 
+from portal.booking.states import OPEN_STATES
 from portal.db import Base, UTCDateTime
 from portal.timeutil import now_utc
 
@@ -37,9 +38,6 @@ APPOINTMENT_STATES = (
     "no_show",
     "cancelled",
 )
-# States in which the appointment is over or parked and holds nobody.
-RELEASED_STATES = frozenset({"declined_by_customer", "needs_reschedule", "cancelled"})
-OPEN_STATES = frozenset({"requested", "accepted", "confirmed", "in_progress"})
 
 
 class Service(Base):

@@ -15,13 +15,14 @@ from functools import cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Contact, ServiceLocation, User
 from portal.accounts.services import require_verified
 from portal.availability import engine
 from portal.booking.announce import announce
-from portal.booking.models import OVERLAP_CONSTRAINT, Appointment, AppointmentHold, Service
+from portal.booking.holds import place_holds
+from portal.booking.models import Appointment, AppointmentHold, Service
 from portal.booking.suggestions import Preferences
 from portal.booking.windows import get_availability, location_zone
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound, PortalError
@@ -32,9 +33,6 @@ from portal.workorders.models import WorkOrder, WorkOrderTask
 from portal.workorders.services import record
 
 MAX_NOTE_LENGTH = 2000
-# Each failed attempt means some other booking committed a hold on one of our agents;
-# a window offers few places, so a handful of attempts settles every race.
-MAX_ATTEMPTS = 6
 
 
 class WindowTaken(Conflict):
@@ -96,31 +94,27 @@ def book_window(
             return found
         raise
 
-    for _attempt in range(MAX_ATTEMPTS):
+    def attempt() -> Appointment | None:
         window = live_window(
             session, request.service, request.location, request.window_start, org_zone
         )
         if window is None:
-            break
+            return None
         agent_ids = choose_agents(
             session, list(window.agent_ids), window.planned_start, request.service.agents_needed
         )
-        try:
-            with session.begin_nested():
-                appointment = _write_booking(session, request, window, agent_ids, actor)
-            return appointment
-        except IntegrityError as err:
-            if OVERLAP_CONSTRAINT in str(err.orig):
-                continue  # someone took one of these agents first: look again
-            if "idempotency" in str(err.orig):
-                found = _existing(session, account_id, request.idempotency_key)
-                if found is not None:
-                    return found
+        return _write_booking(session, request, window, agent_ids, actor)
+
+    try:
+        appointment = place_holds(session, attempt)
+    except IntegrityError as err:
+        if "idempotency" not in str(err.orig):
             raise
-        except OperationalError as err:
-            if getattr(err.orig, "sqlstate", None) == "40P01":  # deadlock: look again
-                continue
+        appointment = _existing(session, account_id, request.idempotency_key)
+        if appointment is None:
             raise
+    if appointment is not None:
+        return appointment
     # Every place is gone. A twin request with the same idempotency key (a double
     # click, a client's retry) may be the one that took the last: it committed after our
     # check at the start, so look again in a fresh statement, and answer with its
@@ -325,20 +319,18 @@ def _write_booking(
     # Holds go in agent order so concurrent multi-agent bookings lock in one order. One
     # flush writes work order, appointment, holds and tasks (a batched INSERT per table).
     tasks = []
+    assigned = {
+        "work_order": work_order,
+        "appointment": appointment,
+        "title": service.name,
+        "status": "assigned",
+        "due_at": window.planned_start,
+    }
     for agent_id in sorted(agent_ids):
         appointment.holds.append(
             AppointmentHold(agent_id=agent_id, starts_at=window.planned_start, ends_at=hold_end)
         )
-        tasks.append(
-            WorkOrderTask(
-                work_order=work_order,
-                appointment=appointment,
-                agent_id=agent_id,
-                title=service.name,
-                status="assigned",
-                due_at=window.planned_start,
-            )
-        )
+        tasks.append(WorkOrderTask(agent_id=agent_id, **assigned))
     session.add_all([work_order, appointment, *tasks])
     session.flush()
     for task in tasks:

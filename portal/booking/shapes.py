@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from portal.booking.lifecycle import STATUS_WORDS
 from portal.booking.models import Appointment
+from portal.booking.states import STATUS_WORDS
 from portal.booking.windows import location_zone
 from portal.timeutil import to_local
 from portal.workorders.models import WorkOrder, WorkOrderTask

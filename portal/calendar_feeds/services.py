@@ -25,14 +25,14 @@ from icalendar import Calendar, Event
 from itsdangerous import BadSignature, Signer
 
 from portal.accounts.models import User
-from portal.booking.lifecycle import ACTIVE_TASKS
 from portal.booking.models import Appointment
+from portal.booking.states import CALENDAR_STATUS_WORDS
 from portal.calendar_feeds.models import CalendarFeed
 from portal.errors import NotAllowed
 from portal.notifications.ics import appointment_uid
 from portal.ratelimit import RateLimited, count_request, current_count
 from portal.workforce.models import Agent
-from portal.workorders.models import WorkOrderTask
+from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrderTask
 
 PAST = timedelta(days=30)
 AHEAD = timedelta(days=365)
@@ -43,22 +43,11 @@ RATE_LIMIT = 20  # requests of one user's feed per window
 REFUSAL_LIMIT = 30  # requests per client address whose secret opens no feed, per window
 RATE_WINDOW_SECONDS = 60
 # The tasks that put an appointment in its agent's feed: the rule of
-# lifecycle.is_assigned_agent, which the API and the pages use for an agent's access. A
+# booking.steps.is_assigned_agent, which the API and the pages use for an agent's access. A
 # task reassigned, cancelled, parked or moved away is "cancelled" and leaves the feed.
-AGENT_TASKS = (*ACTIVE_TASKS, "done")
+AGENT_TASKS = (*ACTIVE_TASK_STATES, "done")
 # Calendar STATUS: a booking nobody has confirmed yet is tentative.
 TENTATIVE = frozenset({"requested", "accepted", "needs_reschedule", "declined_by_customer"})
-STATUS_WORDS = {
-    "requested": "waiting for the technician to accept",
-    "accepted": "waiting for the customer's confirmation",
-    "confirmed": "confirmed",
-    "in_progress": "in progress",
-    "completed": "done, waiting for the customer's sign-off",
-    "signed_off": "signed off",
-    "declined_by_customer": "declined by the customer",
-    "needs_reschedule": "waiting for a new time",
-    "no_show": "missed",
-}
 
 
 # --- the key and the URL --------------------------------------------------------------------
@@ -228,7 +217,7 @@ def _event(appointment: Appointment, for_staff: bool, base_url: str, now: dateti
         if for_staff
         else f"{base_url}/appointments/{appointment.id}"
     )
-    words = STATUS_WORDS.get(appointment.status, appointment.status.replace("_", " "))
+    words = CALENDAR_STATUS_WORDS.get(appointment.status, appointment.status.replace("_", " "))
     event.add(
         "description",
         f"{appointment.service.name}, {words}.\n"

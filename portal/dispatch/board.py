@@ -24,6 +24,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import CustomerAccount, User
+from portal.booking import states
 from portal.booking.models import APPOINTMENT_STATES, Appointment, AppointmentHold, Service
 from portal.dispatch.filters import BoardFilters, agent_conditions, appointment_conditions
 from portal.dispatch.queues import ParkedItem, QueueItem, load_parked, load_queue
@@ -34,28 +35,17 @@ from portal.workforce.models import (
     Territory,
     agent_territories,
 )
-from portal.workorders.models import WorkOrderTask
-from portal.workorders.services import ACTIVE_TASK_STATES
+from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrderTask
 
 VIEWS = ("day", "week")
 # The day view always shows at least these wall-clock hours, widened to fit what is booked.
 DAY_FIRST_HOUR, DAY_LAST_HOUR = 7, 19
 QUARTER = 15  # minutes: the day view's grid
 MINUTE = timedelta(minutes=1)
-REASSIGNABLE_TASKS = ("assigned", "accepted")
-MOVABLE_APPOINTMENTS = ("requested", "accepted", "confirmed")
 HOLD_LOOKBACK = timedelta(days=1)  # no hold is longer (a constraint guarantees it)
 
 # What each status means to a scheduler (the legend); STATUS_WORDS speaks to customers.
-LEGEND = {
-    "requested": "waiting for the agent to accept",
-    "accepted": "waiting for the customer to confirm",
-    "confirmed": "confirmed by the customer",
-    "in_progress": "work has started",
-    "completed": "done, waiting for the customer's sign-off",
-    "signed_off": "signed off by the customer",
-    "no_show": "the customer was not there",
-}
+LEGEND = states.STAFF_STATUS_WORDS
 
 
 @dataclass(frozen=True)
@@ -267,9 +257,7 @@ def _load_blocks(
             starts,
             ends,
             task_id,
-            task_id is not None
-            and task_status in REASSIGNABLE_TASKS
-            and status in MOVABLE_APPOINTMENTS,
+            task_id is not None and states.can_reassign(task_status, status),
         )
         out.append((agent_id, block))
     return out

@@ -23,19 +23,17 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import User
-from portal.booking import lifecycle
+from portal.booking import lifecycle, steps
 from portal.booking.models import Appointment, AppointmentHold
 from portal.booking.services import WindowTaken
+from portal.booking.states import PENDING_STATES
 from portal.booking.suggestions import Preferences, Suggestion, suggest_windows
+from portal.dispatch import services as dispatch_services
 from portal.errors import PortalError
 from portal.notifications.services import notify_user
 from portal.timeutil import now_utc
 from portal.workforce.models import Agent, TimeOff, WorkingHours
 from portal.workorders.models import TimelineEntry
-
-# Appointments that still hold their agents and have not started: the ones a change to
-# an agent's hours can break. In-progress work is already under way and stays put.
-KEEPABLE_STATES = ("requested", "accepted", "confirmed")
 
 
 def find_unkeepable(session: so.Session, agent: Agent, *, now: datetime) -> list[Appointment]:
@@ -46,7 +44,9 @@ def find_unkeepable(session: so.Session, agent: Agent, *, now: datetime) -> list
         .join(AppointmentHold, AppointmentHold.appointment_id == Appointment.id)
         .where(
             AppointmentHold.agent_id == agent.id,
-            Appointment.status.in_(KEEPABLE_STATES),
+            # Only bookings that hold their agents and have not started can break; work
+            # already under way stays put.
+            Appointment.status.in_(PENDING_STATES),
             Appointment.planned_start > now,
         )
         .order_by(Appointment.planned_start, Appointment.id)
@@ -108,7 +108,7 @@ def apply_disruption(
     state machine's announcement, and the agent gets one notice listing them."""
     session.flush()  # the change that caused this must be visible to the queries
     parked = [
-        lifecycle.park_for_disruption(session, appointment, user, why)
+        dispatch_services.park_for_disruption(session, appointment, user, why)
         for appointment in find_unkeepable(session, agent, now=now_utc())
     ]
     if parked and agent.user.active:
@@ -149,17 +149,21 @@ def preferences_for(appointment: Appointment) -> Preferences:
     )
 
 
+# What the queue of parked appointments shows of each, loaded with it.
+SHOWN_WITH_PARKED = (
+    Appointment.service,
+    Appointment.location,
+    Appointment.account,
+    Appointment.contact,
+)
+
+
 def parked_appointments_query() -> sa.Select:
     """Appointments waiting for a new time, the soonest former window first."""
     return (
         sa.select(Appointment)
         .where(Appointment.status == "needs_reschedule")
-        .options(
-            so.joinedload(Appointment.service),
-            so.joinedload(Appointment.location),
-            so.joinedload(Appointment.account),
-            so.joinedload(Appointment.contact),
-        )
+        .options(*map(so.joinedload, SHOWN_WITH_PARKED))
         .order_by(Appointment.window_start, Appointment.id)
     )
 
@@ -232,7 +236,7 @@ def move_to_best_suggestions(
     """Move each parked appointment to its best suggestion, one after another (each
     sees the windows the ones before it took); one that cannot move is reported and
     leaves the others alone."""
-    actor = lifecycle.Actor(user)
+    actor = steps.Actor(user)
     moved: list[Moved] = []
     not_moved: list[NotMoved] = []
     for appointment_id in dict.fromkeys(appointment_ids):  # each once, in the given order
@@ -276,5 +280,5 @@ def move_to_window(
 ) -> Appointment:
     """Move one parked appointment to a chosen suggestion (the same rules as any move)."""
     return lifecycle.reschedule_appointment(
-        session, appointment, start, lifecycle.Actor(user), org_zone=org_zone
+        session, appointment, start, steps.Actor(user), org_zone=org_zone
     )

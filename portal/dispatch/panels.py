@@ -10,11 +10,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.booking import lifecycle as lc
+from portal.booking import states
 from portal.booking.models import Appointment, AppointmentHold
 from portal.booking.windows import free_agents_at, qualified_agent_names
-from portal.dispatch.board import HOLD_LOOKBACK, MOVABLE_APPOINTMENTS, REASSIGNABLE_TASKS
-from portal.formatting import status_label
+from portal.dispatch.board import HOLD_LOOKBACK
 from portal.timeutil import now_utc
 from portal.workforce.models import (
     Agent,
@@ -91,13 +90,7 @@ def reassign_options(session: so.Session, task: WorkOrderTask) -> ReassignOption
     _candidates: one query set for all of them)."""
     appointment = task.appointment
     current = session.get(Agent, task.agent_id) if task.agent_id is not None else None
-    blocked = None
-    if task.status not in REASSIGNABLE_TASKS:
-        blocked = f"This task is {status_label(task.status).lower()}, so it cannot be moved."
-    elif appointment.status not in MOVABLE_APPOINTMENTS:
-        blocked = (
-            f"The appointment is {lc.STATUS_WORDS[appointment.status]}; its tasks cannot move."
-        )
+    blocked = states.reassign_block(task.status, appointment.status)
     candidates: list[Candidate] = []
     if blocked is None:
         candidates = _candidates(session, appointment, leave_out=task.agent_id)
@@ -129,14 +122,7 @@ class AssignOptions:
 def assign_options(session: so.Session, appointment: Appointment, now: datetime) -> AssignOptions:
     """The agents who could take a parked appointment at its current window, free or
     not; `blocked` says why it cannot be assigned from the queue at all."""
-    blocked = None
-    if appointment.status != "needs_reschedule":
-        blocked = (
-            f"The appointment is {lc.STATUS_WORDS[appointment.status]}, "
-            "so it is no longer waiting in the queue."
-        )
-    elif appointment.window_start <= now:
-        blocked = "Its window has already begun, so nobody can be sent then any more."
+    blocked = states.assign_block(appointment.status, appointment.window_start, now)
     candidates = [] if blocked else _candidates(session, appointment)
     return AssignOptions(appointment, appointment.service.agents_needed, candidates, blocked)
 

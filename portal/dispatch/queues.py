@@ -13,8 +13,8 @@ import sqlalchemy.orm as so
 from portal.accounts.models import CustomerAccount
 from portal.booking.models import Appointment, Service
 from portal.dispatch.filters import BoardFilters, appointment_conditions
-from portal.workorders.models import WorkOrder, WorkOrderTask
-from portal.workorders.services import ACTIVE_TASK_STATES, SCHEDULING_QUEUE
+from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrder, WorkOrderTask
+from portal.workorders.services import SCHEDULING_QUEUE
 
 QUEUE_LIMIT = 50
 

@@ -22,11 +22,11 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from portal.access import role_required
-from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment
 from portal.booking.windows import location_zone
 from portal.db import commit, get_session, rollback_request_session
 from portal.dispatch import bp
+from portal.dispatch import services as dispatch_services
 from portal.dispatch.board import LEGEND, BoardRange, board_range, load_board
 from portal.dispatch.filters import BoardFilters, filter_choices
 from portal.dispatch.forms import AssignForm, BoardForm, ReassignForm
@@ -140,7 +140,7 @@ def reassign(task_id: int):
     message, status = None, 200
     if form.validate_on_submit():
         try:
-            new_task = lc.reassign_task(
+            new_task = dispatch_services.reassign_task(
                 session, task, form.agent_id.data, current_user, note=form.note.data or ""
             )
         except PortalError as err:
@@ -193,7 +193,7 @@ def assign(appointment_id: int):
     message, status = None, 200
     if form.validate_on_submit():
         try:
-            lc.assign_from_queue(
+            dispatch_services.assign_from_queue(
                 session, appointment, form.agent_id.data or [], current_user, note=form.note.data
             )
         except PortalError as err:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
 
 WORK_ORDER_STATES = ("new", "scheduled", "in_progress", "completed", "closed", "cancelled")
 TASK_STATES = ("open", "assigned", "accepted", "in_progress", "done", "declined", "cancelled")
+# Tasks someone still has to do something about.
+ACTIVE_TASK_STATES = ("open", "assigned", "accepted", "in_progress")
 VISIBILITIES = ("internal", "customer")
 
 

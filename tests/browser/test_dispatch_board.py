@@ -10,9 +10,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 
-from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment
 from portal.db import get_session
+from portal.dispatch import services as dispatch_services
 from portal.dispatch.panels import assign_options, reassign_options
 from portal.timeutil import now_utc, to_local
 from portal.workforce.models import Agent
@@ -136,7 +136,9 @@ def _park_one(live_app) -> dict:
         for task in tasks:
             if any(c.free for c in reassign_options(session, task).candidates):
                 appointment = task.appointment
-                lc.park_for_disruption(session, appointment, None, "Browser test: agent ill")
+                dispatch_services.park_for_disruption(
+                    session, appointment, None, "Browser test: agent ill"
+                )
                 candidates = assign_options(session, appointment, now_utc()).candidates
                 agent = session.get(Agent, next(c.agent_id for c in candidates if c.free))
                 found = {

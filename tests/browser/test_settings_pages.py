@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from portal.accounts.models import User
 from portal.booking import lifecycle as lc
+from portal.booking import steps
 from portal.booking.models import Appointment, Service
 from portal.booking.services import BookingRequest, book_window
 from portal.booking.windows import get_availability
@@ -148,7 +149,7 @@ def _clean_up(live_app, appointment_id: int) -> None:
         appointment = session.get(Appointment, appointment_id)
         if appointment.status not in ("cancelled", "in_progress", "completed"):
             admin = session.scalar(sa.select(User).where(User.email == "admin@demo.test"))
-            lc.cancel_appointment(session, appointment, lc.Actor(admin), "Browser test over")
+            lc.cancel_appointment(session, appointment, steps.Actor(admin), "Browser test over")
         session.execute(
             sa.delete(OutboxMessage).where(
                 OutboxMessage.subject_type == "appointment",

@@ -1,5 +1,5 @@
 """A scheduler assigns an appointment waiting in the unassigned queue (needs a new time)
-to agents free for its current window (lifecycle.assign_from_queue), without HTTP. On
+to agents free for its current window (dispatch.services.assign_from_queue), without HTTP. On
 SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal.booking import lifecycle as lc
+from portal.booking import steps
 from portal.booking.models import Appointment, AppointmentHold
 from portal.booking.services import BookingRequest, book_window
+from portal.dispatch import services as dispatch_services
 from portal.errors import Conflict, Invalid, NotFound
 from portal.notifications.models import OutboxMessage
-from portal.workorders.models import TimelineEntry, WorkOrderTask
+from portal.workorders.models import ACTIVE_TASK_STATES, TimelineEntry, WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE
 from tests.conftest import expand_all
 from tests.factories import (
@@ -47,14 +48,14 @@ def parked(session, frozen_now):
         scheduler={"full_name": "Sam Scheduler"},
     )
     appt = world.appt = book_window(session, BookingRequest(**world.booking_fields(WINDOW)))
-    lc.park_for_disruption(session, appt, None, "The agent is ill.")
+    dispatch_services.park_for_disruption(session, appt, None, "The agent is ill.")
     assert appt.status == "needs_reschedule" and not appt.holds
     expand_all(session)  # what everyone was told so far, as the scheduler process does
     return world.add(ada=world.agents[0], ben=world.agents[1])
 
 
 def assign(session, parked, *agents, user=None):
-    return lc.assign_from_queue(
+    return dispatch_services.assign_from_queue(
         session, parked["appt"], [a.id for a in agents], user or parked["scheduler"]
     )
 
@@ -102,7 +103,7 @@ def test_assigning_closes_the_appointments_scheduling_queue_task(session, parked
         sa.select(WorkOrderTask).where(
             WorkOrderTask.appointment_id == parked["appt"].id,
             WorkOrderTask.queue == SCHEDULING_QUEUE,
-            WorkOrderTask.status.in_(lc.ACTIVE_TASKS),
+            WorkOrderTask.status.in_(ACTIVE_TASK_STATES),
         )
     ).all()
     assert open_queue == []
@@ -191,7 +192,9 @@ def test_an_agent_taken_in_the_same_instant_is_refused_by_the_database(
         location=create_location(session, account),
         agents=[parked["ben"]],
     )
-    monkeypatch.setattr(lc, "free_agents_at", lambda *args, **kwargs: [parked["ben"].id])
+    monkeypatch.setattr(
+        dispatch_services, "free_agents_at", lambda *args, **kwargs: [parked["ben"].id]
+    )
 
     with pytest.raises(Conflict, match="booked by someone else a moment ago"):
         assign(session, parked, parked["ben"])
@@ -215,14 +218,16 @@ def test_an_appointment_that_is_not_in_the_queue_is_refused(session, parked):
         agents=[parked["ada"]],
     )
 
-    with pytest.raises(lc.IllegalTransition, match="only an appointment waiting for a new time"):
-        lc.assign_from_queue(session, confirmed, [parked["ben"].id], parked["scheduler"])
+    with pytest.raises(steps.IllegalTransition, match="only an appointment waiting for a new time"):
+        dispatch_services.assign_from_queue(
+            session, confirmed, [parked["ben"].id], parked["scheduler"]
+        )
 
 
 def test_a_window_that_has_begun_is_refused(session, parked, frozen_now):
     frozen_now(WINDOW + timedelta(minutes=5))
 
-    with pytest.raises(lc.IllegalTransition, match="window has already begun"):
+    with pytest.raises(steps.IllegalTransition, match="window has already begun"):
         assign(session, parked, parked["ben"])
 
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from portal.app import create_app
 from portal.booking import lifecycle as lc
+from portal.booking import steps
 from portal.booking.announce import announce
 from portal.booking.models import Appointment
 from portal.booking.services import BookingRequest, book_window
@@ -220,7 +221,7 @@ def test_a_notice_expanded_later_is_dated_when_its_event_happened(session, shop,
 
 def test_a_later_change_does_not_rewrite_what_an_earlier_event_tells(session, shop):
     appointment = book(session, shop)
-    lc.reschedule_appointment(session, appointment, LATER, lc.Actor(shop["customer"]))
+    lc.reschedule_appointment(session, appointment, LATER, steps.Actor(shop["customer"]))
     session.commit()
 
     expand_all(session)
@@ -233,9 +234,9 @@ def test_a_later_change_does_not_rewrite_what_an_earlier_event_tells(session, sh
 
 def test_an_appointments_events_are_expanded_in_the_order_they_happened(session, shop):
     first = book(session, shop)
-    lc.reschedule_appointment(session, first, LATER, lc.Actor(shop["customer"]))
+    lc.reschedule_appointment(session, first, LATER, steps.Actor(shop["customer"]))
     second = book(session, shop, start=WINDOW + timedelta(hours=2))
-    lc.cancel_appointment(session, first, lc.Actor(shop["customer"]), "Sold the house")
+    lc.cancel_appointment(session, first, steps.Actor(shop["customer"]), "Sold the house")
     session.commit()
 
     # One round takes the oldest pending event of each appointment, no more.
@@ -265,7 +266,7 @@ def test_an_event_that_fails_holds_back_its_appointments_later_events_only(
     session, shop, monkeypatch, frozen_now
 ):
     first = book(session, shop)
-    lc.cancel_appointment(session, first, lc.Actor(shop["customer"]), "Changed my mind")
+    lc.cancel_appointment(session, first, steps.Actor(shop["customer"]), "Changed my mind")
     second = book(session, shop, start=WINDOW + timedelta(hours=2))
     session.commit()
     real = rendering.render_email
@@ -370,8 +371,8 @@ def test_two_expanders_at_once_expand_each_event_exactly_once(pg_app):
         movers = booked[::2]  # these move to Friday, then are cancelled
         for n, appointment in enumerate(movers):
             friday = WINDOW + timedelta(days=2, hours=2 * n)
-            lc.reschedule_appointment(session, appointment, friday, lc.Actor(customer))
-            lc.cancel_appointment(session, appointment, lc.Actor(customer), "No longer needed")
+            lc.reschedule_appointment(session, appointment, friday, steps.Actor(customer))
+            lc.cancel_appointment(session, appointment, steps.Actor(customer), "No longer needed")
         session.commit()
         ids = {a.id: a in movers for a in booked}
     events = len(booked) + 2 * len(movers)

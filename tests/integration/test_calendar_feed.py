@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from icalendar import Calendar
 
-from portal.booking import lifecycle as lc
 from portal.booking.services import BookingRequest, book_window
 from portal.calendar_feeds import services as feeds
+from portal.dispatch import services as dispatch_services
 from tests.conftest import SECRET_KEY
 from tests.factories import (
     NOW,
@@ -300,7 +300,7 @@ def test_after_a_reassignment_only_the_new_agent_feed_holds_the_appointment(
     )
     successor = create_agent(session)
     (task,) = [t for t in appointment.work_order.tasks if t.agent_id == former.id]
-    lc.reassign_task(session, task, successor.id, scheduler)
+    dispatch_services.reassign_task(session, task, successor.id, scheduler)
 
     assert uid(appointment) not in events_of(client.get(feed_url(session, former.user)))
     assert uid(appointment) in events_of(client.get(feed_url(session, successor.user)))

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal.booking import jobs
+from portal.booking import jobs, steps
 from portal.booking import lifecycle as lc
 from portal.booking.expiry import expire_confirmations
 from portal.booking.models import Appointment
+from portal.dispatch import services as dispatch_services
 from portal.errors import NotAllowed
 from portal.notifications import jobs as notification_jobs
 from portal.notifications.models import Notification, OutboxMessage
@@ -199,7 +200,7 @@ def test_the_customer_can_no_longer_reschedule_once_expired(session, people):
 
     with pytest.raises(NotAllowed, match="deadline"):
         lc.reschedule_appointment(
-            session, appt, WINDOW + timedelta(days=1), lc.Actor(people["user"])
+            session, appt, WINDOW + timedelta(days=1), steps.Actor(people["user"])
         )
 
 
@@ -210,14 +211,14 @@ def test_the_customer_can_no_longer_answer_once_expired(session, people, answer)
     act = lc.confirm_appointment if answer == "confirm" else lc.decline_appointment
 
     with pytest.raises(NotAllowed, match="time to answer this request has passed"):
-        act(session, appt, lc.Actor(people["user"]))
+        act(session, appt, steps.Actor(people["user"]))
     assert appt.status == "accepted"
 
 
 def test_the_customer_can_still_confirm_before_expiry_runs(session, people):
     appt = accepted(session, people, deadline=NOW + timedelta(hours=1))
 
-    lc.confirm_appointment(session, appt, lc.Actor(people["user"]))
+    lc.confirm_appointment(session, appt, steps.Actor(people["user"]))
 
     assert appt.status == "confirmed"
 
@@ -226,10 +227,12 @@ def test_a_new_deadline_lifts_the_lock_and_can_expire_again(session, people):
     appt = accepted(session, people)
     expire_confirmations(session, NOW)
 
-    lc.set_confirm_deadline(session, appt, people["scheduler"], NOW + timedelta(hours=2))
+    dispatch_services.set_confirm_deadline(
+        session, appt, people["scheduler"], NOW + timedelta(hours=2)
+    )
 
     assert appt.confirm_expired_at is None
-    lc.confirm_appointment(session, appt, lc.Actor(people["user"]))
+    lc.confirm_appointment(session, appt, steps.Actor(people["user"]))
     assert appt.status == "confirmed"
 
 
@@ -238,12 +241,12 @@ def test_a_staff_move_of_an_expired_request_lifts_the_lock(session, people):
     expire_confirmations(session, NOW)
 
     lc.reschedule_appointment(
-        session, appt, WINDOW + timedelta(days=3), lc.Actor(people["scheduler"])
+        session, appt, WINDOW + timedelta(days=3), steps.Actor(people["scheduler"])
     )
 
     assert (appt.confirm_expired_at, appt.confirm_deadline) == (None, None)
     assert expire_confirmations(session, NOW + timedelta(minutes=5)) == 0
-    lc.confirm_appointment(session, appt, lc.Actor(people["user"]))
+    lc.confirm_appointment(session, appt, steps.Actor(people["user"]))
     assert appt.status == "confirmed"
 
 

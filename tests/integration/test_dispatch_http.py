@@ -10,9 +10,9 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal.booking import lifecycle as lc
 from portal.booking.models import Appointment, AppointmentHold
 from portal.booking.services import BookingRequest, book_window
+from portal.dispatch import services as dispatch_services
 from portal.workforce.models import TimeOff
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from tests.factories import (
@@ -197,7 +197,7 @@ def test_unreadable_filters_are_ignored_with_a_message(client, scheduler):
 
 
 def test_the_queue_lists_appointments_that_need_a_new_time(client, session, scheduler):
-    lc.park_for_disruption(session, scheduler["appt"], None, "The agent is ill.")
+    dispatch_services.park_for_disruption(session, scheduler["appt"], None, "The agent is ill.")
 
     page = client.get(WEEK).get_data(as_text=True)
     queue = page[page.index('id="queue"') :]
@@ -246,7 +246,7 @@ def test_customers_and_agents_are_refused(client, session, world, auth, role, me
 def test_customers_and_agents_cannot_assign_from_the_queue(
     client, session, world, auth, role, method
 ):
-    lc.park_for_disruption(session, world["appt"], None, "The agent is ill.")
+    dispatch_services.park_for_disruption(session, world["appt"], None, "The agent is ill.")
     if role == "agent":
         user = world["other"].user  # even an agent who could take it
     else:
@@ -355,7 +355,7 @@ def test_reassigning_a_task_someone_else_just_moved_says_so(client, session, sch
     token = client.csrf_token(WEEK)
     # Another scheduler moves it first; this panel still shows the old task.
     other_scheduler = create_user(session, role="scheduler")
-    lc.reassign_task(session, task, scheduler["other"].id, other_scheduler)
+    dispatch_services.reassign_task(session, task, scheduler["other"].id, other_scheduler)
 
     response = htmx_post(
         client, f"/dispatch/tasks/{task.id}/reassign", {"agent_id": 999}, token=token
@@ -423,7 +423,7 @@ def test_closing_the_panel_empties_it(client, scheduler):
 @pytest.fixture
 def queued(scheduler, session):
     """The booking parked (its agent fell ill): it waits in the queue, holding nobody."""
-    lc.park_for_disruption(session, scheduler["appt"], None, "The agent is ill.")
+    dispatch_services.park_for_disruption(session, scheduler["appt"], None, "The agent is ill.")
     return scheduler
 
 
@@ -576,7 +576,9 @@ def test_when_the_window_has_begun_the_panel_links_to_the_move_page(
 def test_an_appointment_no_longer_in_the_queue_is_refused_in_the_panel(client, session, queued):
     appt, other = queued["appt"], queued["other"]
     token = client.csrf_token(WEEK)
-    lc.assign_from_queue(session, appt, [other.id], create_user(session, role="scheduler"))
+    dispatch_services.assign_from_queue(
+        session, appt, [other.id], create_user(session, role="scheduler")
+    )
 
     response = htmx_post(client, assign_url(appt), {"agent_id": other.id}, token=token)
 

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.booking import lifecycle as lc
+from portal.booking import steps
 from portal.booking.models import Appointment, AppointmentHold
 from portal.booking.services import BookingRequest, book_window
 from portal.booking.suggestions import Preferences, Suggestion, suggest_windows
@@ -421,7 +422,7 @@ def test_moving_one_to_a_window_just_taken_says_so_and_changes_nothing(
         session,
         session.get(Appointment, world["bob"].id),
         best.window.starts_at,
-        lc.Actor(world["scheduler"]),
+        steps.Actor(world["scheduler"]),
     )
     session.commit()
     auth.login("sched@example.com")

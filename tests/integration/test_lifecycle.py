@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from portal.booking import agent_moves
 from portal.booking import lifecycle as lc
-from portal.booking.lifecycle import Actor, IllegalTransition
 from portal.booking.models import Appointment, SignOff
 from portal.booking.services import BookingRequest, WindowTaken, book_window
+from portal.booking.steps import Actor, IllegalTransition
+from portal.dispatch import services as dispatch_services
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
 from portal.notifications.models import Notification, OutboxMessage
 from portal.workorders.models import TimelineEntry, WorkOrderTask
@@ -53,7 +55,9 @@ def customer(world) -> Actor:
 
 
 def accepted(session, world) -> Appointment:
-    lc.accept_task(session, task_of(session, world["appt"], world["agent"]), world["agent"].user)
+    agent_moves.accept_task(
+        session, task_of(session, world["appt"], world["agent"]), world["agent"].user
+    )
     return world["appt"]
 
 
@@ -67,8 +71,8 @@ def completed(session, world, frozen_now) -> Appointment:
     appt = confirmed(session, world)
     task = task_of(session, appt, world["agent"])
     frozen_now(WINDOW + timedelta(hours=1))
-    lc.start_task(session, task, world["agent"].user)
-    lc.complete_task(session, task, world["agent"].user, note="Replaced the washer.")
+    agent_moves.start_task(session, task, world["agent"].user)
+    agent_moves.complete_task(session, task, world["agent"].user, note="Replaced the washer.")
     return appt
 
 
@@ -105,7 +109,7 @@ def test_starting_a_task_moves_appointment_and_work_order_in_progress(session, w
     appt = confirmed(session, world)
     frozen_now(WINDOW + timedelta(hours=1))
 
-    lc.start_task(session, task_of(session, appt, world["agent"]), world["agent"].user)
+    agent_moves.start_task(session, task_of(session, appt, world["agent"]), world["agent"].user)
 
     assert appt.status == "in_progress"
     assert appt.work_order.status == "in_progress"
@@ -174,7 +178,7 @@ def test_an_agent_records_a_no_show_after_the_window_began(session, world, froze
     appt = confirmed(session, world)
     frozen_now(WINDOW + timedelta(minutes=30))
 
-    lc.mark_no_show(session, appt, world["agent"].user)
+    agent_moves.mark_no_show(session, appt, world["agent"].user)
 
     assert appt.status == "no_show"
     assert appt.holds == []
@@ -290,7 +294,9 @@ def test_the_customer_cannot_cancel_after_the_cutoff(session, world, frozen_now)
 
 
 def test_the_customer_cannot_move_it_after_the_schedulers_deadline(session, world, frozen_now):
-    lc.set_confirm_deadline(session, world["appt"], world["scheduler"], NOW + timedelta(hours=2))
+    dispatch_services.set_confirm_deadline(
+        session, world["appt"], world["scheduler"], NOW + timedelta(hours=2)
+    )
     frozen_now(NOW + timedelta(hours=3))
     before = snapshot(session, world["appt"])
 
@@ -341,9 +347,9 @@ def test_an_agent_cannot_act_on_another_agents_task(session, world):
     task = task_of(session, world["appt"], world["agent"])
 
     with pytest.raises(NotFound):
-        lc.accept_task(session, task, other.user)
+        agent_moves.accept_task(session, task, other.user)
     with pytest.raises(NotFound):
-        lc.decline_task(session, task, other.user)
+        agent_moves.decline_task(session, task, other.user)
 
     assert task.status == "assigned"
 
@@ -352,9 +358,9 @@ def test_a_customer_cannot_use_staff_transitions(session, world):
     task = task_of(session, world["appt"], world["agent"])
 
     with pytest.raises(NotFound):
-        lc.accept_task(session, task, world["customer"])
+        agent_moves.accept_task(session, task, world["customer"])
     with pytest.raises(NotFound):
-        lc.set_confirm_deadline(session, world["appt"], world["customer"], None)
+        dispatch_services.set_confirm_deadline(session, world["appt"], world["customer"], None)
 
 
 def test_confirming_twice_is_refused_the_second_time(session, world):
@@ -439,21 +445,21 @@ def test_completing_before_starting_is_refused(session, world):
     task = task_of(session, appt, world["agent"])
 
     with pytest.raises(IllegalTransition, match="Start the task"):
-        lc.complete_task(session, task, world["agent"].user)
+        agent_moves.complete_task(session, task, world["agent"].user)
 
 
 def test_a_no_show_before_the_window_is_refused(session, world):
     appt = confirmed(session, world)
 
     with pytest.raises(IllegalTransition, match="window has begun"):
-        lc.mark_no_show(session, appt, world["agent"].user)
+        agent_moves.mark_no_show(session, appt, world["agent"].user)
 
     assert appt.status == "confirmed"
 
 
 def test_a_deadline_after_the_window_is_refused(session, world):
     with pytest.raises(Invalid, match="before the arrival window"):
-        lc.set_confirm_deadline(
+        dispatch_services.set_confirm_deadline(
             session, world["appt"], world["scheduler"], WINDOW + timedelta(hours=1)
         )
 
@@ -465,7 +471,7 @@ def test_a_decline_moves_the_hold_to_the_next_free_agent(session, world):
     second = create_agent(session)
     task = task_of(session, world["appt"], world["agent"])
 
-    lc.decline_task(session, task, world["agent"].user, "Off sick")
+    agent_moves.decline_task(session, task, world["agent"].user, "Off sick")
 
     appt = world["appt"]
     assert appt.status == "requested"
@@ -480,8 +486,8 @@ def test_the_decline_chain_ends_in_needs_reschedule_with_the_scheduler(
     second = create_agent(session)
     appt = world["appt"]
 
-    lc.decline_task(session, task_of(session, appt, world["agent"]), world["agent"].user)
-    lc.decline_task(session, task_of(session, appt, second), second.user)
+    agent_moves.decline_task(session, task_of(session, appt, world["agent"]), world["agent"].user)
+    agent_moves.decline_task(session, task_of(session, appt, second), second.user)
     expand_events()
 
     assert appt.status == "needs_reschedule"
@@ -498,7 +504,7 @@ def test_the_decline_chain_ends_in_needs_reschedule_with_the_scheduler(
 
 def test_a_scheduler_reschedules_a_parked_appointment_back_into_the_diary(session, world):
     appt = world["appt"]
-    lc.decline_task(session, task_of(session, appt, world["agent"]), world["agent"].user)
+    agent_moves.decline_task(session, task_of(session, appt, world["agent"]), world["agent"].user)
 
     lc.reschedule_appointment(session, appt, LATER, Actor(world["scheduler"]))
 
@@ -584,7 +590,7 @@ def test_a_scheduler_reassigns_a_task_to_a_free_agent(session, world):
     second = create_agent(session)
     task = task_of(session, world["appt"], world["agent"])
 
-    new_task = lc.reassign_task(session, task, second.id, world["scheduler"])
+    new_task = dispatch_services.reassign_task(session, task, second.id, world["scheduler"])
 
     assert [h.agent_id for h in world["appt"].holds] == [second.id]
     assert task.status == "cancelled"
@@ -606,7 +612,7 @@ def test_reassigning_to_a_busy_agent_is_refused_and_changes_nothing(session, wor
     before = snapshot(session, world["appt"])
 
     with pytest.raises(Conflict, match="not free"):
-        lc.reassign_task(session, task, second.id, world["scheduler"])
+        dispatch_services.reassign_task(session, task, second.id, world["scheduler"])
 
     assert snapshot(session, world["appt"]) == before
 
@@ -616,13 +622,13 @@ def test_an_agent_cannot_reassign_tasks(session, world):
     task = task_of(session, world["appt"], world["agent"])
 
     with pytest.raises(NotFound):
-        lc.reassign_task(session, task, second.id, world["agent"].user)
+        dispatch_services.reassign_task(session, task, second.id, world["agent"].user)
 
 
 def test_a_disruption_parks_the_appointment_and_tells_the_customer(session, world):
     appt = confirmed(session, world)
 
-    lc.park_for_disruption(session, appt, world["scheduler"], "Agent on sick leave")
+    dispatch_services.park_for_disruption(session, appt, world["scheduler"], "Agent on sick leave")
 
     assert appt.status == "needs_reschedule"
     assert appt.holds == []
@@ -633,7 +639,7 @@ def test_staff_edit_the_meeting_details_on_the_customers_behalf(session, world):
     account = world["account"]
     second_site = create_location(session, account, label="Annex")
 
-    lc.edit_details(
+    dispatch_services.edit_details(
         session, appt, world["scheduler"], note="Gate code 1234", location_id=second_site.id
     )
 
@@ -652,4 +658,6 @@ def test_an_address_of_another_account_cannot_be_chosen(session, world):
     elsewhere = create_location(session, other_account)
 
     with pytest.raises(Invalid, match="address of this customer"):
-        lc.edit_details(session, world["appt"], world["scheduler"], location_id=elsewhere.id)
+        dispatch_services.edit_details(
+            session, world["appt"], world["scheduler"], location_id=elsewhere.id
+        )

@@ -9,6 +9,7 @@ import pytest
 from icalendar import Calendar
 
 from portal.booking import lifecycle as lc
+from portal.booking import steps
 from portal.booking.services import BookingRequest, book_window
 from portal.notifications.services import send_due
 from tests.conftest import expand_all
@@ -51,7 +52,7 @@ def send(session, smtp_server) -> None:
 
 
 def test_a_move_keeps_the_uid_and_raises_the_sequence(session, booked, smtp_server):
-    lc.reschedule_appointment(session, booked["appt"], LATER, lc.Actor(booked["customer"]))
+    lc.reschedule_appointment(session, booked["appt"], LATER, steps.Actor(booked["customer"]))
     send(session, smtp_server)
 
     booked_ics, moved_ics = invitations(smtp_server)
@@ -62,8 +63,8 @@ def test_a_move_keeps_the_uid_and_raises_the_sequence(session, booked, smtp_serv
 
 
 def test_a_cancellation_sends_a_cancel_for_the_same_event(session, booked, smtp_server):
-    lc.reschedule_appointment(session, booked["appt"], LATER, lc.Actor(booked["customer"]))
-    lc.cancel_appointment(session, booked["appt"], lc.Actor(booked["customer"]), "Moving away")
+    lc.reschedule_appointment(session, booked["appt"], LATER, steps.Actor(booked["customer"]))
+    lc.cancel_appointment(session, booked["appt"], steps.Actor(booked["customer"]), "Moving away")
     send(session, smtp_server)
 
     first, moved, cancelled = invitations(smtp_server)

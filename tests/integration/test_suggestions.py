@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from portal.booking import agent_moves, steps
 from portal.booking import lifecycle as lc
 from portal.booking.services import BookingRequest, book_window
 from portal.booking.suggestions import Preferences, suggest_windows
@@ -86,7 +87,7 @@ def test_every_suggestion_can_actually_be_booked(session, world):
     for suggestion in ranked:
         savepoint = session.begin_nested()
         lc.reschedule_appointment(
-            session, world["appt"], suggestion.window.starts_at, lc.Actor(scheduler)
+            session, world["appt"], suggestion.window.starts_at, steps.Actor(scheduler)
         )
         assert world["appt"].window_start == suggestion.window.starts_at
         savepoint.rollback()
@@ -108,8 +109,8 @@ def test_a_parked_appointment_gets_suggestions_for_its_former_agent(session, wor
             )
         )
 
-    lc.decline_task(session, task_of(world["first"]), world["first"].user)  # to the second
-    lc.decline_task(session, task_of(world["second"]), world["second"].user)
+    agent_moves.decline_task(session, task_of(world["first"]), world["first"].user)  # to the second
+    agent_moves.decline_task(session, task_of(world["second"]), world["second"].user)
     assert world["appt"].status == "needs_reschedule"
 
     ranked = suggest_windows(session, world["appt"], Preferences(), now=NOW)

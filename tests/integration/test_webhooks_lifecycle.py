@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from portal.booking import agent_moves
 from portal.booking import lifecycle as lc
-from portal.booking.lifecycle import Actor
 from portal.booking.services import BookingRequest, book_window
+from portal.booking.steps import Actor
 from portal.notifications.models import OutboxMessage
 from portal.webhooks import services as webhooks
 from portal.webhooks.models import WEBHOOK_EVENTS
@@ -59,11 +60,11 @@ def test_the_happy_path_sends_booked_confirmed_completed_and_work_order_closed(
     session, world, frozen_now, expand_events
 ):
     appt, task, agent_user = world["appt"], world["task"], world["agent"].user
-    lc.accept_task(session, task, agent_user)
+    agent_moves.accept_task(session, task, agent_user)
     lc.confirm_appointment(session, appt, world["customer"])
     frozen_now(WINDOW + timedelta(hours=1))
-    lc.start_task(session, task, agent_user)
-    lc.complete_task(session, task, agent_user, note="Done.")
+    agent_moves.start_task(session, task, agent_user)
+    agent_moves.complete_task(session, task, agent_user, note="Done.")
     lc.sign_off(
         session,
         appt,

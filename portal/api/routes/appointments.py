@@ -23,6 +23,7 @@ from portal.api.schemas import (
     page_out,
 )
 from portal.booking import lifecycle as lc
+from portal.booking import steps
 from portal.booking.models import Service
 from portal.booking.services import BookingRequest, book_window
 from portal.booking.shapes import AppointmentOut
@@ -148,7 +149,7 @@ def take_step(user: User, appointment_id: int, service: Callable, **given) -> Ap
     """Load the appointment `user` may see, have `service` change it as `user` (the same
     service and rules as the pages), commit, and answer with it."""
     appointment = load_appointment(user, appointment_id)
-    changed = service(get_session(), appointment, actor=lc.Actor(user), **given)
+    changed = service(get_session(), appointment, actor=steps.Actor(user), **given)
     commit()
     return shown_to(user, changed)
 
@@ -197,7 +198,7 @@ def sign_off(user: User, appointment_id: int, body: SignOffIn) -> AppointmentOut
     lc.sign_off(
         get_session(),
         appointment,
-        lc.Actor(user),
+        steps.Actor(user),
         full_name=body.full_name,
         consent=body.consent,
         remote_addr=request.remote_addr or "",

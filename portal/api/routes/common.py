@@ -3,19 +3,14 @@ and an appointment in its public shape (portal/booking/shapes.py) as the caller 
 
 from __future__ import annotations
 
-from flask import current_app
-
 from portal.accounts.models import User
-from portal.booking import lifecycle as lc
+from portal.booking import steps
 from portal.booking.models import Appointment
 from portal.booking.services import get_customer_appointment
 from portal.booking.shapes import AppointmentOut, appointment_out
 from portal.db import get_session
 from portal.errors import NotFound
-
-
-def org_zone() -> str:
-    return current_app.config["ORG_TIME_ZONE"]
+from portal.formatting import org_zone
 
 
 def load_appointment(user: User, appointment_id: int) -> Appointment:
@@ -26,7 +21,7 @@ def load_appointment(user: User, appointment_id: int) -> Appointment:
         return get_customer_appointment(session, user, appointment_id)
     appointment = session.get(Appointment, appointment_id)
     if appointment is None or not (
-        user.has_role("scheduler") or lc.is_assigned_agent(session, user, appointment)
+        user.has_role("scheduler") or steps.is_assigned_agent(session, user, appointment)
     ):
         raise NotFound("There is no such appointment in your list.")
     return appointment

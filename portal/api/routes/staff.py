@@ -18,11 +18,12 @@ from portal.api.schemas import (
     page_out,
     window_out,
 )
-from portal.booking import lifecycle as lc
+from portal.booking import states, steps
 from portal.booking.shapes import TaskOut, read_off, task_out, work_order_out
 from portal.booking.suggestions import preferences_of, suggest_windows
 from portal.booking.windows import location_zone
 from portal.db import commit, get_session
+from portal.dispatch import services as dispatch_services
 from portal.errors import NotFound
 from portal.staff.queries import list_work_orders as query_work_orders
 from portal.timeutil import now_utc
@@ -47,10 +48,9 @@ def suggestions(user: User, appointment_id: int, query: SuggestionsQuery) -> Sug
     stated preferences and the agents, each with its reasons. Schedulers, and the agent
     assigned to the appointment."""
     appointment = load_appointment(user, appointment_id)
-    if appointment.status in lc.CLOSED_STATES | {"in_progress", "completed"}:
-        raise lc.IllegalTransition(
-            f"This appointment is {lc.STATUS_WORDS[appointment.status]}; it cannot be moved."
-        )
+    block = states.staff_block(appointment.status, "moved")
+    if block:
+        raise steps.IllegalTransition(block)
     zone = location_zone(appointment.location, org_zone())
     found = suggest_windows(
         get_session(),
@@ -84,7 +84,7 @@ def assign(user: User, task_id: int, body: AssignIn) -> TaskOut:
     task = session.get(WorkOrderTask, task_id)
     if task is None:
         raise NotFound("There is no such task.")
-    new_task = lc.reassign_task(session, task, body.agent_id, user, note=body.note)
+    new_task = dispatch_services.reassign_task(session, task, body.agent_id, user, note=body.note)
     commit()
     return task_out(new_task)
 

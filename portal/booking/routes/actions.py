@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from portal.access import customer_required
 from portal.booking import lifecycle as lc
+from portal.booking import states, steps
 from portal.booking.forms import (
     ActionForm,
     CancelForm,
@@ -41,7 +42,7 @@ class Door:
     """How the customer reached the appointment, and where its actions post to."""
 
     appointment: Appointment
-    actor: lc.Actor
+    actor: steps.Actor
     base: str  # URL prefix: /appointments/12 or /manage/<token>
 
     def url(self, suffix: str = "") -> str:
@@ -50,7 +51,7 @@ class Door:
 
 def _by_login(appointment_id: int) -> Door:
     appt = get_customer_appointment(get_session(), current_user, appointment_id)
-    return Door(appt, lc.Actor(current_user), f"/appointments/{appt.id}")
+    return Door(appt, steps.Actor(current_user), f"/appointments/{appt.id}")
 
 
 def _by_link(token: str) -> Door:
@@ -64,7 +65,7 @@ def _by_link(token: str) -> Door:
     user = appt.contact.user if appt.contact else None
     if manage_link_revoked(user, signed_at):
         abort(404, description="This link no longer works: log in to see the appointment.")
-    return Door(appt, lc.Actor(user, via_link=True), f"/manage/{token}")
+    return Door(appt, steps.Actor(user, via_link=True), f"/manage/{token}")
 
 
 def _no_store_for_manage_pages(response):
@@ -102,9 +103,9 @@ def _page(door: Door, *, forms: dict | None = None, error: str | None = None, st
         forms=bound,
         error=error,
         timeline=timeline_for_work_order(session, appt.work_order, include_internal=False),
-        move_block=lc.reschedule_block(appt, policy, now, zone=zone),
-        cancel_block=lc.self_service_block(appt, policy, now, zone=zone),
-        status_words=lc.STATUS_WORDS,
+        move_block=states.reschedule_block(appt, policy, now, zone=zone),
+        cancel_block=states.self_service_block(appt, policy, now, zone=zone),
+        status_words=states.STATUS_WORDS,
     ), status
 
 
@@ -123,7 +124,7 @@ def _act(door: Door, action: str):
         return _page(door, forms={action: form}, error=err.message, status=err.status)
     commit()
     flash(message, "success")
-    if door.appointment.status in lc.CLOSED_STATES and door.actor.via_link:
+    if door.appointment.status in states.CLOSED_STATES and door.actor.via_link:
         return redirect(url_for("booking.manage_done", status=door.appointment.status))
     return redirect(door.url())
 
@@ -172,7 +173,7 @@ def _signature(data_url: str | None) -> bytes | None:
 
 
 def manage_done(status: str):
-    if status not in lc.CLOSED_STATES:
+    if status not in states.CLOSED_STATES:
         abort(404)
     return render_template("booking/manage_done.html", status=status)
 
@@ -206,7 +207,7 @@ def _move_week(door: Door):
 
 def _move_page(door: Door):
     appt = door.appointment
-    block = lc.reschedule_block(appt, get_policy(get_session()), now_utc(), zone=_zone(appt))
+    block = states.reschedule_block(appt, get_policy(get_session()), now_utc(), zone=_zone(appt))
     if block and not door.actor.is_staff:
         flash(block + " " + lc.CONTACT_SCHEDULER, "error")
         return redirect(door.url())

@@ -11,8 +11,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from portal.access import role_required
 from portal.booking.models import Appointment, AppointmentHold
+from portal.booking.states import PENDING_STATES
 from portal.db import commit, get_session
-from portal.dispatch.disruptions import KEEPABLE_STATES, disruption_message
+from portal.dispatch.disruptions import disruption_message
 from portal.errors import PortalError
 from portal.settings import services as svc
 from portal.settings.forms import (
@@ -84,7 +85,7 @@ def _agent_page(agent: Agent, *, error: str | None = None, **forms):
         .join(Appointment, AppointmentHold.appointment_id == Appointment.id)
         .where(
             AppointmentHold.agent_id == agent.id,
-            Appointment.status.in_(KEEPABLE_STATES),
+            Appointment.status.in_(PENDING_STATES),
             Appointment.planned_start > now,
         )
     )

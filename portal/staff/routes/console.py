@@ -13,12 +13,14 @@ from flask_login import current_user
 from portal.access import role_required, staff_required
 from portal.accounts.models import Contact, CustomerAccount, ServiceLocation
 from portal.booking import lifecycle as lc
+from portal.booking import states, steps
 from portal.booking.models import APPOINTMENT_STATES, Appointment, Service
 from portal.booking.queries import parse_week, week_view
 from portal.booking.services import BookingRequest, WindowTaken, book_window
 from portal.booking.suggestions import preferences_of, suggest_windows
 from portal.booking.windows import location_zone
 from portal.db import commit, get_session, rollback_request_session
+from portal.dispatch import services as dispatch_services
 from portal.errors import PortalError
 from portal.formatting import org_zone
 from portal.ids import parse_id
@@ -169,7 +171,7 @@ def _staff_appointment(appointment_id: int) -> Appointment:
     session = get_session()
     appt = session.get(Appointment, appointment_id)
     if appt is None or not (
-        current_user.has_role("scheduler") or lc.is_assigned_agent(session, current_user, appt)
+        current_user.has_role("scheduler") or steps.is_assigned_agent(session, current_user, appt)
     ):
         abort(404)
     return appt
@@ -187,7 +189,7 @@ def appointment_page(appt: Appointment, *, forms: dict | None = None, error=None
     if appt.confirm_deadline:
         bound["deadline"].deadline.data = to_local(appt.confirm_deadline, zone).replace(tzinfo=None)
     bound.update(forms or {})
-    movable = appt.status not in lc.CLOSED_STATES | {"in_progress", "completed"}
+    movable = appt.status not in states.FIXED_STATES
     suggestions = (
         suggest_windows(session, appt, preferences_of(appt), now=now_utc(), org_zone=org_zone())
         if movable
@@ -204,7 +206,7 @@ def appointment_page(appt: Appointment, *, forms: dict | None = None, error=None
         error=error,
         suggestions=suggestions,
         movable=movable,
-        status_words=lc.STATUS_WORDS,
+        status_words=states.STATUS_WORDS,
         preferences=preferences_of(appt),
     ), status
 
@@ -261,7 +263,7 @@ def appointment_action(appointment_id: int, action: str):
 
 
 def _perform(appt: Appointment, action: str, form) -> str:
-    session, actor = get_session(), lc.Actor(current_user)
+    session, actor = get_session(), steps.Actor(current_user)
     if action == "move":
         start = parse_instant(form.start.data)
         if start is None:
@@ -279,7 +281,7 @@ def _perform(appt: Appointment, action: str, form) -> str:
         lc.cancel_appointment(session, appt, actor, form.reason.data)
         return "Cancelled; the customer and the agents are told."
     if action == "details":
-        lc.edit_details(
+        dispatch_services.edit_details(
             session,
             appt,
             current_user,
@@ -292,7 +294,7 @@ def _perform(appt: Appointment, action: str, form) -> str:
 
     zone = location_zone(appt.location, org_zone())
     local = form.deadline.data
-    lc.set_confirm_deadline(
+    dispatch_services.set_confirm_deadline(
         session, appt, current_user, local.replace(tzinfo=ZoneInfo(zone)) if local else None
     )
     return "Deadline saved."

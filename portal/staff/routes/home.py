@@ -7,13 +7,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from portal.access import staff_required
-from portal.booking import lifecycle as lc
+from portal.booking import agent_moves, steps
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
 from portal.staff.forms import TaskActionForm, TaskNoteForm
+from portal.staff.home import group_by_day, list_my_tasks
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask
-from portal.workorders.services import group_by_day, list_my_tasks
 
 TASK_ACTIONS = {
     "note": (TaskNoteForm, "Note added to the work order."),
@@ -50,7 +50,7 @@ def task_action(task_id: int, action: str):
     # Only the task's own agent acts on it: anyone else's task is 404, as a missing one
     # is, before the form is read (the services refuse them too, but with a flash and a
     # redirect that told a task that exists from one that does not).
-    agent = lc.agent_of(session, current_user)
+    agent = steps.agent_of(session, current_user)
     if task is None or task.appointment is None or agent is None or task.agent_id != agent.id:
         abort(404)
     if not form.validate_on_submit():
@@ -69,13 +69,13 @@ def task_action(task_id: int, action: str):
 def _do(task: WorkOrderTask, action: str, form) -> None:
     session, user = get_session(), current_user
     if action == "accept":
-        lc.accept_task(session, task, user)
+        agent_moves.accept_task(session, task, user)
     elif action == "decline":
-        lc.decline_task(session, task, user, form.note.data or "")
+        agent_moves.decline_task(session, task, user, form.note.data or "")
     elif action == "start":
-        lc.start_task(session, task, user)
+        agent_moves.start_task(session, task, user)
     elif action == "note":
-        lc.add_work_note(
+        agent_moves.add_work_note(
             session,
             task,
             user,
@@ -83,9 +83,9 @@ def _do(task: WorkOrderTask, action: str, form) -> None:
             for_customer=bool(request.form.get("for_customer")),
         )
     elif action == "complete":
-        lc.complete_task(session, task, user, form.note.data or "")
+        agent_moves.complete_task(session, task, user, form.note.data or "")
     else:
-        lc.mark_no_show(session, task.appointment, user)
+        agent_moves.mark_no_show(session, task.appointment, user)
 
 
 def register(bp: Blueprint) -> None:
