@@ -19,6 +19,7 @@ from portal.accounts.services import normalise_email
 from portal.api.tokens import create_token, revoke_tokens_named
 from portal.db import get_session
 from portal.errors import PortalError
+from portal.formatting import org_zone
 from portal.mail import run_mail_sink
 from portal.scheduler import run_scheduler
 from portal.timeutil import now_utc
@@ -65,7 +66,7 @@ def register_commands(app) -> None:
         if role != "customer" and account is not None:
             raise click.UsageError(f"--account is for customers only; {role}s are staff.")
         session = get_session()
-        fallback_zone = current_app.config["ORG_TIME_ZONE"]
+        fallback_zone = org_zone()
         try:
             if role == "customer":
                 customer_account = accounts.find_account(session, account)

@@ -13,7 +13,6 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.exc
 import sqlalchemy.orm as so
-from flask import current_app
 
 from portal.accounts import services
 from portal.accounts.emails import INVITE, INVITE_SUBJECTS, STAFF_INVITE, EmailKind, send_link_email
@@ -23,6 +22,7 @@ from portal.accounts.models import Contact, CustomerAccount, User
 from portal.accounts.passwords import validate_new_password
 from portal.audit.services import record_change, snapshot
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
+from portal.formatting import org_zone
 from portal.notifications.models import OutboxMessage
 from portal.timeutil import now_utc
 from portal.workforce.services import create_agent
@@ -39,7 +39,7 @@ STAFF_ROLE_LABELS = {
 
 
 def _default_zone(account: CustomerAccount) -> str:
-    return services.account_time_zone(account, current_app.config["ORG_TIME_ZONE"])
+    return services.account_time_zone(account, org_zone())
 
 
 def invite_contact(

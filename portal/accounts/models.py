@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 from flask_login import UserMixin
 
 from portal.db import Base, UTCDateTime
+from portal.formatting import org_zone
 from portal.timeutil import now_utc
 
 if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
@@ -33,7 +34,7 @@ class User(UserMixin, Base):
     password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     full_name: so.Mapped[str] = so.mapped_column(sa.String(120))
     role: so.Mapped[str] = so.mapped_column(sa.String(20))
-    time_zone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Europe/London")
+    time_zone: so.Mapped[str] = so.mapped_column(sa.String(64), default=lambda: org_zone())
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
     # None until the person follows the link e-mailed to them; a customer must verify

@@ -18,6 +18,7 @@ from portal.accounts.models import (
 )
 from portal.accounts.passwords import validate_new_password
 from portal.errors import Invalid, NotAllowed, NotFound, PortalError
+from portal.formatting import org_zone
 from portal.ids import parse_id
 from portal.timeutil import is_valid_zone, now_utc
 from portal.workforce.models import PostalPrefix, Territory
@@ -90,7 +91,7 @@ def create_user(
     full_name: str,
     role: str,
     password: str | None,
-    time_zone: str = "Europe/London",
+    time_zone: str | None = None,
     *,
     check_password: bool = True,
     verified: bool = True,
@@ -98,8 +99,10 @@ def create_user(
     """Create a user with a hashed password; refuses a taken e-mail, an unknown role or
     a password the rule refuses (portal.accounts.passwords).
 
-    `check_password` is off only for the demo loader (its users share "demo").
+    `check_password` is off only for the demo loader (its users share "demo"). Without
+    `time_zone` the user is in the organisation's zone.
     """
+    time_zone = time_zone or org_zone()
     email = normalise_email(email)
     if role not in ROLES:
         raise Invalid(f"Role must be one of {', '.join(ROLES)}.", field="role")

@@ -37,7 +37,7 @@ from portal.booking.audience import CUSTOMER_NOTICES, EVENTS, STAFF_NOTICES
 from portal.booking.ics import build_ics
 from portal.booking.links import manage_url, task_url
 from portal.booking.models import Appointment, SignOff
-from portal.formatting import fmt_datetime, fmt_window
+from portal.formatting import fmt_datetime, fmt_window, org_zone
 from portal.notifications.events import Event, record_event
 from portal.notifications.models import Notification, OutboxMessage
 from portal.notifications.rendering import render_email, service_phrase
@@ -409,7 +409,7 @@ def _reminder_link(appointment: Appointment) -> str:
 def appointment_zone(appointment: Appointment) -> str:
     """The zone the appointment's window is shown in: its location's territory's."""
     territory = appointment.location.territory if appointment.location else None
-    return territory.time_zone if territory else current_app.config["ORG_TIME_ZONE"]
+    return territory.time_zone if territory else org_zone()
 
 
 def _context(session, appointment, event, *, actor, note, old_window, working) -> dict:

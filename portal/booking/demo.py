@@ -24,9 +24,7 @@ from portal.timeutil import freeze, local_day_bounds, now_utc, to_local
 from portal.workorders.models import WorkOrderTask
 
 
-def book_demo_month(
-    session: so.Session, *, per_day: int = 3, org_zone: str = "Europe/London"
-) -> int:
+def book_demo_month(session: so.Session, *, per_day: int = 3, org_zone: str | None = None) -> int:
     """Book `per_day` appointments on each of the 14 days before and after today."""
     real_now = now_utc()
     customers = list(

@@ -14,10 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy.orm as so
-from flask import current_app
 
 from portal.booking.models import Appointment
 from portal.booking.shapes import appointment_out, work_order_out
+from portal.formatting import org_zone
 from portal.notifications.events import Event
 from portal.timeutil import now_utc
 from portal.webhooks.services import queue_to_subscribers
@@ -68,9 +68,7 @@ def appointment_data(appointment: Appointment) -> dict:
     """The appointment and its work order in the shapes the JSON API gives staff:
     webhooks go to the organisation's own systems, which see what staff see (the tasks
     too)."""
-    shown = appointment_out(
-        appointment, org_zone=current_app.config["ORG_TIME_ZONE"], with_tasks=True
-    )
+    shown = appointment_out(appointment, org_zone=org_zone(), with_tasks=True)
     return {
         "appointment": shown.model_dump(mode="json"),
         "work_order": work_order_out(appointment.work_order).model_dump(mode="json"),

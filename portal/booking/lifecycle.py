@@ -70,7 +70,7 @@ def load_for_link(session: so.Session, appointment_id: int) -> Appointment:
     return appointment
 
 
-def _location_zone(appointment: Appointment, default: str = "Europe/London") -> str:
+def _location_zone(appointment: Appointment, default: str | None = None) -> str:
     return location_zone(appointment.location, default)
 
 
@@ -158,7 +158,7 @@ def reschedule_appointment(
     actor: Actor,
     *,
     override_reason: str = "",
-    org_zone: str = "Europe/London",
+    org_zone: str | None = None,
 ) -> Appointment:
     """Move the appointment to another live window; the old one is freed in the same
     transaction. Customers inside the policy; assigned agents and schedulers at any time

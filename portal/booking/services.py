@@ -67,7 +67,7 @@ def book_window(
     request: BookingRequest,
     *,
     actor: User | None = None,
-    org_zone: str = "Europe/London",
+    org_zone: str | None = None,
 ) -> Appointment:
     """Book the window for the customer (or, with `actor`, on its behalf); the same
     idempotency key books only once."""
@@ -125,7 +125,7 @@ def book_window(
     raise _taken(session, request, org_zone)
 
 
-def _taken(session: so.Session, request: BookingRequest, org_zone: str) -> WindowTaken:
+def _taken(session: so.Session, request: BookingRequest, org_zone: str | None) -> WindowTaken:
     alternatives = nearest_windows(
         session, request.service, request.location, request.window_start, org_zone=org_zone
     )
@@ -167,7 +167,7 @@ def live_window(
     service: Service,
     location: ServiceLocation,
     start: datetime,
-    org_zone: str = "Europe/London",
+    org_zone: str | None = None,
 ) -> engine.Window | None:
     """The window starting at `start` as live availability sees it now, or None."""
     found = get_availability(
@@ -190,7 +190,7 @@ def nearest_windows(
     start: datetime,
     *,
     count: int = 3,
-    org_zone: str = "Europe/London",
+    org_zone: str | None = None,
 ) -> list[engine.Window]:
     """The bookable windows closest in time to `start` (before or after)."""
     found = get_availability(

@@ -59,7 +59,7 @@ def suggest_windows(
     now: datetime,
     days: int = 14,
     limit: int = 5,
-    org_zone: str = "Europe/London",
+    org_zone: str | None = None,
 ) -> list[Suggestion]:
     """The best windows to move `appointment` to, best first, each with its reasons."""
     zone = location_zone(appointment.location, org_zone)

@@ -21,6 +21,7 @@ import sqlalchemy.orm as so
 from portal.accounts.models import ServiceLocation, User
 from portal.availability import engine
 from portal.booking.models import AppointmentHold, BookingPolicy, Service
+from portal.formatting import org_zone as configured_zone
 from portal.workforce.models import (
     Agent,
     Holiday,
@@ -260,8 +261,12 @@ def policy_and_holidays(
     return rows[0][0], frozenset(day for _, day in rows if day is not None)
 
 
-def location_zone(location: ServiceLocation, default: str) -> str:
-    return location.territory.time_zone if location.territory else default
+def location_zone(location: ServiceLocation, default: str | None = None) -> str:
+    """The zone a location's windows are shown in: its territory's, else `default`, else
+    the organisation's (configuration)."""
+    if location.territory:
+        return location.territory.time_zone
+    return default or configured_zone()
 
 
 def get_availability(
@@ -272,7 +277,7 @@ def get_availability(
     range_start: datetime,
     range_end: datetime,
     now: datetime,
-    org_zone: str = "Europe/London",
+    org_zone: str | None = None,
     explain: bool = True,
     ignore_appointment: int | None = None,
 ) -> Availability:
@@ -320,7 +325,7 @@ def next_free_window(
     *,
     after: datetime,
     now: datetime,
-    org_zone: str = "Europe/London",
+    org_zone: str | None = None,
 ) -> engine.Window | None:
     """The first bookable window at or after `after`, within the horizon."""
     policy = get_policy(session)

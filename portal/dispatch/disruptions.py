@@ -191,7 +191,7 @@ def suggestions_for(
     *,
     now: datetime,
     limit: int = 3,
-    org_zone: str = "Europe/London",
+    org_zone: str | None = None,
 ) -> dict[int, list[Suggestion]]:
     """The top suggestions for each appointment, by its id."""
     return {
@@ -231,7 +231,7 @@ def move_to_best_suggestions(
     user: User,
     *,
     now: datetime,
-    org_zone: str = "Europe/London",
+    org_zone: str | None = None,
 ) -> BulkMove:
     """Move each parked appointment to its best suggestion, one after another (each
     sees the windows the ones before it took); one that cannot move is reported and
@@ -276,7 +276,7 @@ def move_to_window(
     start: datetime,
     user: User,
     *,
-    org_zone: str = "Europe/London",
+    org_zone: str | None = None,
 ) -> Appointment:
     """Move one parked appointment to a chosen suggestion (the same rules as any move)."""
     return lifecycle.reschedule_appointment(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from portal.accounts import registration
@@ -10,6 +10,7 @@ from portal.accounts.forms import ActionForm, EmailForm, SignUpForm
 from portal.accounts.links import LinkInvalid
 from portal.accounts.routes.common import checked_button, link_problem, safe_next, save
 from portal.db import commit, get_session
+from portal.formatting import org_zone
 
 
 def signup():
@@ -17,7 +18,7 @@ def signup():
         return redirect(url_for("index"))
     form = SignUpForm()
     if request.method == "GET":
-        form.time_zone.data = current_app.config["ORG_TIME_ZONE"]
+        form.time_zone.data = org_zone()
     error = None
     if form.validate_on_submit():
         saved = save(form, lambda: registration.sign_up(get_session(), **form.sign_up_fields()))
