@@ -240,24 +240,9 @@ def load_demo(
         ]
     }
     for email, name, role in STAFF:
-        create_user(
-            session,
-            email=email,
-            full_name=name,
-            role=role,
-            password=DEMO_PASSWORD,
-            check_password=False,
-        )
+        _demo_user(session, email, name, role)
     for email, name, territory, zone, skill_codes, hours in AGENTS:
-        user = create_user(
-            session,
-            email=email,
-            full_name=name,
-            role="agent",
-            password=DEMO_PASSWORD,
-            check_password=False,
-            time_zone=zone,
-        )
+        user = _demo_user(session, email, name, "agent", zone)
         create_agent(
             session,
             user,
@@ -281,15 +266,7 @@ def load_demo(
     for account_name, kind, contact_name, email, phone, locations in ACCOUNTS:
         account = create_customer_account(session, name=account_name, kind=kind)
         zone = "America/New_York" if locations[0][4] == "US" else "Europe/London"
-        user = create_user(
-            session,
-            email=email,
-            full_name=contact_name,
-            role="customer",
-            password=DEMO_PASSWORD,
-            check_password=False,
-            time_zone=zone,
-        )
+        user = _demo_user(session, email, contact_name, "customer", zone)
         add_contact(session, account, full_name=contact_name, email=email, phone=phone, user=user)
         for label, street, city, postcode, country in locations:
             session.add(
@@ -308,6 +285,13 @@ def load_demo(
         book_demo_month(session)
     add_demo_integrations(session, webhook_url=webhook_url)
     return True
+
+
+def _demo_user(
+    session: so.Session, email: str, name: str, role: str, zone: str | None = None
+) -> User:
+    """A demo log-in: every one shares DEMO_PASSWORD (below the password rule on purpose)."""
+    return create_user(session, email, name, role, DEMO_PASSWORD, zone, check_password=False)
 
 
 def add_demo_integrations(session: so.Session, *, webhook_url: str = DEMO_WEBHOOK_URL) -> None:

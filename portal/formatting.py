@@ -55,22 +55,22 @@ def fmt_window(start: datetime, end: datetime, tz: str) -> str:
     abbreviation but not an offset, each end gets its offset too.
     """
     s, e = local(start, tz), local(end, tz)
-    if s == e:
-        return f"{s:%a %-d %b, %H:%M} {s:%Z}"
-    if s.utcoffset() == e.utcoffset():
-        return f"{s:%a %-d %b, %H:%M}–{e:%H:%M} {e:%Z}"
-    return f"{s:%a %-d %b, %H:%M} {_zone_label(s, e)}–{e:%H:%M} {_zone_label(e, s)}"
+    return f"{s:%a %-d %b}, {_span(s, e, name_zone=True)}"
 
 
 def fmt_slot(start: datetime, end: datetime, tz: str) -> str:
     """'08:00–10:00' for a window in a day's list, whose zone the page names once; a
     window across a clock change names each end's zone ('00:00 GMT–02:00 BST')."""
-    s, e = local(start, tz), local(end, tz)
-    if s == e:
-        return f"{s:%H:%M}"
-    if s.utcoffset() == e.utcoffset():
-        return f"{s:%H:%M}–{e:%H:%M}"
-    return f"{s:%H:%M} {_zone_label(s, e)}–{e:%H:%M} {_zone_label(e, s)}"
+    return _span(local(start, tz), local(end, tz), name_zone=False)
+
+
+def _span(s: datetime, e: datetime, *, name_zone: bool) -> str:
+    """'08:00–10:00' (' GMT' after it with `name_zone`); each end with its own zone where
+    the offset changes between them."""
+    if s.utcoffset() != e.utcoffset():
+        return f"{s:%H:%M} {_zone_label(s, e)}–{e:%H:%M} {_zone_label(e, s)}"
+    times = f"{s:%H:%M}" if s == e else f"{s:%H:%M}–{e:%H:%M}"
+    return f"{times} {e:%Z}" if name_zone else times
 
 
 def _zone_label(moment: datetime, other: datetime) -> str:

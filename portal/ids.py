@@ -1,4 +1,5 @@
-"""Record ids and page numbers read from outside: URLs, query strings, forms, the API.
+"""Record ids and page numbers read from outside (URLs, query strings, forms, the API),
+and the unique codes records are known by.
 
 Our keys are 32-bit INTEGER columns. A larger number names no record we have, but handed
 to the database it fails instead of finding nothing (SQLite raises OverflowError,
@@ -8,6 +9,11 @@ can type goes through `parse_id` first, as every id in a URL goes through `Recor
 """
 
 from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 MAX_ID = 2_147_483_647  # the largest value of a 32-bit INTEGER key
 _MAX_DIGITS = len(str(MAX_ID))
@@ -53,3 +59,17 @@ def parse_page(raw: object) -> int:
     if isinstance(raw, str) and raw.isascii() and raw.isdigit() and raw.lstrip("0"):
         return parse_id(raw) or MAX_ID
     return 1
+
+
+def unique_code(
+    session: so.Session, column: sa.ColumnElement, name: str, *, sep: str, fallback: str
+) -> str:
+    """A code made from `name` that no row has in `column` yet: 'Gas safe engineer' ->
+    'gas_safe_engineer' (`sep` "_"), then 'gas_safe_engineer_2' when that is taken; a name
+    with no letters or digits starts from `fallback`."""
+    base = re.sub(r"[^a-z0-9]+", sep, name.lower()).strip(sep)[:34] or fallback
+    code, n = base, 1
+    while session.scalar(sa.select(column).where(column == code)) is not None:
+        n += 1
+        code = f"{base}{sep}{n}"
+    return code

@@ -32,6 +32,7 @@ from portal.timeutil import now_utc
 from portal.workforce.models import Agent, Skill, Territory
 from portal.workforce.services import create_agent as _create_agent
 from portal.workforce.services import create_territory as _create_territory
+from portal.workforce.services import take_time_off
 from portal.workorders.models import WorkOrder, WorkOrderTask
 
 DEMO_PASSWORD = "demo"
@@ -416,3 +417,8 @@ def build_world(
             session, start=appointment_at, agents=world.agents[:1], **where
         )
     return world
+
+
+def add_time_off(session, agent, starts_at, ends_at, reason="", *, by=None):
+    """Time off for `agent` (the bookings it falls on are parked); the TimeOff row."""
+    return take_time_off(session, agent, starts_at, ends_at, reason=reason, by=by).time_off

@@ -22,13 +22,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.audit.models import AuditEntry
 from portal.pagination import Page, paginate
+
+T = TypeVar("T")
 
 MASK = "********"
 PERSONAL = "(personal data)"
@@ -205,6 +207,21 @@ def record_change(
 
 
 # --- reading ---------------------------------------------------------------------------------
+
+
+def record_saved(
+    session: so.Session,
+    actor: Any,
+    action: str,
+    entity: T,
+    before: Mapping[str, Any] | None,
+    state: Callable[[T], Mapping[str, Any]],
+) -> T:
+    """Flush `entity` (it gets its id), record `action` with its `state` after the change,
+    and hand it back: the last three lines of every audited create or update."""
+    session.flush()
+    record_change(session, actor, action, entity, before, state(entity))
+    return entity
 
 
 def list_entries(

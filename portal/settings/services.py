@@ -7,7 +7,6 @@ request, so a saved change shapes the live windows at once; nothing here is cach
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ from portal.accounts.sessions import end_user_sessions
 from portal.audit.services import Entity, record_change, snapshot
 from portal.booking.models import BookingPolicy, Service
 from portal.errors import Invalid, NotAllowed
+from portal.ids import unique_code
 from portal.pagination import Page, paginate
 from portal.timeutil import now_utc
 from portal.workforce.models import (
@@ -82,7 +82,9 @@ SERVICE_FIELDS = (
 
 def create_service(session: so.Session, data: ServiceData, *, by: User | None = None) -> Service:
     """A new bookable service; its code is made from the name once and never changes."""
-    service = Service(code=_service_code(session, data.name))
+    service = Service(
+        code=unique_code(session, Service.code, data.name, sep="-", fallback="service")
+    )
     _apply_service(session, service, data)
     session.add(service)
     session.flush()
@@ -143,15 +145,6 @@ def _apply_service(session: so.Session, service: Service, data: ServiceData) -> 
     service.agents_needed = data.agents_needed
     service.required_skill = skill
     service.active = data.active
-
-
-def _service_code(session: so.Session, name: str) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:34] or "service"
-    code, n = base, 1
-    while session.scalar(sa.select(Service.id).where(Service.code == code)) is not None:
-        n += 1
-        code = f"{base}-{n}"
-    return code
 
 
 # --- the booking policy --------------------------------------------------------------------

@@ -8,7 +8,6 @@ such changes return what the watchers changed so the page can say how many there
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -17,8 +16,9 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.audit.services import record_change, snapshot
+from portal.audit.services import record_change, record_saved, snapshot
 from portal.errors import Invalid
+from portal.ids import unique_code
 from portal.timeutil import is_valid_zone
 from portal.workforce.models import (
     Agent,
@@ -126,9 +126,7 @@ def create_territory(
     for prefix in _clean_prefixes(session, prefixes):
         territory.prefixes.append(PostalPrefix(prefix=prefix))
     session.add(territory)
-    session.flush()
-    record_change(session, by, "create", territory, None, _territory_state(territory))
-    return territory
+    return record_saved(session, by, "create", territory, None, _territory_state)
 
 
 def update_territory(
@@ -150,9 +148,7 @@ def update_territory(
     territory.name, territory.time_zone = name, time_zone
     kept = {p.prefix: p for p in territory.prefixes if p.prefix in wanted}
     territory.prefixes = [kept.get(p) or PostalPrefix(prefix=p) for p in wanted]
-    session.flush()
-    record_change(session, by, "update", territory, before, _territory_state(territory))
-    return territory
+    return record_saved(session, by, "update", territory, before, _territory_state)
 
 
 def get_or_create_skill(session: so.Session, code: str, name: str | None = None) -> Skill:
@@ -163,16 +159,6 @@ def get_or_create_skill(session: so.Session, code: str, name: str | None = None)
         session.add(skill)
         session.flush()
     return skill
-
-
-def _skill_code(session: so.Session, name: str) -> str:
-    """A unique code from the name: 'Gas safe engineer' -> 'gas_safe_engineer'."""
-    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:34] or "skill"
-    code, n = base, 1
-    while session.scalar(sa.select(Skill.id).where(Skill.code == code)) is not None:
-        n += 1
-        code = f"{base}_{n}"
-    return code
 
 
 def _check_skill_name(session: so.Session, name: str, skill: Skill | None) -> str:
@@ -187,23 +173,23 @@ def _check_skill_name(session: so.Session, name: str, skill: Skill | None) -> st
     return name
 
 
+def _skill_state(skill: Skill) -> dict:
+    return snapshot(skill, "code", "name")
+
+
 def create_skill(session: so.Session, name: str, *, by: User | None = None) -> Skill:
     """A new skill; its code (used by services and reports) is made from the name once."""
     name = _check_skill_name(session, name, None)
-    skill = Skill(code=_skill_code(session, name), name=name)
+    skill = Skill(code=unique_code(session, Skill.code, name, sep="_", fallback="skill"), name=name)
     session.add(skill)
-    session.flush()
-    record_change(session, by, "create", skill, None, snapshot(skill, "code", "name"))
-    return skill
+    return record_saved(session, by, "create", skill, None, _skill_state)
 
 
 def rename_skill(session: so.Session, skill: Skill, name: str, *, by: User | None = None) -> Skill:
     """Change what a skill is called; its code, and so every service using it, stay."""
     before = snapshot(skill, "name")
     skill.name = _check_skill_name(session, name, skill)
-    session.flush()
-    record_change(session, by, "update", skill, before, snapshot(skill, "name"))
-    return skill
+    return record_saved(session, by, "update", skill, before, lambda s: snapshot(s, "name"))
 
 
 def create_agent(
@@ -269,9 +255,7 @@ def update_agent_skills(
     before = _agent_reach(agent)
     agent.skills = sorted(set(skills), key=lambda s: s.code)
     agent.territories = sorted(set(territories), key=lambda t: t.name)
-    session.flush()
-    record_change(session, by, "update_skills", agent, before, _agent_reach(agent))
-    return agent
+    return record_saved(session, by, "update_skills", agent, before, _agent_reach)
 
 
 def update_weekly_hours(
@@ -289,8 +273,7 @@ def update_weekly_hours(
     set_weekly_hours(agent, hours)
     if time_zone is not None:
         agent.time_zone = time_zone
-    session.flush()
-    record_change(session, by, "update_hours", agent, before, _agent_hours(agent))
+    record_saved(session, by, "update_hours", agent, before, _agent_hours)
     return _disrupt(session, agent, by, WHY_HOURS)
 
 
@@ -317,22 +300,8 @@ def take_time_off(
         raise Invalid(f"Keep the reason under {MAX_REASON} characters.", field="reason")
     entry = TimeOff(agent=agent, starts_at=starts_at, ends_at=ends_at, reason=reason)
     session.add(entry)
-    session.flush()
-    record_change(session, by, "create", entry, None, _time_off_state(entry))
+    record_saved(session, by, "create", entry, None, _time_off_state)
     return TimeOffAdded(entry, _disrupt(session, agent, by, WHY_TIME_OFF))
-
-
-def add_time_off(
-    session: so.Session,
-    agent: Agent,
-    starts_at: datetime,
-    ends_at: datetime,
-    reason: str = "",
-    *,
-    by: User | None = None,
-) -> TimeOff:
-    """Record time off (bookings it falls on are parked, see `take_time_off`)."""
-    return take_time_off(session, agent, starts_at, ends_at, reason=reason, by=by).time_off
 
 
 def _time_off_state(entry: TimeOff) -> dict:
@@ -350,15 +319,8 @@ def set_agent_active(session: so.Session, agent: Agent, active: bool, by: User |
     """Switch an agent on or off for booking; switching off parks all its upcoming bookings."""
     before = snapshot(agent, "active")
     agent.active = active
-    session.flush()
-    record_change(
-        session,
-        by,
-        "reactivate" if active else "deactivate",
-        agent,
-        before,
-        snapshot(agent, "active"),
-    )
+    action = "reactivate" if active else "deactivate"
+    record_saved(session, by, action, agent, before, lambda a: snapshot(a, "active"))
     return [] if active else _disrupt(session, agent, by, WHY_INACTIVE)
 
 
@@ -373,9 +335,7 @@ def add_holiday(session: so.Session, day: date, name: str, *, by: User | None = 
         raise Invalid("That day is already a holiday.", field="day")
     holiday = Holiday(day=day, name=name)
     session.add(holiday)
-    session.flush()
-    record_change(session, by, "create", holiday, None, snapshot(holiday, "day", "name"))
-    return holiday
+    return record_saved(session, by, "create", holiday, None, lambda h: snapshot(h, "day", "name"))
 
 
 def remove_holiday(session: so.Session, holiday: Holiday, *, by: User | None = None) -> None:

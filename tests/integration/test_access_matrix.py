@@ -45,10 +45,11 @@ from portal.notifications.services import notify_user, queue_email
 from portal.reports.models import ReportRun
 from portal.tokens import make_token
 from portal.webhooks.models import WebhookEndpoint
-from portal.workforce.services import add_holiday, add_time_off
+from portal.workforce.services import add_holiday
 from tests.conftest import SECRET_KEY, AuthActions
 from tests.factories import (
     NOW,
+    add_time_off,
     create_agent,
     create_appointment,
     create_customer,

@@ -13,10 +13,11 @@ from portal.booking.queries import week_view
 from portal.booking.services import BookingRequest, WindowTaken, book_window
 from portal.booking.suggestions import Preferences, preferences_of
 from portal.errors import Invalid, NotAllowed, NotFound
-from portal.workforce.services import add_holiday, add_time_off
+from portal.workforce.services import add_holiday
 from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
 from tests.factories import (
     NOW,
+    add_time_off,
     build_world,
     create_account,
     create_agent,

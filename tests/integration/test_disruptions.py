@@ -17,11 +17,12 @@ from portal.booking.suggestions import Preferences, Suggestion, suggest_windows
 from portal.dispatch import disruptions
 from portal.dispatch.disruptions import find_unkeepable
 from portal.notifications.models import Notification, OutboxMessage
-from portal.workforce.services import add_time_off, set_weekly_hours
+from portal.workforce.services import set_weekly_hours
 from portal.workorders.models import WorkOrderTask
 from portal.workorders.services import SCHEDULING_QUEUE
 from tests.factories import (
     NOW,
+    add_time_off,
     build_world,
     create_agent,
     create_appointment,

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from portal.booking.queries import week_view
-from portal.workforce.services import add_time_off
 from tests.factories import (
+    add_time_off,
     build_world,
 )
 

@@ -63,17 +63,12 @@ def territories():
 @role_required("manager")
 def territory_new():
     form = TerritoryForm(data={"time_zone": org_zone()})
-    done, error = save_form(
+    return _territory_form(
         form,
+        None,
         lambda: staff.create_territory(get_session(), **_territory_values(form), by=me()),
         lambda territory: f"Territory {territory.name} added.",
-        url_for("settings.territories"),
     )
-    if done:
-        return done
-    return render_template(
-        "settings/territory_form.html", form=form, territory=None, error=error
-    ), status(form, error)
 
 
 @role_required("manager")
@@ -86,14 +81,19 @@ def territory_edit(territory_id: int):
             "prefixes": ", ".join(p.prefix for p in territory.prefixes),
         }
     )
-    done, error = save_form(
+    return _territory_form(
         form,
+        territory,
         lambda: staff.update_territory(
             get_session(), territory, **_territory_values(form), by=me()
         ),
         lambda _: f"Territory {territory.name} saved.",
-        url_for("settings.territories"),
     )
+
+
+def _territory_form(form: TerritoryForm, territory: Territory | None, save, said):
+    """The territory form, new or edited: saved and back to the list, or shown again."""
+    done, error = save_form(form, save, said, url_for("settings.territories"))
     if done:
         return done
     return render_template(
