@@ -9,9 +9,15 @@ import re
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import default
 from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING
+
+from aiosmtpd.controller import Controller
+
+from portal.processes import wait_until_stopped
 
 if TYPE_CHECKING:
     from portal.notifications.models import OutboxMessage
@@ -130,9 +136,6 @@ class SinkHandler:
         self.echo = echo
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        from email import message_from_bytes
-        from email.policy import default
-
         content = envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8", "replace")
@@ -144,10 +147,6 @@ class SinkHandler:
 
 def run_mail_sink(host: str = "127.0.0.1", port: int = 8025, echo=print) -> None:
     """Serve SMTP on host:port, discarding mail, until SIGTERM or SIGINT."""
-    from aiosmtpd.controller import Controller
-
-    from portal.processes import wait_until_stopped
-
     controller = Controller(SinkHandler(echo), hostname=host, port=port)
     controller.start()
     echo(f"mail-sink: accepting mail on {host}:{port} and discarding it")

@@ -5,6 +5,7 @@ Views only: every rule lives in the booking services and the state machine."""
 from __future__ import annotations
 
 import uuid
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -290,8 +291,6 @@ def _perform(appt: Appointment, action: str, form) -> str:
             location_id=form.location.data,
         )
         return "Details saved."
-    from zoneinfo import ZoneInfo
-
     zone = location_zone(appt.location, org_zone())
     local = form.deadline.data
     dispatch_services.set_confirm_deadline(
