@@ -12,10 +12,10 @@ from portal.booking import agent_moves, steps
 from portal.booking import lifecycle as lc
 from portal.booking.services import BookingRequest, book_window
 from portal.booking.suggestions import Preferences, suggest_windows
-from portal.workforce.services import add_time_off
 from portal.workorders.models import WorkOrderTask
 from tests.factories import (
     NOW,
+    add_time_off,
     build_world,
     create_agent,
     create_user,
