@@ -80,7 +80,7 @@ run: venv
 	echo "Demo webhooks go to a local receiver on 127.0.0.1:$(WEBHOOK_SINK_PORT); see the log at"; \
 	echo "http://127.0.0.1:$(PORT)/settings/webhooks (manager@demo.test, password demo)."; \
 	$(BIN)/portal scheduler & pids+=($$!); \
-	$(BIN)/flask --app portal run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/flask --app portal.app run --host 127.0.0.1 --port $(PORT)
 
 ## test-deps: Debian packages (java among them), PostgreSQL running, npm packages (each
 ## only when missing or, for npm, older than package-lock.json)
