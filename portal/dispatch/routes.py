@@ -34,7 +34,6 @@ from portal.dispatch.panels import assign_options, reassign_options
 from portal.dispatch.queues import appointment_number
 from portal.errors import PortalError
 from portal.extensions import htmx
-from portal.formatting import org_zone
 from portal.ids import parse_id
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask
@@ -171,7 +170,7 @@ def reassign(task_id: int):
 def _address_zone(appointment: Appointment) -> str:
     """The panels show an appointment's time as its customer booked it: on the clock at
     its address, named, whatever the scheduler's own zone."""
-    return location_zone(appointment.location, org_zone())
+    return location_zone(appointment.location)
 
 
 def _reassigned(done: str, heading: str = "Reassigned"):

@@ -92,7 +92,7 @@ def list_windows(user: User, service_id: int, query: WindowsQuery) -> WindowList
     location = session.get(ServiceLocation, query.location)
     if location is None or (not user.is_staff and location.account_id != user.account_id):
         raise NotFound("That address is not one of your account's addresses.")
-    place_zone = location_zone(location, org_zone())
+    place_zone = location_zone(location)
     zone = query.tz or place_zone
     lo, hi = local_day_bounds(query.from_, zone)[0], local_day_bounds(query.to, zone)[1]
     # Closed days are judged on the location's whole days, which `tz`'s days cut across

@@ -51,7 +51,7 @@ def suggestions(user: User, appointment_id: int, query: SuggestionsQuery) -> Sug
     block = states.staff_block(appointment.status, "moved")
     if block:
         raise steps.IllegalTransition(block)
-    zone = location_zone(appointment.location, org_zone())
+    zone = location_zone(appointment.location)
     found = suggest_windows(
         get_session(),
         appointment,

@@ -77,7 +77,7 @@ def _no_store_for_manage_pages(response):
 
 
 def _zone(appt: Appointment) -> str:
-    return location_zone(appt.location, org_zone())
+    return location_zone(appt.location)
 
 
 FORMS = {

@@ -194,7 +194,7 @@ def confirm():
             commit()
             flash(f"Booked: {service.name}, appointment {appt.number}.", "success")
             return redirect(url_for("booking.appointment", appointment_id=appt.id))
-    zone = location_zone(location, org_zone())
+    zone = location_zone(location)
     status = 409 if taken else (422 if form.errors or refused else 200)
     return render_template(
         "booking/confirm.html",

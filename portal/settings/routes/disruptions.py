@@ -28,7 +28,7 @@ _PICK = re.compile(r"^pick_(\d+)$")
 
 
 def _zone(appointment: Appointment) -> str:
-    return location_zone(appointment.location, org_zone())
+    return location_zone(appointment.location)
 
 
 def _window(appointment: Appointment) -> str:

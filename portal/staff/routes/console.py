@@ -160,7 +160,7 @@ def book_for_confirm(account_id: int):
         start=start,
         form=form,
         taken=taken,
-        zone=location_zone(location, org_zone()),
+        zone=location_zone(location),
     ), (409 if taken else 200)
 
 
@@ -180,7 +180,7 @@ def _staff_appointment(appointment_id: int) -> Appointment:
 
 def appointment_page(appt: Appointment, *, forms: dict | None = None, error=None, status=200):
     session = get_session()
-    zone = location_zone(appt.location, org_zone())
+    zone = location_zone(appt.location)
     bound = {
         "deadline": DeadlineForm(),
         "move": MoveForm(),
@@ -291,7 +291,7 @@ def _perform(appt: Appointment, action: str, form) -> str:
             location_id=form.location.data,
         )
         return "Details saved."
-    zone = location_zone(appt.location, org_zone())
+    zone = location_zone(appt.location)
     local = form.deadline.data
     dispatch_services.set_confirm_deadline(
         session, appt, current_user, local.replace(tzinfo=ZoneInfo(zone)) if local else None
