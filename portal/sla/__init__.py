@@ -1,0 +1,1 @@
+"""Entitlements, milestones and the SLA clock: watches cases and work orders."""
