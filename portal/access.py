@@ -27,3 +27,5 @@ def role_required(*roles: str) -> Callable:
 
 customer_required = role_required("customer")
 staff_required = role_required("agent")
+# Staff and back office: "My tasks", queues, cases.
+team_required = role_required("agent", "backoffice")

@@ -44,7 +44,7 @@ def register_commands(app) -> None:
     @click.option("--name", "full_name", required=True)
     @click.option(
         "--role",
-        type=click.Choice(["customer", "agent", "scheduler", "manager", "admin"]),
+        type=click.Choice(["customer", "agent", "scheduler", "manager", "admin", "backoffice"]),
         required=True,
     )
     @click.option(

@@ -11,9 +11,13 @@ from portal.api import models as api
 from portal.audit import models as audit
 from portal.booking import models as booking
 from portal.calendar_feeds import models as calendar_feeds
+from portal.calendars import models as calendars
+from portal.cases import models as cases
 from portal.db import Base
 from portal.notifications import models as notifications
+from portal.queues import models as queues
 from portal.reports import models as reports
+from portal.sla import models as sla
 from portal.webhooks import models as webhooks
 from portal.workforce import models as workforce
 from portal.workorders import models as workorders
@@ -24,9 +28,13 @@ MODULES = (
     audit,
     booking,
     calendar_feeds,
+    calendars,
+    cases,
     notifications,
+    queues,
     ratelimit,
     reports,
+    sla,
     webhooks,
     workforce,
     workorders,

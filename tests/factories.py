@@ -28,6 +28,7 @@ import sqlalchemy.orm as so
 from portal.accounts.models import Contact, CustomerAccount, ServiceLocation, User
 from portal.accounts.services import add_contact, create_customer_account, hash_password
 from portal.booking.models import Appointment, AppointmentHold, BookingPolicy, Service
+from portal.queues.services import scheduling_queue_id
 from portal.timeutil import now_utc
 from portal.workforce.models import Agent, Skill, Territory
 from portal.workforce.services import create_agent as _create_agent
@@ -238,7 +239,7 @@ def create_task(
     values = {
         "title": f"Task {_next()}",
         "status": "assigned" if agent else "open",
-        "queue": None if agent else "scheduling",
+        "queue_id": None if agent else scheduling_queue_id(session),
         **overrides,
     }
     task = WorkOrderTask(work_order=work_order, agent=agent, **values)

@@ -16,10 +16,17 @@ from portal.timeutil import now_utc
 if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
     from portal.workforce.models import Territory
 
-ROLES = ("customer", "agent", "scheduler", "manager", "admin")
+ROLES = ("customer", "agent", "scheduler", "manager", "admin", "backoffice")
+# The ladder of field and office staff, whose pages (the dispatch board, windows, the
+# bookings) a back-office user never sees.
 STAFF_ROLES = frozenset({"agent", "scheduler", "manager", "admin"})
 # Which roles include which: an admin may do all a manager may, and so on.
 ROLE_RANK = {"agent": 1, "scheduler": 2, "manager": 3, "admin": 4}
+# Back office (Finance, Orders, aging and sales reps): outside the ladder, never bookable;
+# works the queues it belongs to and its own tasks.
+BACKOFFICE = "backoffice"
+# Everyone who works for the organisation: a "My tasks" home, the queues they belong to.
+TEAM_ROLES = STAFF_ROLES | {BACKOFFICE}
 
 
 class User(UserMixin, Base):
@@ -57,7 +64,17 @@ class User(UserMixin, Base):
 
     @property
     def is_staff(self) -> bool:
+        """Field and office staff on the ladder (not back office)."""
         return self.role in STAFF_ROLES
+
+    @property
+    def is_backoffice(self) -> bool:
+        return self.role == BACKOFFICE
+
+    @property
+    def is_team(self) -> bool:
+        """Staff or back office: works for the organisation, has a "My tasks" home."""
+        return self.role in TEAM_ROLES
 
     def has_role(self, *roles: str) -> bool:
         """True when the user's role is one of `roles`, or outranks the lowest staff one."""

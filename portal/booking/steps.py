@@ -21,10 +21,11 @@ from portal.booking.announce import announce
 from portal.booking.models import Appointment
 from portal.booking.states import INTERNAL_MOVES, STATUS_WORDS, move_block
 from portal.errors import Conflict, Invalid, NotFound
+from portal.queues.services import scheduling_queue_id
 from portal.timeutil import now_utc
 from portal.workforce.models import Agent
 from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrder, WorkOrderTask
-from portal.workorders.services import SCHEDULING_QUEUE, record
+from portal.workorders.services import SCHEDULING_QUEUE, in_scheduling_queue, record
 from portal.workorders.status import set_task_status, set_work_order_status
 
 MAX_REASON = 1000
@@ -211,7 +212,7 @@ def queue_for_scheduler(
         actor,
         "queued",
         {"field": "queue", "new": SCHEDULING_QUEUE, "note": title},
-        queue=SCHEDULING_QUEUE,
+        queue_id=scheduling_queue_id(session),
         title=title[:200],
         status="open",
         due_at=now_utc() + timedelta(hours=4),
@@ -239,7 +240,7 @@ def close_queue_tasks(
     for task in session.scalars(
         sa.select(WorkOrderTask).where(
             WorkOrderTask.appointment_id == appointment.id,
-            WorkOrderTask.queue == SCHEDULING_QUEUE,
+            in_scheduling_queue(),
             WorkOrderTask.status.in_(ACTIVE_TASK_STATES),
         )
     ):

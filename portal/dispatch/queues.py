@@ -14,7 +14,7 @@ from portal.accounts.models import CustomerAccount
 from portal.booking.models import Appointment, Service
 from portal.dispatch.filters import BoardFilters, appointment_conditions
 from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrder, WorkOrderTask
-from portal.workorders.services import SCHEDULING_QUEUE
+from portal.workorders.services import in_scheduling_queue
 
 QUEUE_LIMIT = 50
 
@@ -68,7 +68,7 @@ def load_queue(session: so.Session, filters: BoardFilters) -> tuple[list[QueueIt
         .outerjoin(Appointment, Appointment.id == WorkOrderTask.appointment_id)
         .outerjoin(Service, Service.id == Appointment.service_id)
         .where(
-            WorkOrderTask.queue == SCHEDULING_QUEUE,
+            in_scheduling_queue(),
             WorkOrderTask.agent_id.is_(None),
             WorkOrderTask.status.in_(ACTIVE_TASK_STATES),
             *appointment_conditions(filters, queue=True),

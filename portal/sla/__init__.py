@@ -1,1 +1,2 @@
-"""Entitlements, milestones and the SLA clock: watches cases and work orders."""
+"""SLA clocks: entitlement processes, milestones measured in business time, and the
+actions they run on warning, violation and success."""

@@ -14,7 +14,7 @@ from portal.booking.models import Appointment
 from portal.timeutil import to_local
 from portal.workforce.models import Agent
 from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrder, WorkOrderTask
-from portal.workorders.services import SCHEDULING_QUEUE
+from portal.workorders.services import in_scheduling_queue
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def list_my_tasks(session: so.Session, user: User, *, limit: int = 50) -> MyTask
             session.scalars(
                 sa.select(WorkOrderTask)
                 .where(
-                    WorkOrderTask.queue == SCHEDULING_QUEUE,
+                    in_scheduling_queue(),
                     WorkOrderTask.agent_id.is_(None),
                     WorkOrderTask.status.in_(ACTIVE_TASK_STATES),
                 )

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.db import Base, UTCDateTime
+from portal.queues.models import Queue
 from portal.timeutil import now_utc
 
 if TYPE_CHECKING:  # only for annotations; the mapper resolves names at runtime
@@ -21,17 +22,24 @@ TASK_STATES = ("open", "assigned", "accepted", "in_progress", "done", "declined"
 # Tasks someone still has to do something about.
 ACTIVE_TASK_STATES = ("open", "assigned", "accepted", "in_progress")
 VISIBILITIES = ("internal", "customer")
+# Which part of the product made a work order, and so whose watchers hear of its changes
+# (portal/workorders/watchers.py). The spine stores the name and knows nothing more.
+OWNER_KINDS = ("booking", "case")
 
 
 class WorkOrder(Base):
     __tablename__ = "work_orders"
-    __table_args__ = (sa.CheckConstraint(f"status IN {WORK_ORDER_STATES!r}", name="status_known"),)
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {WORK_ORDER_STATES!r}", name="status_known"),
+        sa.CheckConstraint(f"owner_kind IN {OWNER_KINDS!r}", name="owner_kind_known"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("customer_accounts.id"), index=True)
     contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contacts.id"))
     location_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("service_locations.id"))
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="new", index=True)
+    owner_kind: so.Mapped[str] = so.mapped_column(sa.String(20), default="booking")
     summary: so.Mapped[str] = so.mapped_column(sa.String(200))
     description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
@@ -55,34 +63,51 @@ class WorkOrder(Base):
 
 
 class WorkOrderTask(Base):
-    """A piece of a work order, for one agent or waiting in a queue."""
+    """A piece of work: of one work order or of one case (`case_id`: the cases table is
+    the case package's; the spine only keeps the key), assigned to exactly one of a
+    technician (`agent_id`), a user (`user_id`: back office, a scheduler who took it) or a
+    queue (`queue_id`, until a member takes it)."""
 
     __tablename__ = "work_order_tasks"
     __table_args__ = (
         sa.CheckConstraint(f"status IN {TASK_STATES!r}", name="status_known"),
-        sa.CheckConstraint("agent_id IS NOT NULL OR queue IS NOT NULL", name="has_owner"),
+        sa.CheckConstraint(
+            "(work_order_id IS NULL) <> (case_id IS NULL)", name="one_work_order_or_case"
+        ),
+        sa.CheckConstraint(
+            "(CASE WHEN agent_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN user_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN queue_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_assignee",
+        ),
         # An agent's tasks, newest last: "latest task of this agent" (fair assignment) is
         # one index descent, however long the agent's history.
         sa.Index("ix_work_order_tasks_agent_latest", "agent_id", "id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    work_order_id: so.Mapped[int] = so.mapped_column(
+    work_order_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    case_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
     appointment_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("appointments.id", ondelete="SET NULL"), index=True
     )
     agent_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("agents.id"))
-    queue: so.Mapped[str | None] = so.mapped_column(sa.String(40), index=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    queue_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("queues.id"), index=True)
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="open", index=True)
     due_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
 
-    work_order: so.Mapped[WorkOrder] = so.relationship(back_populates="tasks")
+    work_order: so.Mapped[WorkOrder | None] = so.relationship(back_populates="tasks")
     appointment: so.Mapped[Appointment | None] = so.relationship()
     agent: so.Mapped[Agent | None] = so.relationship()
+    user: so.Mapped[User | None] = so.relationship()
+    queue: so.Mapped[Queue | None] = so.relationship()
 
 
 class TimelineEntry(Base):

@@ -8,10 +8,18 @@ import sqlalchemy.orm as so
 from portal.accounts.models import User
 from portal.accounts.watchers import records_at
 from portal.ids import parse_id
+from portal.queues.models import SCHEDULING, Queue
 from portal.workforce.models import Agent
-from portal.workorders.models import TimelineEntry, WorkOrder
+from portal.workorders.models import TimelineEntry, WorkOrder, WorkOrderTask
 
-SCHEDULING_QUEUE = "scheduling"
+SCHEDULING_QUEUE = SCHEDULING
+
+
+def in_scheduling_queue() -> sa.ColumnElement[bool]:
+    """SQL condition: the task waits in the Scheduling queue (nobody took it yet)."""
+    return WorkOrderTask.queue_id == (
+        sa.select(Queue.id).where(Queue.slug == SCHEDULING).scalar_subquery()
+    )
 
 
 def record(

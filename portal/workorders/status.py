@@ -7,7 +7,8 @@ never commit.
 
 Work order (PRODUCT.md): new -> scheduled -> in_progress -> completed -> closed, or
 cancelled; parking sends a scheduled one back to new, "work not done" sends a completed
-one back to in_progress, and a new time for that work sends it back to scheduled.
+one back to in_progress, and a new time for that work sends it back to scheduled. Work
+without an appointment (a case's back-office work order) goes from new to in_progress.
 Task: open -> assigned -> accepted -> in_progress -> done, or declined or cancelled.
 """
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from portal.accounts.models import User
 
 WORK_ORDER_MOVES: dict[str, frozenset[str]] = {
-    "new": frozenset({"scheduled", "cancelled"}),
+    # Back-office work has no appointment: it goes from new to in progress when taken.
+    "new": frozenset({"scheduled", "in_progress", "cancelled"}),
     "scheduled": frozenset({"new", "in_progress", "cancelled"}),
     "in_progress": frozenset({"completed", "scheduled", "cancelled"}),
     "completed": frozenset({"closed", "in_progress"}),

@@ -16,7 +16,7 @@ from portal.dispatch import services as dispatch_services
 from portal.errors import Conflict, Invalid, NotFound
 from portal.notifications.models import OutboxMessage
 from portal.workorders.models import ACTIVE_TASK_STATES, TimelineEntry, WorkOrderTask
-from portal.workorders.services import SCHEDULING_QUEUE
+from portal.workorders.services import in_scheduling_queue
 from tests.conftest import expand_all
 from tests.factories import (
     NOW,
@@ -102,7 +102,7 @@ def test_assigning_closes_the_appointments_scheduling_queue_task(session, parked
     open_queue = session.scalars(
         sa.select(WorkOrderTask).where(
             WorkOrderTask.appointment_id == parked["appt"].id,
-            WorkOrderTask.queue == SCHEDULING_QUEUE,
+            in_scheduling_queue(),
             WorkOrderTask.status.in_(ACTIVE_TASK_STATES),
         )
     ).all()

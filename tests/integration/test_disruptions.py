@@ -19,7 +19,7 @@ from portal.dispatch.disruptions import find_unkeepable
 from portal.notifications.models import Notification, OutboxMessage
 from portal.workforce.services import set_weekly_hours
 from portal.workorders.models import WorkOrderTask
-from portal.workorders.services import SCHEDULING_QUEUE
+from portal.workorders.services import in_scheduling_queue
 from tests.factories import (
     NOW,
     add_time_off,
@@ -199,7 +199,7 @@ def test_time_off_over_a_booked_day_parks_its_bookings_with_suggestions_and_tell
         queued = session.scalars(
             sa.select(WorkOrderTask).where(
                 WorkOrderTask.appointment_id == appt.id,
-                WorkOrderTask.queue == SCHEDULING_QUEUE,
+                in_scheduling_queue(),
                 WorkOrderTask.status == "open",
             )
         ).all()
@@ -343,7 +343,7 @@ def test_bulk_reassign_moves_parked_bookings_back_to_requested_with_new_holds(
     open_queue = session.scalar(
         sa.select(sa.func.count())
         .select_from(WorkOrderTask)
-        .where(WorkOrderTask.queue == SCHEDULING_QUEUE, WorkOrderTask.status == "open")
+        .where(in_scheduling_queue(), WorkOrderTask.status == "open")
     )
     assert open_queue == 0
     mail = session.scalars(

@@ -16,7 +16,7 @@ from portal.dispatch import services as dispatch_services
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
 from portal.notifications.models import Notification, OutboxMessage
 from portal.workorders.models import TimelineEntry, WorkOrderTask
-from portal.workorders.services import SCHEDULING_QUEUE
+from portal.workorders.services import in_scheduling_queue
 from tests.factories import (
     NOW,
     build_world,
@@ -158,7 +158,7 @@ def test_the_customer_can_say_the_work_was_not_done_which_reopens_it_for_the_sch
 
     assert appt.status == "needs_reschedule"
     assert appt.work_order.status == "in_progress"
-    queued = session.scalar(sa.select(WorkOrderTask).where(WorkOrderTask.queue == SCHEDULING_QUEUE))
+    queued = session.scalar(sa.select(WorkOrderTask).where(in_scheduling_queue()))
     assert "The tap still drips." in queued.title
 
 
@@ -169,9 +169,7 @@ def test_the_customer_declines_the_proposed_appointment(session, world):
 
     assert appt.status == "declined_by_customer"
     assert appt.holds == []
-    assert session.scalar(
-        sa.select(WorkOrderTask.id).where(WorkOrderTask.queue == SCHEDULING_QUEUE)
-    )
+    assert session.scalar(sa.select(WorkOrderTask.id).where(in_scheduling_queue()))
 
 
 def test_an_agent_records_a_no_show_after_the_window_began(session, world, frozen_now):
@@ -493,9 +491,7 @@ def test_the_decline_chain_ends_in_needs_reschedule_with_the_scheduler(
     assert appt.status == "needs_reschedule"
     assert appt.holds == []
     assert appt.work_order.status == "new"
-    queued = session.scalars(
-        sa.select(WorkOrderTask).where(WorkOrderTask.queue == SCHEDULING_QUEUE)
-    ).all()
+    queued = session.scalars(sa.select(WorkOrderTask).where(in_scheduling_queue())).all()
     assert len(queued) == 1 and queued[0].status == "open"
     assert session.scalar(
         sa.select(OutboxMessage.id).where(OutboxMessage.recipient == world["customer"].email)
@@ -510,7 +506,7 @@ def test_a_scheduler_reschedules_a_parked_appointment_back_into_the_diary(sessio
 
     assert appt.status == "requested"
     assert appt.work_order.status == "scheduled"
-    queued = session.scalar(sa.select(WorkOrderTask).where(WorkOrderTask.queue == SCHEDULING_QUEUE))
+    queued = session.scalar(sa.select(WorkOrderTask).where(in_scheduling_queue()))
     assert queued.status == "done"
 
 
@@ -520,7 +516,7 @@ def test_a_change_request_lands_in_the_schedulers_queue(session, world, frozen_n
     lc.request_change(session, world["appt"], customer(world), "Could you come at 11?")
     expand_events()
 
-    queued = session.scalar(sa.select(WorkOrderTask).where(WorkOrderTask.queue == SCHEDULING_QUEUE))
+    queued = session.scalar(sa.select(WorkOrderTask).where(in_scheduling_queue()))
     assert "Could you come at 11?" in queued.title
     assert session.scalar(
         sa.select(Notification.id).where(Notification.user_id == world["scheduler"].id)

@@ -1,0 +1,1 @@
+"""Work queues (Scheduling, Finance, Orders, Aging...): members, a lead, a business calendar."""
