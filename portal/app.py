@@ -31,6 +31,7 @@ from portal.booking.routes import bp as booking_bp
 from portal.booking.watchers import work_order_moved
 from portal.calendar_feeds.routes import bp as calendar_feeds_bp
 from portal.calendar_feeds.services import delete_feed
+from portal.cases.watchers import watch_case
 from portal.cli import register_commands
 from portal.dispatch.disruptions import apply_disruption
 from portal.dispatch.routes import bp as dispatch_bp
@@ -43,6 +44,10 @@ from portal.notifications.routes import bp as notifications_bp
 from portal.privacy.routes import bp as privacy_bp
 from portal.reports.routes import bp as reports_bp
 from portal.settings.routes import bp as settings_bp
+from portal.sla.hooks import expand_milestone_webhooks
+from portal.sla.services import EVENT_KIND as MILESTONE_EVENTS
+from portal.sla.watchers import case_moved
+from portal.sla.watchers import work_order_moved as sla_work_order_moved
 from portal.staff.routes import bp as staff_bp
 from portal.workforce.watchers import watch_availability
 from portal.workorders.services import work_orders_at
@@ -141,6 +146,7 @@ def _register_event_expanders() -> None:
     (portal/booking/hooks.py)."""
     register_expander(KIND, expand_appointment_event)
     register_expander(KIND, expand_webhooks)
+    register_expander(MILESTONE_EVENTS, expand_milestone_webhooks)
 
 
 def _register_watchers() -> None:
@@ -159,6 +165,9 @@ def _register_watchers() -> None:
     add_profile_section("calendar-feed", "calendar_feeds/_panel.html")
     add_profile_section("your-data", "privacy/_profile_panel.html")
     watch("booking", "booking-follows-its-work-orders", work_order_moved)
+    # The SLA clocks follow every case and the back-office work orders cases own.
+    watch_case("sla-clocks", case_moved)
+    watch("case", "sla-clocks", sla_work_order_moved)
 
 
 # Only our own origin; htmx needs no inline script or eval. Inline styles are not

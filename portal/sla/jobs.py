@@ -1,0 +1,196 @@
+"""The SLA pass the scheduler process runs (portal/scheduler.py, "evaluate-milestones").
+
+Two steps, each in transactions of its own:
+
+1. **Evaluate**: one indexed query takes the milestones whose `next_check_at` has come
+   (ix_milestones_next_check_at), oldest first, in batches; each is derived from its log
+   (portal/sla/clock.py), its cache rewritten, and a move into warning, violated or
+   completed on time writes that trigger's action runs and webhook event
+   (portal/sla/services.py `fire`). On PostgreSQL the batch is locked with FOR UPDATE SKIP
+   LOCKED: a second process takes other milestones, and a request changing one (which
+   locks it) is never waited for: the next pass takes it.
+2. **Send**: the runs that are due (their recipient's business hours have come) are claimed
+   by a conditional UPDATE (not sent, lease free) and run, and marked sent, in one
+   transaction. A second process's UPDATE waits for the first one's row locks and then
+   finds them sent: each action runs once. A run whose action fails is left unsent with its
+   lease, and tried again when the lease runs out.
+
+Both use the scheduler's clock (`now_utc`), never the database's.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Flask
+
+from portal.background import run_soon
+from portal.db import get_session
+from portal.sla.actions import perform
+from portal.sla.models import Milestone, MilestoneAction, SlaActionRun
+from portal.sla.services import Lookup, derive_state, fire, store_state, triggers_between
+from portal.timeutil import now_utc
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+SEND_BATCH = 200
+# A claimed run that failed is tried again after this long.
+LEASE = timedelta(minutes=10)
+# A milestone whose next check the log puts at or before now (it should not) looks again
+# this much later rather than in the same pass again.
+RECHECK = timedelta(minutes=1)
+# One call never loops for ever, whatever a bug does.
+MAX_BATCHES = 100
+
+
+@dataclass
+class PassReport:
+    evaluated: int = 0
+    fired: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+def evaluate_milestones(app: Flask) -> PassReport:
+    """Evaluate the due milestones, then run the due actions; commits after each batch."""
+    report = PassReport()
+    with app.app_context():
+        session = get_session()
+        now = now_utc()
+        for _ in range(MAX_BATCHES):
+            evaluated, fired = evaluate_due(session, now)
+            session.commit()
+            report.evaluated += evaluated
+            report.fired += fired
+            if evaluated < BATCH:
+                break
+        for _ in range(MAX_BATCHES):
+            sent, failed = send_due_runs(session, now)
+            session.commit()
+            report.sent += sent
+            report.failed += failed
+            if sent + failed < SEND_BATCH:
+                break
+    if report.evaluated or report.sent:
+        log.info(
+            "SLA pass: %d milestones evaluated, %d triggers fired, %d actions run, %d failed",
+            report.evaluated,
+            report.fired,
+            report.sent,
+            report.failed,
+        )
+    if report.fired:
+        run_soon("expand-events")  # the webhooks of warnings and violations
+    if report.sent:
+        run_soon("send-outbox")
+    return report
+
+
+def evaluate_due(session: so.Session, now: datetime, *, limit: int = BATCH) -> tuple[int, int]:
+    """Evaluate up to `limit` milestones whose next check has come; returns how many were
+    evaluated and how many triggers fired. Flushes, never commits."""
+    due = (
+        sa.select(Milestone.id)
+        .where(Milestone.next_check_at <= now)
+        .order_by(Milestone.next_check_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = session.scalars(due).all()
+    if not ids:
+        return 0, 0
+    milestones = session.scalars(
+        sa.select(Milestone)
+        .where(Milestone.id.in_(ids))
+        .options(so.selectinload(Milestone.events))
+        .execution_options(populate_existing=True)
+    ).all()
+    lookup = Lookup(session)
+    lookup.preload(milestones)
+    fired = []
+    for milestone in milestones:
+        old = milestone.state
+        store_state(milestone, derive_state(milestone, now, lookup))
+        if milestone.next_check_at is not None and milestone.next_check_at <= now:
+            log.warning("Milestone %s is due a check it already had at %s", milestone.id, now)
+            milestone.next_check_at = now + RECHECK
+        fired += [(milestone, trigger) for trigger in triggers_between(old, milestone.state)]
+    fire(session, fired, now, lookup)
+    session.flush()
+    return len(milestones), len(fired)
+
+
+def send_due_runs(
+    session: so.Session, now: datetime, *, limit: int = SEND_BATCH
+) -> tuple[int, int]:
+    """Claim and run up to `limit` action runs that are due; returns how many ran and how
+    many failed. Flushes, never commits: the claim, what the actions write and the "sent"
+    mark land together."""
+    free = sa.and_(
+        SlaActionRun.sent_at.is_(None),
+        SlaActionRun.due_at <= now,
+        sa.or_(SlaActionRun.claimed_until.is_(None), SlaActionRun.claimed_until < now),
+    )
+    candidates = (
+        sa.select(SlaActionRun.id)
+        .where(free)
+        .order_by(SlaActionRun.due_at, SlaActionRun.id)
+        .limit(limit)
+    )
+    claimed = session.scalars(
+        sa.update(SlaActionRun)
+        .where(SlaActionRun.id.in_(candidates.scalar_subquery()), free)
+        .values(claimed_until=now + LEASE)
+        .returning(SlaActionRun.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not claimed:
+        return 0, 0
+    runs = session.scalars(
+        sa.select(SlaActionRun)
+        .where(SlaActionRun.id.in_(claimed))
+        .order_by(SlaActionRun.due_at, SlaActionRun.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    milestones = {
+        m.id: m
+        for m in session.scalars(
+            sa.select(Milestone).where(Milestone.id.in_({r.milestone_id for r in runs}))
+        )
+    }
+    actions = {
+        a.id: a
+        for a in session.scalars(
+            sa.select(MilestoneAction).where(MilestoneAction.id.in_({r.action_id for r in runs}))
+        )
+    }
+    lookup = Lookup(session)
+    lookup.preload(milestones.values())
+    sent = failed = 0
+    for run in runs:
+        try:
+            with session.begin_nested():
+                outcome = perform(
+                    session,
+                    milestones[run.milestone_id],
+                    actions[run.action_id],
+                    run.trigger,
+                    now,
+                    lookup,
+                )
+        except Exception as exc:  # noqa: BLE001  (one bad run must not hold back the rest)
+            log.exception("SLA action run %s failed", run.id)
+            run.outcome = f"failed: {exc}"[:500]
+            failed += 1
+            continue
+        run.sent_at = now
+        run.outcome = outcome
+        sent += 1
+    session.flush()
+    return sent, failed
