@@ -11,8 +11,9 @@ Two steps, each in transactions of its own:
    locks it) is never waited for: the next pass takes it.
 2. **Send**: the runs that are due (their recipient's business hours have come) are claimed
    by a conditional UPDATE (not sent, lease free) and run, and marked sent, in one
-   transaction. A second process's UPDATE waits for the first one's row locks and then
-   finds them sent: each action runs once. A run whose action fails is left unsent with its
+   transaction. A second process passes over the rows the first has locked (SKIP LOCKED),
+   and were it to reach one, its UPDATE would wait for the first's commit and then find it
+   sent: each action runs once. A run whose action fails is left unsent with its
    lease, and tried again when the lease runs out.
 
 Both use the scheduler's clock (`now_utc`), never the database's.
@@ -63,14 +64,14 @@ def evaluate_milestones(app: Flask) -> PassReport:
         session = get_session()
         now = now_utc()
         for _ in range(MAX_BATCHES):
-            evaluated, fired = evaluate_due(session, now)
+            evaluated, fired = evaluate_due(session, now, limit=BATCH)
             session.commit()
             report.evaluated += evaluated
             report.fired += fired
             if evaluated < BATCH:
                 break
         for _ in range(MAX_BATCHES):
-            sent, failed = send_due_runs(session, now)
+            sent, failed = send_due_runs(session, now, limit=SEND_BATCH)
             session.commit()
             report.sent += sent
             report.failed += failed
@@ -143,9 +144,17 @@ def send_due_runs(
         .order_by(SlaActionRun.due_at, SlaActionRun.id)
         .limit(limit)
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # Another pass's claimed rows are passed over, not waited for: two passes share
+        # the work. (Two statements: as a subquery of the UPDATE, PostgreSQL may run the
+        # LIMIT ... SKIP LOCKED select more than once and claim far more than `limit`.)
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = session.scalars(candidates).all()
+    if not ids:
+        return 0, 0
     claimed = session.scalars(
         sa.update(SlaActionRun)
-        .where(SlaActionRun.id.in_(candidates.scalar_subquery()), free)
+        .where(SlaActionRun.id.in_(ids), free)
         .values(claimed_until=now + LEASE)
         .returning(SlaActionRun.id)
         .execution_options(synchronize_session=False)
