@@ -265,7 +265,12 @@ class _ZoneTable:
         """(offset, end) of the piece of constant offset holding UTC µs ``u``."""
         k = u // (_CHUNK_S * 1_000_000)
         chunk = self.chunks.get(k)
-        starts, values = chunk if chunk is not None else self._load(k)
+        if chunk is None:
+            try:
+                chunk = self._load(k)
+            except OverflowError:  # the quarter reaches past year 1 or 9999
+                raise ValueError("The instant lies too close to the years 1 or 9999") from None
+        starts, values = chunk
         i = bisect_right(starts, u) - 1
         end = starts[i + 1] if i + 1 < len(starts) else (k + 1) * _CHUNK_S * 1_000_000
         return values[i], end
@@ -299,10 +304,7 @@ def _spans(c: _Compiled, u: int) -> Iterator[tuple[int, int]]:
     clock may have jumped forward or back."""
     piece, week, special = c.table.piece, c.week, c.special
     while True:
-        try:
-            offset, end = piece(u)
-        except OverflowError:
-            raise ValueError("The result lies beyond the year 9999") from None
+        offset, end = piece(u)
         day = (u + offset) // _DAY
         base = day * _DAY - offset  # the UTC instant of the wall day's midnight
         while base < end:

@@ -282,6 +282,11 @@ def test_unknown_zone_is_refused():
         Calendar("Mars/Olympus_Mons", OFFICE_HOURS)
 
 
+def test_adding_past_the_year_9999_is_refused():
+    with pytest.raises(ValueError, match="9999"):
+        add_business_time(office(), datetime(9999, 12, 1, tzinfo=UTC), timedelta(days=100))
+
+
 @pytest.mark.parametrize(
     "make",
     [
