@@ -218,6 +218,17 @@ def test_santiago_repeats_the_last_hour_of_the_day():
     assert business_time_between(cal, at(day, 0), at(day + timedelta(2), 0)) == 2 * H
 
 
+def test_a_change_after_midnight_goes_back_into_the_day_before():
+    # St John's turned 00:01 back to 23:01 on 1 November 2009: its first Sunday minute came
+    # before Saturday's second 23:01-24:00.
+    cal = on("America/St_Johns", SAT, hm(23, 30), hm(24))
+    first_pass = datetime(2009, 11, 1, 2, tzinfo=UTC)  # Saturday 23:30 NDT
+    assert business_time_between(cal, first_pass, first_pass + 2 * H) == H
+    assert not is_open(cal, datetime(2009, 11, 1, 2, 30, 30, tzinfo=UTC))  # Sunday 00:00 NDT
+    due = add_business_time(cal, first_pass, timedelta(minutes=45))
+    assert due == datetime(2009, 11, 1, 3, 15, tzinfo=UTC)  # Saturday 23:45 NST
+
+
 # --- the ERPNext regressions (frappe/erpnext #47029, #49414) -----------------------------
 
 
@@ -326,31 +337,37 @@ def test_next_close_around_the_clock():
 
 # --- properties against a minute-by-minute reference --------------------------------------
 
+# Zones and the year whose offset changes the walks start near.
 ZONES = (
-    "UTC",
-    LONDON,
-    NEW_YORK,
-    "America/Santiago",  # changes at midnight
-    "Australia/Lord_Howe",  # 30-minute DST
-    "Pacific/Chatham",  # +12:45 / +13:45
-    "Asia/Kolkata",
-    "Asia/Kathmandu",
+    ("UTC", 2026),
+    (LONDON, 2026),
+    (NEW_YORK, 2026),
+    ("America/Santiago", 2026),  # changes at midnight
+    ("Australia/Lord_Howe", 2026),  # 30-minute DST
+    ("Pacific/Chatham", 2026),  # +12:45 / +13:45
+    ("Asia/Kolkata", 2026),
+    ("Asia/Kathmandu", 2026),
+    # Changed at 00:01, so Sunday's first minute came before Saturday's repeated hour, on a
+    # half-hour offset; and a two-hour "double daylight" change.
+    ("America/St_Johns", 2009),
+    ("America/Goose_Bay", 1988),
 )
 
 
-def _offset_changes(zone: str) -> list[datetime]:
-    """The instants (to the half hour) of the zone's 2026 offset changes; noon mid-year if none."""
-    tz, t, found = ZoneInfo(zone), datetime(2026, 1, 1, tzinfo=UTC), []
+def _offset_changes(zone: str, year: int) -> list[datetime]:
+    """The instants (to the half hour) of the zone's offset changes in a year; noon mid-year
+    if none."""
+    tz, t, found = ZoneInfo(zone), datetime(year, 1, 1, tzinfo=UTC), []
     previous = t.astimezone(tz).utcoffset()
-    while t.year == 2026:
+    while t.year == year:
         offset = t.astimezone(tz).utcoffset()
         if offset != previous:
             found.append(t)
         previous, t = offset, t + timedelta(minutes=30)
-    return found or [datetime(2026, 7, 1, 12, tzinfo=UTC)]
+    return found or [datetime(year, 7, 1, 12, tzinfo=UTC)]
 
 
-CHANGES = {zone: _offset_changes(zone) for zone in ZONES}
+CHANGES = {zone: _offset_changes(zone, year) for zone, year in ZONES}
 HORIZON = 6 * 1440  # minutes the reference covers
 
 
@@ -400,7 +417,7 @@ minute_of_day = st.one_of(
 @st.composite
 def calendars(draw: st.DrawFn) -> tuple[Calendar, datetime]:
     """A random calendar and a reference start within two weeks of one of its zone's changes."""
-    zone = draw(st.sampled_from(ZONES))
+    zone = draw(st.sampled_from([zone for zone, _ in ZONES]))
     change = draw(st.sampled_from(CHANGES[zone]))
     t0 = change + timedelta(
         minutes=draw(st.one_of(st.integers(-20160, 20160), st.integers(-5 * 1440, 0)))
