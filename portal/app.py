@@ -34,6 +34,8 @@ from portal.calendar_feeds.services import delete_feed
 from portal.cases.events import KIND as CASE_KIND
 from portal.cases.handoff import case_follows_its_work
 from portal.cases.notices import expand_case_event
+from portal.cases.routes import bp as cases_bp
+from portal.cases.routes import support_bp
 from portal.cli import register_commands
 from portal.dispatch.disruptions import apply_disruption
 from portal.dispatch.routes import bp as dispatch_bp
@@ -128,6 +130,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(cases_bp)
+    app.register_blueprint(support_bp)
 
     @app.get("/")
     def index():

@@ -13,11 +13,12 @@ import re
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.accounts.models import User
+from portal.accounts.models import TEAM_ROLES, Contact, CustomerAccount, User
 from portal.cases.models import Case, CaseStatus, CaseWorkOrder
-from portal.errors import NotFound
+from portal.errors import Invalid, NotFound
+from portal.ids import parse_id
 from portal.pagination import Page, paginate
-from portal.queues.models import QueueMember
+from portal.queues.models import Queue, QueueMember
 from portal.workorders.models import TimelineEntry, WorkOrder
 
 STATES = ("open", "waiting", "closed")
@@ -160,3 +161,61 @@ def work_orders_of_case(session: so.Session, case: Case) -> list[CaseWorkOrder]:
             .order_by(CaseWorkOrder.id)
         ).unique()
     )
+
+
+# -- choices for the pages -----------------------------------------------------------
+
+
+def search_accounts(session: so.Session, q: str, *, page: int = 1) -> Page:
+    """Customer accounts whose name or a contact's name or e-mail holds `q`, by name."""
+    query = (
+        sa.select(CustomerAccount)
+        .options(so.selectinload(CustomerAccount.contacts))
+        .order_by(CustomerAccount.name, CustomerAccount.id)
+    )
+    q = (q or "").strip()[:100]
+    if q:
+        like = f"%{_escape(q.lower())}%"
+        contacts = sa.select(Contact.account_id).where(
+            sa.or_(
+                sa.func.lower(Contact.full_name).like(like, escape="\\"),
+                sa.func.lower(Contact.email).like(like, escape="\\"),
+            )
+        )
+        query = query.where(
+            sa.or_(
+                sa.func.lower(CustomerAccount.name).like(like, escape="\\"),
+                CustomerAccount.id.in_(contacts),
+            )
+        )
+    return paginate(session, query, page, 10)
+
+
+def all_queues(session: so.Session) -> list[Queue]:
+    return list(session.scalars(sa.select(Queue).order_by(Queue.name)))
+
+
+def owner_choices(session: so.Session) -> list[tuple[str, str]]:
+    """Who may own a case, as (value, label): the queues, then active team members."""
+    queues = [(f"queue:{q.id}", f"Queue: {q.name}") for q in all_queues(session)]
+    users = session.scalars(
+        sa.select(User)
+        .where(User.role.in_(sorted(TEAM_ROLES)), User.active.is_(True))
+        .order_by(User.full_name, User.id)
+    )
+    return queues + [(f"user:{u.id}", f"{u.full_name} ({u.role})") for u in users]
+
+
+def parse_owner(session: so.Session, value: str) -> tuple[User | None, Queue | None]:
+    """ "user:<id>" or "queue:<id>" as (user, queue); NotFound when it names nobody."""
+    kind, _, raw = (value or "").partition(":")
+    ident = parse_id(raw)
+    if kind == "user" and ident is not None:
+        user = session.get(User, ident)
+        if user is not None:
+            return user, None
+    if kind == "queue" and ident is not None:
+        queue = session.get(Queue, ident)
+        if queue is not None:
+            return None, queue
+    raise Invalid("Choose an owner from the list.", field="owner")

@@ -9,10 +9,9 @@ portal/cases/handoff.py, who may see which case in portal/cases/queries.py.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.accounts.models import TEAM_ROLES, Contact, CustomerAccount, User
+from portal.accounts.models import Contact, CustomerAccount, User
 from portal.cases import types as case_types
 from portal.cases.events import emit
 from portal.cases.models import PRIORITIES, Case
@@ -258,14 +257,3 @@ def owner_name(case: Case) -> str:
     if case.owner_user is not None:
         return case.owner_user.full_name
     return case.owner_queue.name if case.owner_queue is not None else ""
-
-
-def team_users(session: so.Session) -> list[User]:
-    """Active staff and back-office users, by name (who may own a case)."""
-    return list(
-        session.scalars(
-            sa.select(User)
-            .where(User.role.in_(sorted(TEAM_ROLES)), User.active.is_(True))
-            .order_by(User.full_name, User.id)
-        )
-    )

@@ -119,6 +119,15 @@ def origin_names(case_type_row: CaseType) -> list[str]:
     return [origin.name for origin in case_type_row.origins]
 
 
+def origins_of(session: so.Session, slug: str) -> list[str]:
+    """The origins of the type, read without making anything (pages that only show)."""
+    found = _find_type(session, slug)
+    if found is not None:
+        return origin_names(found)
+    spec = BUILT_IN.get(slug)
+    return list(spec.origins) if spec else []
+
+
 def _find_type(session: so.Session, slug: str) -> CaseType | None:
     return session.scalar(sa.select(CaseType).where(CaseType.slug == slug))
 
