@@ -84,8 +84,6 @@ def send_to_back_office(
         case,
         "handed_off",
         actor=by,
-        field="work_order",
-        new=work_order.number,
         note=f"{work_order.number} to {queue.name}: {summary}",
     )
     emit(
@@ -251,8 +249,6 @@ def case_follows_its_work(session: so.Session, change: StatusChange) -> None:
         case,
         "work_note",
         actor=change.by,
-        field="work_order",
-        new=subject.number,
         note=note,
     )
     at = now_utc()

@@ -83,6 +83,7 @@ def _render(work_order: WorkOrder, *, forms=None, error=None, status=200):
             work_order=work_order,
             link=link,
             task=task,
+            holder=next((t.user for t in work_order.tasks if t.user is not None), None),
             can_take=task is not None
             and task.queue_id is not None
             and handoff.is_member(session, link.queue_id, current_user),
