@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
+from portal.accounts.models import User
 from portal.cases import watchers
 from portal.cases.handoff import (
     add_work_note,
@@ -19,7 +21,7 @@ from portal.cases.queries import timeline_for_case
 from portal.cases.services import close_case
 from portal.errors import Conflict, Invalid, NotFound
 from portal.notifications.models import Notification, OutboxMessage
-from portal.workorders.models import TimelineEntry
+from portal.workorders.models import TimelineEntry, WorkOrder
 from tests.case_factories import create_backoffice_user, create_case, create_queue
 from tests.factories import create_user
 
@@ -176,3 +178,27 @@ def test_a_case_closed_by_hand_is_left_closed_when_work_completes(session, offic
     close_case(session, office["case"], office["scheduler"], "Customer withdrew.")
     complete_work_order(session, work_order, office["fiona"])
     assert office["case"].is_closed
+
+
+def test_two_members_taking_at_once_take_it_once(app, session, office):
+    """Both read the task while it waited in the queue; the second one's conditional
+    UPDATE finds it taken and refuses, though its own copy still said "in the queue".
+    (PostgreSQL: SQLite lets one transaction at a time near the database, reads too.)"""
+    engine = app.extensions["portal.engine"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises transactions (BEGIN IMMEDIATE): no two readers")
+    work_order_id = send(session, office).id
+    fiona_id, frank_id = office["fiona"].id, office["frank"].id
+    finance_id = office["finance"].id
+    session.commit()
+    with so.Session(engine) as first, so.Session(engine) as second:
+        mine = first.get(WorkOrder, work_order_id)
+        theirs = second.get(WorkOrder, work_order_id)
+        assert [t.queue_id for t in theirs.tasks] == [finance_id]
+        take_work_order(first, mine, first.get(User, fiona_id))
+        first.commit()
+        with pytest.raises(Conflict, match="taken this work already"):
+            take_work_order(second, theirs, second.get(User, frank_id))
+    session.expire_all()
+    [task] = session.get(WorkOrder, work_order_id).tasks
+    assert task.user_id == fiona_id
