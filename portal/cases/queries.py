@@ -106,14 +106,19 @@ def list_cases_for_team(
     return paginate(session, query.order_by(Case.created_at.desc(), Case.id.desc()), page, per_page)
 
 
-def list_cases_for_customer(session: so.Session, user: User, *, page: int = 1) -> Page:
-    """A page of the cases of the user's account, open ones first, newest first."""
+def list_cases_for_customer(
+    session: so.Session, user: User, *, state: str = "", page: int = 1, per_page: int = 20
+) -> Page:
+    """A page of the cases of the user's account (of one `state` when given: open,
+    waiting, closed), open ones first, newest first."""
     query = (
         sa.select(Case)
         .where(Case.account_id == (user.account_id or -1))
         .order_by(Case.is_closed, Case.created_at.desc(), Case.id.desc())
     )
-    return paginate(session, query, page, 20)
+    if state in STATES:
+        query = query.where(meaning_of_status() == state)
+    return paginate(session, query, page, per_page)
 
 
 def _searched(query: sa.Select, search: str) -> sa.Select:

@@ -323,3 +323,11 @@ def test_the_customer_list_holds_its_account_only(session, world):
     create_case(session, other_contact)
     page = list_cases_for_customer(session, world.customer)
     assert [c.id for c in page.items] == [mine.id]
+
+
+def test_the_customer_list_filters_by_state(session, world, scheduler):
+    waiting = create_case(session, world.contact)
+    set_status(session, waiting, "Waiting on customer", scheduler)
+    create_case(session, world.contact)
+    page = list_cases_for_customer(session, world.customer, state="waiting")
+    assert [c.id for c in page.items] == [waiting.id]
