@@ -31,6 +31,11 @@ from portal.booking.routes import bp as booking_bp
 from portal.booking.watchers import work_order_moved
 from portal.calendar_feeds.routes import bp as calendar_feeds_bp
 from portal.calendar_feeds.services import delete_feed
+from portal.cases.events import KIND as CASE_KIND
+from portal.cases.handoff import case_follows_its_work
+from portal.cases.notices import expand_case_event
+from portal.cases.routes import bp as cases_bp
+from portal.cases.routes import support_bp
 from portal.cases.watchers import watch_case
 from portal.cli import register_commands
 from portal.dispatch.disruptions import apply_disruption
@@ -130,6 +135,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(cases_bp)
+    app.register_blueprint(support_bp)
 
     @app.get("/")
     def index():
@@ -146,6 +153,7 @@ def _register_event_expanders() -> None:
     (portal/booking/hooks.py)."""
     register_expander(KIND, expand_appointment_event)
     register_expander(KIND, expand_webhooks)
+    register_expander(CASE_KIND, expand_case_event)
     register_expander(MILESTONE_EVENTS, expand_milestone_webhooks)
 
 
@@ -165,6 +173,7 @@ def _register_watchers() -> None:
     add_profile_section("calendar-feed", "calendar_feeds/_panel.html")
     add_profile_section("your-data", "privacy/_profile_panel.html")
     watch("booking", "booking-follows-its-work-orders", work_order_moved)
+    watch("case", "case-follows-its-work", case_follows_its_work)
     # The SLA clocks follow every case and the back-office work orders cases own.
     watch_case("sla-clocks", case_moved)
     watch("case", "sla-clocks", sla_work_order_moved)
