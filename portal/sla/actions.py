@@ -16,7 +16,9 @@ import sqlalchemy.orm as so
 from flask import current_app
 
 from portal.accounts.models import User
-from portal.cases.models import PRIORITIES, Case
+from portal.cases.models import Case
+from portal.cases.services import set_priority, set_status
+from portal.errors import PortalError
 from portal.formatting import fmt_datetime
 from portal.notifications.rendering import render_email
 from portal.notifications.services import notify_user, queue_email
@@ -32,19 +34,6 @@ WORDS = {
     "success": "was met on time",
 }
 SUBJECT_TYPE = "milestone"
-
-
-class CaseFieldSetter:
-    """How a run changes a field of the case: through the case services, so the change is
-    checked, written on the timeline and heard by the watchers (the clocks among them).
-    The app factory sets `set_priority` and `set_status` (callables taking the session,
-    the case, the value and `by`); until then the action reports it could not run."""
-
-    set_priority = None
-    set_status = None
-
-
-field_setter = CaseFieldSetter()
 
 
 def perform(
@@ -73,23 +62,26 @@ def perform(
             return "skipped: the case has no contact e-mail"
         _email_contact(session, contact, milestone, case, trigger)
         return f"e-mailed {contact.email}"
-    if kind == "set_priority":
-        if action.value not in PRIORITIES:
-            return f"skipped: {action.value!r} is not a priority"
-        if case.priority == action.value or case.is_closed:
-            return "skipped: nothing to change"
-        if field_setter.set_priority is None:
-            return "skipped: no case service to change the priority"
-        field_setter.set_priority(session, case, action.value, None)
-        return f"priority set to {action.value}"
-    if kind == "set_status":
-        if case.status == action.value or case.is_closed:
-            return "skipped: nothing to change"
-        if field_setter.set_status is None:
-            return "skipped: no case service to change the status"
-        field_setter.set_status(session, case, action.value, None)
-        return f"status set to {action.value}"
+    if kind in ("set_priority", "set_status"):
+        return _set_field(session, case, milestone, kind, action.value)
     return f"skipped: unknown action {kind!r}"
+
+
+def _set_field(session, case: Case, milestone: Milestone, kind: str, value: str) -> str:
+    """Change the case through its services (checked, on the timeline, heard by the
+    watchers: a new priority retargets the clocks); a value the case refuses is reported."""
+    field = "priority" if kind == "set_priority" else "status"
+    if case.is_closed or getattr(case, field) == value:
+        return "skipped: nothing to change"
+    note = f"{milestone.name} of {_what(milestone, case)}: SLA action"
+    try:
+        if kind == "set_priority":
+            set_priority(session, case, value, None, note)
+        else:
+            set_status(session, case, value, None, note)
+    except PortalError as refused:
+        return f"skipped: {refused}"
+    return f"{field} set to {value}"
 
 
 def _recipients(session, milestone, case, kind, lookup) -> list[User]:
