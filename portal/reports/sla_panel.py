@@ -80,13 +80,6 @@ def led_queues(session: so.Session, user: User) -> list[Queue]:
     )
 
 
-def sees_sla_panel(session: so.Session, user: User) -> bool:
-    """Managers and admins, and the lead of any queue."""
-    if user.has_role("manager"):
-        return True
-    return session.scalar(sa.select(sa.exists().where(Queue.lead_id == user.id))) or False
-
-
 def _open_milestones(query):
     """`query` (joined by with_case) kept to open milestones of open cases and work orders."""
     return (
