@@ -214,6 +214,8 @@ RULES: dict[str, Rule] = {
     "reports.run": staff("manager"),
     "reports.download": staff("manager"),
     "reports.subscription": staff("manager"),
+    # the live SLA panel's fragment: every team user (204 unless a lead or a manager)
+    "reports.sla_panel_fragment": staff("agent"),
     # personal data (the customer's own export; anonymising is the admin's)
     "privacy.download_data": CUSTOMER,
     "privacy.anonymise": staff("admin"),
