@@ -51,6 +51,7 @@ from portal.reports.routes import bp as reports_bp
 from portal.settings.routes import bp as settings_bp
 from portal.sla.hooks import expand_milestone_webhooks
 from portal.sla.services import EVENT_KIND as MILESTONE_EVENTS
+from portal.sla.views import case_milestones, hours_minutes
 from portal.sla.watchers import case_moved
 from portal.sla.watchers import work_order_moved as sla_work_order_moved
 from portal.staff.routes import bp as staff_bp
@@ -212,3 +213,5 @@ def _register_security_headers(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(formatting.FILTERS)
     app.jinja_env.globals.update(formatting.GLOBALS)
+    # The case page's SLA block (templates/cases/_milestones.html): cases cannot ask sla.
+    app.jinja_env.globals.update(case_milestones=case_milestones, sla_hours=hours_minutes)

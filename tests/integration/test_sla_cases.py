@@ -130,3 +130,29 @@ def test_a_violation_can_raise_the_priority_through_the_case_services(app, sessi
     outcomes = sorted(session.scalars(sa.select(SlaActionRun.outcome)))
     assert outcomes[0] == "priority set to urgent"
     assert outcomes[1].startswith("skipped: ")  # no status "Escalated": said, not raised
+
+
+def test_the_case_page_shows_the_clocks_as_of_now(client, auth, session, world):
+    case = open_at(session, world, london(1, 9))  # first response 60, resolution 480
+    freeze(london(1, 10, 30))
+    cases.set_status(session, case, "Waiting on customer", world.agent)
+    freeze(london(1, 12))
+
+    auth.login(world.agent.email)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+
+    assert "Service levels" in page
+    assert "Missed" in page  # the first response: 90 of 60 minutes, paused or not
+    assert "paused: waiting on the customer" in page
+    assert "1 h 30 min of 8 h 00 min" in page
+
+
+def test_the_case_page_has_no_sla_block_without_milestones(client, auth, session, frozen_now):
+    frozen_now(london(1, 7))
+    world = build_sla_world(session)
+    case = open_at(session, world, london(1, 9))
+
+    auth.login(world.agent.email)
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+
+    assert "Service levels" not in page
