@@ -54,6 +54,8 @@ LEASE = timedelta(minutes=10)
 # A milestone whose next check the log puts at or before now (it should not) looks again
 # this much later rather than in the same pass again.
 RECHECK = timedelta(minutes=1)
+# A milestone whose log cannot be derived is looked at again this much later.
+BROKEN_RECHECK = timedelta(hours=1)
 # One call never loops for ever, whatever a bug does.
 MAX_BATCHES = 100
 
@@ -134,7 +136,19 @@ def evaluate_due(session: so.Session, now: datetime, *, limit: int = BATCH) -> t
     fired, changes = [], []
     for milestone in milestones.values():
         old = milestone.state
-        store_state(milestone, derive_state(milestone, now, lookup))
+        try:
+            state = derive_state(milestone, now, lookup)
+        except ValueError:
+            # A log the clock refuses (a bug wrote it): said loudly, looked at again in
+            # an hour, and the rest of the pass goes on.
+            log.exception("Milestone %s has a log the SLA clock refuses", milestone.id)
+            changes.append(
+                {"id": milestone.id, "updated_at": now}
+                | {name: getattr(milestone, name) for name in CACHED}
+                | {"next_check_at": now + BROKEN_RECHECK}
+            )
+            continue
+        store_state(milestone, state)
         if milestone.next_check_at is not None and milestone.next_check_at <= now:
             log.warning("Milestone %s is due a check it already had at %s", milestone.id, now)
             milestone.next_check_at = now + RECHECK

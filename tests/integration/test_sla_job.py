@@ -19,7 +19,7 @@ from portal.db import get_session
 from portal.notifications.models import Notification, OutboxMessage
 from portal.sla import jobs
 from portal.sla.jobs import evaluate_milestones
-from portal.sla.models import SlaActionRun
+from portal.sla.models import MilestoneEvent, SlaActionRun
 from portal.timeutil import freeze
 from portal.webhooks import services as webhooks
 from tests.conftest import app_config, expand_all
@@ -187,6 +187,47 @@ def test_a_milestone_that_is_not_due_is_left_alone(app, session, world):
     report = pass_at(app, session, london(1, 9, 30))
 
     assert (report.evaluated, report.fired, report.sent) == (0, 0, 0)
+
+
+def test_a_log_the_clock_refuses_holds_back_only_its_own_milestone(app, session, world):
+    make_process(session, "Support", calendar=world.support, actions=(WARN_OWNER,))
+    broken = open_case(session, world, london(1, 9))
+    fine = open_case(session, world, london(1, 9))
+    bad = milestone(session, broken)
+    session.add(MilestoneEvent(milestone_id=bad.id, at=london(1, 10), kind="target"))
+
+    pass_at(app, session, london(1, 15))
+
+    assert milestone(session, fine).state == "warning"
+    assert milestone(session, broken).state == "pending"
+    assert milestone(session, broken).next_check_at == london(1, 16)
+
+
+def test_a_failed_action_is_tried_again_once_its_lease_runs_out(app, session, world, monkeypatch):
+    make_process(session, "Support", calendar=world.support, actions=(WARN_OWNER,))
+    case = open_case(session, world, london(1, 9))
+    calls = []
+
+    def fails_once(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("the mail template broke")
+        return perform(*args)
+
+    perform = jobs.perform
+    monkeypatch.setattr(jobs, "perform", fails_once)
+
+    report = pass_at(app, session, london(1, 15))
+    assert (report.sent, report.failed) == (0, 1)
+    run = session.scalar(sa.select(SlaActionRun))
+    assert (run.sent_at, run.outcome) == (None, "failed: the mail template broke")
+
+    pass_at(app, session, london(1, 15, 5))  # still leased
+    assert len(calls) == 1
+    pass_at(app, session, london(1, 15, 11))
+    assert notices(session, world.agent) == [
+        f"Case {case.number}: Resolution is close to its target."
+    ]
 
 
 # --- two scheduler processes at once ----------------------------------------------------------
