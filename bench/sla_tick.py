@@ -7,7 +7,9 @@ the scheduler runs it, on a database with statistics (ANALYZE, as autovacuum wou
 
   sla_tick_ms         one evaluation pass: the indexed query for the due milestones, their
                       logs derived, the cache rewritten, the action runs and webhook events
-                      written, committed (target: < 500 ms)
+                      written, committed (target: < 500 ms); the median of 5 passes, the
+                      same 1,000 milestones put back before each
+  sla_tick_ms_max     the slowest of the 5
   sla_tick_due        how many milestones that pass evaluated (1,000)
   sla_idle_tick_ms    the next pass, with nothing due: what the scheduler pays every 30 s
   sla_send_ms         running the 1,000 action runs the pass wrote (an in-portal notice
@@ -17,6 +19,7 @@ the scheduler runs it, on a database with statistics (ANALYZE, as autovacuum wou
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -35,6 +38,7 @@ from portal.calendars.models import BusinessCalendar, BusinessHours  # noqa: E40
 from portal.cases.models import Case, CaseStatus, CaseType  # noqa: E402
 from portal.db import get_engine, get_session  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
+from portal.notifications.models import OutboxMessage  # noqa: E402
 from portal.sla import jobs  # noqa: E402
 from portal.sla.models import (  # noqa: E402
     EntitlementProcess,
@@ -42,6 +46,7 @@ from portal.sla.models import (  # noqa: E402
     MilestoneAction,
     MilestoneDefinition,
     MilestoneEvent,
+    SlaActionRun,
 )
 from portal.timeutil import freeze  # noqa: E402
 
@@ -49,6 +54,7 @@ PG_SERVER = os.environ.get(
     "PORTAL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/"
 )
 CASES = 50_000
+PASSES = 5
 DUE_EVERY = 100  # 1% of the milestones are due
 LONDON = ZoneInfo("Europe/London")
 # Wednesday 3 June 2026, 11:00 in London: the pass runs then.
@@ -175,6 +181,20 @@ def timed_evaluation(app) -> tuple[float, int]:
         return (time.perf_counter() - started) * 1000, total
 
 
+def put_back(app) -> None:
+    """The due milestones as they were before the pass: pending, warning due now."""
+    with app.app_context():
+        session = get_session()
+        session.execute(sa.delete(SlaActionRun))
+        session.execute(sa.delete(OutboxMessage).where(OutboxMessage.channel == "event"))
+        session.execute(
+            sa.update(Milestone)
+            .where(Milestone.target_minutes == DUE_TARGET)
+            .values(state="pending", due_at=None, warn_at=DUE_WARN, next_check_at=DUE_WARN)
+        )
+        session.commit()
+
+
 def timed_sending(app) -> tuple[float, int]:
     with app.app_context():
         session = get_session()
@@ -198,11 +218,16 @@ def main() -> None:
         app = make_app(url, instance)
         freeze(NOW)
         build(app)
-        tick_ms, due = timed_evaluation(app)
+        ticks = []
+        for _ in range(PASSES):
+            put_back(app)
+            tick_ms, due = timed_evaluation(app)
+            ticks.append(tick_ms)
         idle_ms, _ = timed_evaluation(app)
         send_ms, sent = timed_sending(app)
         app.extensions["portal.engine"].dispose()
-    print(f"sla_tick_ms={tick_ms:.0f}")
+    print(f"sla_tick_ms={statistics.median(ticks):.0f}")
+    print(f"sla_tick_ms_max={max(ticks):.0f}")
     print(f"sla_tick_due={due}")
     print(f"sla_idle_tick_ms={idle_ms:.1f}")
     print(f"sla_send_ms={send_ms:.0f}")
