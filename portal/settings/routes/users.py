@@ -51,7 +51,7 @@ def user_new():
     form = StaffInviteForm(data={"role": "agent", "time_zone": me().time_zone})
     done, error = save_form(
         form,
-        lambda: invitations.invite_staff_user(
+        lambda: svc.invite_team_user(
             get_session(),
             me(),
             full_name=form.full_name.data,
