@@ -42,6 +42,7 @@ from portal.api.tokens import create_token
 from portal.calendar_feeds.services import feed_token, reset_feed
 from portal.db import Base
 from portal.notifications.services import notify_user, queue_email
+from portal.queues.services import scheduling_queue_id
 from portal.reports.models import ReportRun
 from portal.tokens import make_token
 from portal.webhooks.models import WebhookEndpoint
@@ -165,6 +166,7 @@ RULES: dict[str, Rule] = {
     "staff.book_for": staff("scheduler"),
     "staff.book_for_confirm": staff("scheduler"),
     "staff.task_action": TASK_AGENT,
+    "staff.take": staff("agent"),  # team_required; a queue the user does not work is 404
     "staff.work_orders": staff("scheduler"),
     "dispatch.board": staff("scheduler"),
     "dispatch.assign": staff("scheduler"),
@@ -193,6 +195,11 @@ RULES: dict[str, Rule] = {
     "settings.territories": staff("manager"),
     "settings.territory_edit": staff("manager"),
     "settings.territory_new": staff("manager"),
+    "settings.queues": staff("manager"),
+    "settings.queue": staff("manager"),
+    "settings.queue_new": staff("manager"),
+    "settings.queue_member_add": staff("manager"),
+    "settings.queue_member_remove": staff("manager"),
     "settings.users": staff("admin"),
     "settings.user": staff("admin"),
     "settings.user_active": staff("admin"),
@@ -367,6 +374,7 @@ def build_world(app, session, frozen_now) -> World:
         "message_id": message.id,
         "token_id": tokens["customer (owner)"].id,
         "session_id": owner_session,
+        "queue_id": scheduling_queue_id(session),
     }
     words = {
         "static": {"filename": "css/portal.css"},

@@ -58,7 +58,9 @@ def notices(session, user) -> list[str]:
 
 
 def mails(session, user) -> list[OutboxMessage]:
-    return list(session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == user.email)))
+    return list(
+        session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient == user.email))
+    )
 
 
 # --- editing queues ----------------------------------------------------------------------------
@@ -202,7 +204,9 @@ def test_an_admin_invites_a_back_office_user_who_is_no_agent(session, team):
 
 
 def test_a_back_office_user_cannot_be_made_an_agent(session, team):
-    with pytest.raises(Invalid, match="Ann Ledger works in the back office, which is never bookable"):
+    with pytest.raises(
+        Invalid, match="Ann Ledger works in the back office, which is never bookable"
+    ):
         make_agent(session, team["ann"], time_zone="Europe/London")
 
 
