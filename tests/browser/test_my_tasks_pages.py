@@ -112,3 +112,21 @@ def test_a_back_office_user_takes_a_task_from_its_queue(
     expect(page.get_by_role("button", name="Take “Reissue invoice INV-204”")).to_be_visible()
     screenshots(page, screenshot_dir, "my-tasks-back-office-taken")
     page.context.close()
+
+
+def test_a_manager_edits_a_queue_in_settings(browser: Browser, base_url: str, screenshot_dir):
+    """The queue pages pass axe, with a refusal shown on the form; nothing is saved."""
+    page = browser.new_context(base_url=base_url).new_page()
+    log_in(page, "manager@demo.test")
+    page.goto("/settings/queues")
+    expect(page.get_by_role("heading", name="Queues", level=1)).to_be_visible()
+    check_accessibility(page, "the queues list")
+    screenshots(page, screenshot_dir, "settings-queues")
+    page.get_by_role("link", name="Scheduling", exact=True).click()
+    expect(page.get_by_role("heading", name="Members")).to_be_visible()
+    page.get_by_label("Name").fill("")
+    page.get_by_role("button", name="Save the queue").click()
+    expect(page.get_by_text("Enter a name.")).to_be_visible()
+    check_accessibility(page, "a queue's page with a refusal")
+    screenshots(page, screenshot_dir, "settings-queue")
+    page.context.close()
