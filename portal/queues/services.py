@@ -121,10 +121,6 @@ def is_member(session: so.Session, queue: Queue, user: User) -> bool:
     return found is not None
 
 
-def leads_a_queue(session: so.Session, user: User) -> bool:
-    return session.scalar(sa.select(Queue.id).where(Queue.lead_id == user.id).limit(1)) is not None
-
-
 def may_work(session: so.Session, queue: Queue, user: User) -> bool:
     """May `user` take the queue's tasks? Its members, managers and admins; and for the
     Scheduling queue anyone with the scheduler role or above."""

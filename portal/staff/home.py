@@ -13,11 +13,13 @@ import sqlalchemy.orm as so
 
 from portal.accounts.models import User
 from portal.booking.models import Appointment
+from portal.cases.handoff import take_work_order
 from portal.queues.models import SCHEDULING, Queue
 from portal.queues.services import queues_of
 from portal.timeutil import to_local
 from portal.workforce.models import Agent
 from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrder, WorkOrderTask
+from portal.workorders.queue_tasks import take_task
 from portal.workorders.services import in_scheduling_queue
 
 
@@ -192,6 +194,16 @@ def waiting_in_queues(session: so.Session, user: User, *, limit: int = 50) -> li
     for task in tasks:
         by_queue[task.queue_id].append(task)
     return [Waiting(q, by_queue[q.id]) for q in queues]
+
+
+def take_from_queue(session: so.Session, task: WorkOrderTask, user: User) -> WorkOrderTask:
+    """The Take button: a case's back-office work order is taken the case's way (its task
+    in progress, the work order in progress: portal/cases/handoff.py); any other queue
+    task goes to the user, assigned (portal/workorders/queue_tasks.py)."""
+    work_order = task.work_order
+    if work_order is not None and work_order.owner_kind == "case":
+        return take_work_order(session, work_order, user)
+    return take_task(session, task, user)
 
 
 def group_by_day(

@@ -40,7 +40,7 @@ def back_office(live_app):
         )
         queues.add_member(session, queue, user)
         now = now_utc()
-        work_orders = [create_work_order(session, owner_kind="case") for _ in range(3)]
+        work_orders = [create_work_order(session) for _ in range(3)]
         for work_order, title, hours in zip(
             work_orders[:2], ["Refund the deposit", "Reissue invoice INV-204"], [3, 30], strict=True
         ):

@@ -31,7 +31,7 @@ def office(session, frozen_now):
     queues.add_member(session, finance, ann)
     manager = create_user(session, role="manager", email="mia@example.com")
     admin = create_user(session, role="admin", email="root@example.com")
-    work_order = create_work_order(session, owner_kind="case")
+    work_order = create_work_order(session)
     task = WorkOrderTask(work_order_id=work_order.id, title="Refund the deposit", due_at=NOW)
     assign_task_to_queue(session, task, finance, manager)
     session.flush()
@@ -136,6 +136,28 @@ def test_taking_with_htmx_swaps_the_card_for_the_outcome(session, client, auth, 
     body = response.get_data(as_text=True)
     assert f'id="task-{task_id}"' in body and "You took “Refund the deposit”" in body
     assert session.get(WorkOrderTask, task_id).user_id == office["ann"].id
+
+
+def test_taking_a_cases_back_office_work_from_my_tasks_starts_it(session, client, auth, office):
+    """Taken the case's way: the task and the work order in progress, the page linked."""
+    from portal.cases.handoff import send_to_back_office
+    from tests.case_factories import create_case
+    from tests.factories import create_customer
+
+    _user, _account, contact = create_customer(session)
+    case = create_case(session, contact)
+    work_order = send_to_back_office(
+        session, case, office["finance"], "Refund the call-out fee", "", office["manager"]
+    )
+    login(auth, office["ann"])
+    page = client.get("/staff/").get_data(as_text=True)
+    assert f'href="/back-office/work-orders/{work_order.id}"' in page
+    (task,) = work_order.tasks
+    response = client.post_form(f"/staff/tasks/{task.id}/take", form_url="/staff/", headers=HTMX)
+    assert "You took “Refund the call-out fee”" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(WorkOrderTask, task.id).status == "in_progress"
+    assert work_order.status == "in_progress"
 
 
 def test_taking_a_task_someone_took_says_who(session, client, auth, office):

@@ -12,12 +12,11 @@ from portal.booking import agent_moves, steps
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
 from portal.extensions import htmx
-from portal.queues.services import leads_a_queue, may_work
+from portal.queues.services import may_work
 from portal.staff.forms import TaskActionForm, TaskNoteForm
-from portal.staff.home import group_by_day, list_my_tasks
+from portal.staff.home import group_by_day, list_my_tasks, take_from_queue
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import WorkOrderTask
-from portal.workorders.queue_tasks import take_task
 
 TASK_ACTIONS = {
     "note": (TaskNoteForm, "Note added to the work order."),
@@ -41,9 +40,6 @@ def home():
         action_form=TaskActionForm(),
         note_form=TaskNoteForm(),
         now=now,
-        # The live SLA panel (queue leads and managers) fills this when it is built.
-        show_sla_panel=current_user.has_role("manager")
-        or leads_a_queue(get_session(), current_user),
     )
 
 
@@ -59,7 +55,7 @@ def take(task_id: int):
     if not TaskActionForm().validate_on_submit():
         abort(400)
     try:
-        take_task(session, task, current_user)
+        take_from_queue(session, task, current_user)
     except PortalError as err:
         rollback_request_session()
         task = session.get(WorkOrderTask, task_id)
