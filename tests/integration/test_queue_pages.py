@@ -319,3 +319,5 @@ def test_an_admin_sets_a_users_role_to_back_office(session, client, auth, office
     assert response.status_code == 302
     assert session.get(User, user.id).role == "backoffice"
     assert not queues.is_member(session, queues.scheduling_queue(session), user)
+    page = client.get(url)
+    assert page.status_code == 200 and "is now back office." in page.get_data(as_text=True)
