@@ -18,6 +18,7 @@ import re
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app, has_app_context
 
 from portal.accounts.models import TEAM_ROLES, User
 from portal.calendars.models import BusinessCalendar
@@ -312,6 +313,8 @@ def notify_queue(
 def _email_text(user: User, queue: Queue, message: str, link: str) -> str:
     lines = [f"Hello {user.full_name},", "", f"New work in the {queue.name} queue:", message]
     if link:
+        if link.startswith("/") and has_app_context():  # an e-mail needs the whole address
+            link = current_app.config.get("BASE_URL", "").rstrip("/") + link
         lines += ["", f"Open it in the portal: {link}"]
     lines += ["", "You receive this because you are a member of the queue."]
     return "\n".join(lines)

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.accounts.models import User
 from portal.app import create_app
@@ -238,7 +239,7 @@ def test_notify_queue_tells_each_active_member_in_the_portal_and_by_mail(session
     assert notices(session, team["bob"]) == []
     (mail,) = mails(session, team["ann"])
     assert mail.subject == "[Finance] Refund waiting"
-    assert "/x" in mail.body_text
+    assert f"{current_app.config['BASE_URL']}/x" in mail.body_text  # the whole address
 
 
 def test_notify_queue_mails_each_member_once_per_dedupe_key(session, team):
