@@ -143,7 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     def index():
         if not current_user.is_authenticated:
             return redirect(url_for("accounts.login"))
-        if current_user.is_staff:
+        if current_user.is_team:  # staff and back office: "My tasks"
             return redirect(url_for("staff.home"))
         return redirect(url_for("booking.home"))
 

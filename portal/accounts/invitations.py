@@ -32,6 +32,7 @@ STAFF_ROLE_LABELS = {
     "scheduler": "a scheduler",
     "manager": "a manager",
     "admin": "an admin",
+    "backoffice": "a back-office user",
 }
 
 
@@ -139,7 +140,7 @@ def invite_staff_user(
     """
     _require_user_admin(admin)
     if role not in STAFF_ROLE_LABELS:
-        raise Invalid("Choose agent, scheduler, manager or admin.", field="role")
+        raise Invalid("Choose agent, scheduler, manager, admin or back office.", field="role")
     full_name = clean_name(full_name, whose="their")
     email = services.normalise_email(email)
     check_email(email)
@@ -160,7 +161,7 @@ def invite_staff_user(
 
 
 def _taken_message(user: User) -> str:
-    if user.is_staff and user.password_hash is None and user.active:
+    if user.is_team and user.password_hash is None and user.active:
         return (
             f"{user.email} is already invited. To send the link again, open "
             f'{user.full_name}\'s page and choose "Send the invitation again".'
@@ -180,7 +181,7 @@ def resend_staff_invitation(session: so.Session, admin: User, user: User) -> Out
     """Send an invited staff user a new link (the earlier ones stop working at once);
     refused once the invitation was accepted or the user is deactivated."""
     _require_user_admin(admin)
-    if not user.is_staff:
+    if not user.is_team:
         raise NotFound("There is no such staff user.")
     if user.password_hash is not None:
         raise Conflict(f"{user.full_name} has already accepted the invitation and can log in.")

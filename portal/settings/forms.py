@@ -37,6 +37,8 @@ STAFF_ROLE_CHOICES = [
     SelectChoice("scheduler", "Scheduler"),
     SelectChoice("manager", "Manager"),
     SelectChoice("admin", "Admin"),
+    # Outside the ladder: works its queues and its own tasks, never bookable.
+    SelectChoice("backoffice", "Back office"),
 ]
 STAFF_ROLES = tuple(choice.value for choice in STAFF_ROLE_CHOICES)
 
@@ -272,3 +274,19 @@ def bulk_move_form(appointments, **kwargs):
 
 class MoveOneForm(FlaskForm):
     start = StringField("Window start", validators=[_required("a window")])
+
+
+class QueueForm(FlaskForm):
+    """A queue's name, description, lead and business-hours calendar; the pickers' choices
+    are set by the view (the team's users, the calendars)."""
+
+    name = StringField("Name", validators=[_required("a name"), Length(max=80)])
+    description = TextAreaField("What lands here", validators=[Optional(), Length(max=2000)])
+    lead_id = SelectField("Lead", coerce=coerce_optional_id, validate_choice=True)
+    calendar_id = SelectField(
+        "Business-hours calendar", coerce=coerce_optional_id, validate_choice=True
+    )
+
+
+class MemberForm(FlaskForm):
+    user_id = SelectField("Person", coerce=coerce_optional_id, validate_choice=True)

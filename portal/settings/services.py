@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.accounts.models import STAFF_ROLES, User
+from portal.accounts import invitations
+from portal.accounts.models import BACKOFFICE, TEAM_ROLES, User
 from portal.accounts.sessions import end_user_sessions
 from portal.audit.services import Entity, record_change, snapshot
 from portal.booking.models import BookingPolicy, Service
 from portal.errors import Invalid, NotAllowed
 from portal.ids import unique_code
 from portal.pagination import Page, paginate
+from portal.queues.services import sync_scheduling_membership
 from portal.timeutil import now_utc
 from portal.workforce.models import (
     Agent,
@@ -320,10 +322,10 @@ def list_staff_users(
     page: int = 1,
     per_page: int = 25,
 ) -> Page:
-    """Staff users by name, active ones first, optionally of one role."""
+    """Staff and back-office users by name, active ones first, optionally of one role."""
     query = (
         sa.select(User)
-        .where(User.role.in_(STAFF_ROLES))
+        .where(User.role.in_(sorted(TEAM_ROLES)))
         .order_by(User.active.desc(), User.full_name, User.id)
     )
     if role:
@@ -333,7 +335,7 @@ def list_staff_users(
 
 def get_staff_user(session: so.Session, user_id: int) -> User | None:
     user = session.get(User, user_id)
-    return user if user is not None and user.role in STAFF_ROLES else None
+    return user if user is not None and user.role in TEAM_ROLES else None
 
 
 def _require_admin(admin: User) -> None:
@@ -342,20 +344,43 @@ def _require_admin(admin: User) -> None:
 
 
 def _check_role(role: str) -> None:
-    if role not in STAFF_ROLES:
-        raise Invalid("Choose agent, scheduler, manager or admin.", field="role")
+    if role not in TEAM_ROLES:
+        raise Invalid("Choose agent, scheduler, manager, admin or back office.", field="role")
+
+
+def invite_team_user(
+    session: so.Session, admin: User, *, full_name: str, email: str, role: str, time_zone: str
+) -> User:
+    """Invite a staff or back-office user (portal.accounts.invitations); a scheduler joins
+    the Scheduling queue at once."""
+    user = invitations.invite_staff_user(
+        session, admin, full_name=full_name, email=email, role=role, time_zone=time_zone
+    )
+    sync_scheduling_membership(session, user)
+    return user
 
 
 def change_role(session: so.Session, admin: User, user: User, role: str) -> User:
-    """Give a staff user another role; an admin cannot change its own."""
+    """Give a staff user another role; an admin cannot change its own. A scheduler joins
+    the Scheduling queue, one who stops being a scheduler leaves it. A bookable agent
+    cannot become back office (never bookable) until its agent is switched off."""
     _require_admin(admin)
     _check_role(role)
     if user.id == admin.id:
         raise Invalid("You cannot change your own role: ask another admin.", field="role")
+    agent = agent_for_user(session, user)
+    if role == BACKOFFICE and agent is not None and agent.active:
+        raise Invalid(
+            f"{user.full_name} is bookable as a technician, and back office never is: switch "
+            "their agent off first (Settings, Agents), which moves their upcoming visits "
+            "to the scheduler.",
+            field="role",
+        )
     before = snapshot(user, "role")
     user.role = role
-    if role == "agent" and agent_for_user(session, user) is None:
+    if role == "agent" and agent is None:
         create_agent(session, user, time_zone=user.time_zone)
+    sync_scheduling_membership(session, user)
     session.flush()
     record_change(session, admin, "change_role", user, before, snapshot(user, "role"))
     return user

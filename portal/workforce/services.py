@@ -202,6 +202,7 @@ def create_agent(
     hours: Iterable[tuple[int, time, time]] = (),
 ) -> Agent:
     """Make a staff user bookable: zone, skills, territories, weekly hours (local)."""
+    _never_bookable(user)
     if not is_valid_zone(time_zone):
         raise Invalid("Choose a time zone from the list.", field="time_zone")
     agent = Agent(user=user, time_zone=time_zone)
@@ -211,6 +212,17 @@ def create_agent(
     set_weekly_hours(agent, hours)
     session.flush()
     return agent
+
+
+def _never_bookable(user: User) -> None:
+    # "backoffice" (portal.accounts.models.BACKOFFICE, a floor above): outside the ladder,
+    # never a technician.
+    if user.role == "backoffice":
+        raise Invalid(
+            f"{user.full_name} works in the back office, which is never bookable: an agent "
+            "(technician) needs a staff log-in of their own.",
+            field="role",
+        )
 
 
 def set_weekly_hours(agent: Agent, hours: Iterable[tuple[int, time, time]]) -> None:
@@ -317,6 +329,8 @@ def remove_time_off(session: so.Session, entry: TimeOff, *, by: User | None = No
 
 def set_agent_active(session: so.Session, agent: Agent, active: bool, by: User | None) -> list:
     """Switch an agent on or off for booking; switching off parks all its upcoming bookings."""
+    if active:
+        _never_bookable(agent.user)
     before = snapshot(agent, "active")
     agent.active = active
     action = "reactivate" if active else "deactivate"

@@ -42,6 +42,7 @@ from portal.api.tokens import create_token
 from portal.calendar_feeds.services import feed_token, reset_feed
 from portal.db import Base
 from portal.notifications.services import notify_user, queue_email
+from portal.queues.services import scheduling_queue_id
 from portal.reports.models import ReportRun
 from portal.tokens import make_token
 from portal.webhooks.models import WebhookEndpoint
@@ -81,6 +82,10 @@ class Rule:
     assigned: agents below `role` are let in to the records of their own tasks; other
     agents get 404.
     hidden: refused staff get 404 rather than 403 (the code hides the record).
+    backoffice: how a back-office user (outside the ladder, in no queue here) is met:
+    None refused like any role below the rule's, "ok" let in, "404" let in to pages
+    without ids and refused records (a case of a queue it is not in, an appointment the
+    API hides from anyone but staff and its customer), "403" refused outright.
     """
 
     kind: str
@@ -88,6 +93,7 @@ class Rule:
     customer: bool = False
     assigned: bool = False
     hidden: bool = False
+    backoffice: str | None = None
 
 
 PUBLIC = Rule("public")
@@ -97,13 +103,18 @@ CUSTOMER = Rule("role", customer=True)
 
 
 def staff(
-    role: str | None, *, customer: bool = False, assigned: bool = False, hidden: bool = False
+    role: str | None,
+    *,
+    customer: bool = False,
+    assigned: bool = False,
+    hidden: bool = False,
+    backoffice: str | None = None,
 ) -> Rule:
-    return Rule("role", role=role, customer=customer, assigned=assigned, hidden=hidden)
+    return Rule("role", role, customer, assigned, hidden, backoffice)
 
 
-# Only the agent holding the task; other staff get 404, customers 403.
-TASK_AGENT = staff(None, assigned=True, hidden=True)
+# Only the agent holding the task; other staff get 404, customers and back office 403.
+TASK_AGENT = staff(None, assigned=True, hidden=True, backoffice="403")
 
 
 # One line per endpoint. A new route needs a line here (see `missing_rule_message`).
@@ -157,7 +168,7 @@ RULES: dict[str, Rule] = {
     "notifications.mail_list": staff("manager"),
     "notifications.mail_detail": staff("manager"),
     # staff console
-    "staff.home": staff("agent"),
+    "staff.home": staff("agent", backoffice="ok"),
     "staff.appointments": staff("scheduler"),
     "staff.appointment": staff("scheduler", assigned=True),
     "staff.appointment_action": staff("scheduler", assigned=True),
@@ -166,6 +177,9 @@ RULES: dict[str, Rule] = {
     "staff.book_for": staff("scheduler"),
     "staff.book_for_confirm": staff("scheduler"),
     "staff.task_action": TASK_AGENT,
+    "staff.take": staff(
+        "agent", backoffice="ok"
+    ),  # team_required; a queue the user does not work is 404
     "staff.work_orders": staff("scheduler"),
     "dispatch.board": staff("scheduler"),
     "dispatch.assign": staff("scheduler"),
@@ -194,6 +208,11 @@ RULES: dict[str, Rule] = {
     "settings.territories": staff("manager"),
     "settings.territory_edit": staff("manager"),
     "settings.territory_new": staff("manager"),
+    "settings.queues": staff("manager"),
+    "settings.queue": staff("manager"),
+    "settings.queue_new": staff("manager"),
+    "settings.queue_member_add": staff("manager"),
+    "settings.queue_member_remove": staff("manager"),
     "settings.users": staff("admin"),
     "settings.user": staff("admin"),
     "settings.user_active": staff("admin"),
@@ -215,7 +234,7 @@ RULES: dict[str, Rule] = {
     "reports.download": staff("manager"),
     "reports.subscription": staff("manager"),
     # the live SLA panel's fragment: every team user (204 unless a lead or a manager)
-    "reports.sla_panel_fragment": staff("agent"),
+    "reports.sla_panel_fragment": staff("agent", backoffice="ok"),
     # personal data (the customer's own export; anonymising is the admin's)
     "privacy.download_data": CUSTOMER,
     "privacy.anonymise": staff("admin"),
@@ -228,22 +247,22 @@ RULES: dict[str, Rule] = {
     "api.list_locations": CUSTOMER,
     "api.list_appointments": staff("scheduler", customer=True),
     "api.book": staff("scheduler", customer=True),
-    "api.get_appointment": staff("scheduler", customer=True, assigned=True),
-    "api.cancel": staff("scheduler", customer=True, assigned=True),
+    "api.get_appointment": staff("scheduler", customer=True, assigned=True, backoffice="404"),
+    "api.cancel": staff("scheduler", customer=True, assigned=True, backoffice="404"),
     "api.confirm": CUSTOMER,
     "api.decline": CUSTOMER,
-    "api.reschedule": staff("scheduler", customer=True, assigned=True),
+    "api.reschedule": staff("scheduler", customer=True, assigned=True, backoffice="404"),
     "api.sign_off": CUSTOMER,
     "api.suggestions": staff("scheduler", assigned=True),
     "api.assign": staff("scheduler"),
     "api.list_work_orders": staff("scheduler"),
     "api.timeline": staff("scheduler"),
     # cases: the team (staff on the ladder see every case) and the customer's Support area
-    "cases.list_cases": staff("agent"),
+    "cases.list_cases": staff("agent", backoffice="ok"),
     "cases.new_case": staff("scheduler"),
-    "cases.case_page": staff("agent"),
-    "cases.case_work": staff("agent"),
-    "cases.case_action": staff("agent"),
+    "cases.case_page": staff("agent", backoffice="404"),
+    "cases.case_work": staff("agent", backoffice="404"),
+    "cases.case_action": staff("agent", backoffice="404"),
     # members of the work order's queue only: A's work order is nobody's queue work
     "cases.work_order_page": staff(None, hidden=True),
     "cases.work_order_action": staff(None, hidden=True),
@@ -348,6 +367,7 @@ def build_world(app, session, frozen_now) -> World:
         "scheduler": ("scheduler", scheduler, False),
         "manager": ("manager", manager, False),
         "admin": ("admin", admin, False),
+        "back office": ("backoffice", create_user(session, role="backoffice"), False),
     }
     visitors = [Visitor("anonymous", None, client=app.test_client())]
     tokens = {}
@@ -384,6 +404,7 @@ def build_world(app, session, frozen_now) -> World:
         "message_id": message.id,
         "token_id": tokens["customer (owner)"].id,
         "session_id": owner_session,
+        "queue_id": scheduling_queue_id(session),
         "case_id": case.id,
     }
     words = {
@@ -518,6 +539,12 @@ def expected(rule: Rule, visitor: Visitor, has_ids: bool) -> str:
         if not rule.customer:
             return DENIED
         return OK if (visitor.owner or not has_ids) else HIDDEN
+    if visitor.role == "backoffice":
+        if rule.backoffice == OK or (rule.backoffice == HIDDEN and not has_ids):
+            return OK
+        if rule.backoffice in (HIDDEN, DENIED):
+            return rule.backoffice
+        return HIDDEN if (rule.hidden and has_ids) else DENIED
     if rule.role is not None and ROLE_RANK[visitor.role] >= ROLE_RANK[rule.role]:
         return OK
     if rule.assigned and visitor.role == "agent" and has_ids:

@@ -1,6 +1,6 @@
 """The settings blueprint, one module per area: the overview, services and the booking
 policy (overview.py); agents; skills, territories and holidays (catalogues.py); staff
-users; webhooks; the scheduler's disruptions page; the audit log. Each module names its
+users; queues; webhooks; the scheduler's disruptions page; the audit log. Each module names its
 own URLs in `register(bp)`."""
 
 from flask import Blueprint
@@ -11,10 +11,11 @@ from portal.settings.routes import (
     catalogues,
     disruptions,
     overview,
+    queues,
     users,
     webhooks,
 )
 
 bp = Blueprint("settings", __name__)
-for area in (overview, agents, audit, catalogues, disruptions, users, webhooks):
+for area in (overview, agents, audit, catalogues, disruptions, queues, users, webhooks):
     area.register(bp)

@@ -51,7 +51,7 @@ def user_new():
     form = StaffInviteForm(data={"role": "agent", "time_zone": me().time_zone})
     done, error = save_form(
         form,
-        lambda: invitations.invite_staff_user(
+        lambda: svc.invite_team_user(
             get_session(),
             me(),
             full_name=form.full_name.data,
@@ -65,6 +65,10 @@ def user_new():
     if done:
         return done
     return render_template("settings/user_new.html", form=form, error=error), status(form, error)
+
+
+# "Alex is now back office." rather than the stored name.
+ROLE_WORDS = {choice.value: choice.label.split(" (")[0].lower() for choice in STAFF_ROLE_CHOICES}
 
 
 def _sent_message(user: User) -> str:
@@ -109,7 +113,7 @@ def user_role(user_id: int):
     done, error = save_form(
         form,
         lambda: svc.change_role(get_session(), me(), user, form.role.data),
-        lambda _: f"{user.full_name} is now {user.role}.",
+        lambda _: f"{user.full_name} is now {ROLE_WORDS.get(user.role, user.role)}.",
         url_for("settings.user", user_id=user.id),
     )
     if done:

@@ -1,10 +1,12 @@
-"""The staff blueprint: an agent's own tasks (home.py) and the scheduler's console
-(console.py). Each module names its own URLs in `register(bp)`."""
+"""The staff blueprint: "My tasks", every team user's home (home.py), and the scheduler's
+console (console.py); links.py gives every template the team's shared links. Each module
+names its own URLs in `register(bp)`."""
 
 from flask import Blueprint
 
-from portal.staff.routes import console, home
+from portal.staff.routes import console, home, links
 
 bp = Blueprint("staff", __name__)
 home.register(bp)
 console.register(bp)
+bp.app_context_processor(links.context)
