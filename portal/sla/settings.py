@@ -261,10 +261,10 @@ def conditions_text(process: EntitlementProcess, names: dict) -> str:
 def choice_names(session: so.Session) -> dict:
     """Names of what the conditions point to, for the lists."""
     return {
-        "case_types": dict(session.execute(sa.select(CaseType.id, CaseType.name)).tuples()),
-        "queues": dict(session.execute(sa.select(Queue.id, Queue.name)).tuples()),
+        "case_types": dict(session.execute(sa.select(CaseType.id, CaseType.name)).all()),
+        "queues": dict(session.execute(sa.select(Queue.id, Queue.name)).all()),
         "calendars": dict(
-            session.execute(sa.select(BusinessCalendar.id, BusinessCalendar.name)).tuples()
+            session.execute(sa.select(BusinessCalendar.id, BusinessCalendar.name)).all()
         ),
     }
 
