@@ -67,7 +67,7 @@ class WeekForm(FlaskForm):
 
 class CalendarHolidayForm(FlaskForm):
     day = DateField("Date", validators=[InputRequired(message="Enter the date.")])
-    name = StringField("Name", validators=[_required("a name"), Length(max=80)])
+    name = StringField("Name of the holiday", validators=[_required("a name"), Length(max=80)])
     whole_day = BooleanField("The whole day", default=True)
     start = TimeField("Closed from", validators=[Optional()])
     end = TimeField("Closed until", validators=[Optional()])
