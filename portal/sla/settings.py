@@ -51,8 +51,8 @@ ACTION_LABELS = {
     "set_status": "Set the status",
     "email_contact": "E-mail the contact",
 }
-# Actions that change a case: a back-office work order has no priority or case status.
-CASE_ONLY_ACTIONS = ("set_priority", "set_status", "email_contact")
+# Setting a field, and e-mailing the contact, act on the case; on a back-office work
+# order's milestone, on the case that handed the work out (portal/sla/actions.py).
 VALUE_ACTIONS = ("set_priority", "set_status")
 
 register_entity("entitlement_processes", "entitlement_process")
@@ -186,24 +186,19 @@ def _check_process(
             "can leave it to the queue's calendar).",
             field="calendar_id",
         )
+    if data.queue_id is not None and data.applies_to == "case":
+        # The rules match a case's process on type, priority and account (portal/sla/
+        # lifecycle.py choose_process): a queue condition would never hold.
+        raise Invalid(
+            "Only back-office work orders wait in a queue: leave the queue as any for a "
+            "case process.",
+            field="queue_id",
+        )
     _exists(session, BusinessCalendar, data.calendar_id, "calendar_id", "calendar")
     _exists(session, CaseType, data.case_type_id, "case_type_id", "case type")
     _exists(session, Queue, data.queue_id, "queue_id", "queue")
     if data.account_id is not None and session.get(CustomerAccount, data.account_id) is None:
         raise Invalid(f"There is no account number {data.account_id}.", field="account_id")
-    if process is not None and data.applies_to == "work_order":
-        used = [
-            ACTION_LABELS[a.action].lower()
-            for d in process.definitions
-            for a in d.actions
-            if a.action in CASE_ONLY_ACTIONS
-        ]
-        if used:
-            raise Invalid(
-                "Its milestones have actions only a case can take "
-                f"({', '.join(sorted(set(used)))}): remove those first.",
-                field="applies_to",
-            )
     return ProcessData(**{**data.__dict__, "name": name})
 
 
@@ -386,12 +381,6 @@ def add_action(
         raise Invalid("Choose when the action runs.", field="trigger")
     if action not in ACTIONS:
         raise Invalid("Choose an action from the list.", field="action")
-    if process.applies_to == "work_order" and action in CASE_ONLY_ACTIONS:
-        raise Invalid(
-            f"{ACTION_LABELS[action]} works on cases only: a back-office work order has no "
-            "priority, case status or contact of its own.",
-            field="action",
-        )
     value = (value or "").strip()
     if action == "set_priority" and value not in PRIORITIES:
         raise Invalid("Choose the priority to set.", field="value")

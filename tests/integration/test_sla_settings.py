@@ -354,6 +354,18 @@ def test_an_unknown_account_is_refused(client, session, manager, office):
     assert "There is no account number 999999" in response.get_data(as_text=True)
 
 
+def test_a_case_process_with_a_queue_condition_is_refused(client, session, manager, office):
+    queue = Queue(slug="finance", name="Finance")
+    session.add(queue)
+    session.flush()
+    response = client.post_form(
+        "/settings/entitlements/new", process_form(office, queue_id=str(queue.id))
+    )
+
+    assert response.status_code == 422
+    assert "Only back-office work orders wait in a queue" in response.get_data(as_text=True)
+
+
 def test_a_process_is_edited(client, session, manager, office):
     process = create_process(session, office)
     client.post_form(
@@ -467,16 +479,39 @@ def test_set_status_takes_only_a_status_of_the_case_type(session, office):
     assert action.value == "Escalated"
 
 
-def test_a_work_order_process_cannot_set_a_case_field(session, office):
+def test_a_work_order_process_may_set_its_cases_priority(session, office):
     process = create_process(session, office, applies_to="work_order")
     definition = sla.add_milestone(
         session, process, sla.MilestoneData("resolution", "", 960, 480, 240, 60)
     )
 
-    with pytest.raises(Invalid, match="works on cases only"):
-        sla.add_action(
-            session, definition, trigger="violation", action="set_priority", value="high"
-        )
+    action = sla.add_action(
+        session, definition, trigger="violation", action="set_priority", value="high"
+    )
+    assert action.value == "high"
+
+
+def test_a_value_is_dropped_for_an_action_that_takes_none(session, office):
+    process = create_process(session, office)
+    definition = sla.add_milestone(
+        session, process, sla.MilestoneData("resolution", "", 960, 480, 240, 60)
+    )
+
+    action = sla.add_action(
+        session, definition, trigger="warning", action="notify_lead", value="urgent"
+    )
+    assert action.value == ""
+
+
+def test_the_same_action_twice_is_refused(session, office):
+    process = create_process(session, office)
+    definition = sla.add_milestone(
+        session, process, sla.MilestoneData("resolution", "", 960, 480, 240, 60)
+    )
+    sla.add_action(session, definition, trigger="warning", action="notify_owner")
+
+    with pytest.raises(Invalid, match="already does that on warning"):
+        sla.add_action(session, definition, trigger="warning", action="notify_owner")
 
 
 def test_an_action_is_removed(client, session, manager, office):
