@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from portal.calendars.editing import DAY_KEYS, WEEKDAYS
 from portal.cases.models import PRIORITIES
-from portal.ids import coerce_optional_id
+from portal.ids import MAX_ID, coerce_optional_id
 from portal.settings.forms import id_choices, zone_choices
 from portal.sla.settings import ACTION_LABELS, APPLIES_LABELS, KIND_LABELS, TRIGGER_LABELS
 
@@ -120,7 +120,10 @@ class ProcessForm(FlaskForm):
     )
     account_id = IntegerField(
         "Account number",
-        validators=[Optional(), NumberRange(min=1, message="Enter an account number.")],
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_ID, message="Enter an account number, like 1234."),
+        ],
     )
     queue_id = SelectField("Queue", coerce=coerce_optional_id)
 

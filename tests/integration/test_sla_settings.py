@@ -366,6 +366,16 @@ def test_a_case_process_with_a_queue_condition_is_refused(client, session, manag
     assert "Only back-office work orders wait in a queue" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("number", ["99999999999999999999", "-3", "12a"])
+def test_an_account_number_that_is_none_is_refused(client, session, manager, office, number):
+    response = client.post_form(
+        "/settings/entitlements/new", process_form(office, account_id=number)
+    )
+
+    assert response.status_code == 422
+    assert session.scalar(sa.select(EntitlementProcess)) is None
+
+
 def test_a_process_is_edited(client, session, manager, office):
     process = create_process(session, office)
     client.post_form(
