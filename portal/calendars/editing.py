@@ -20,13 +20,14 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.audit.services import record_change, record_saved, register_entity, snapshot
+from portal.calendars.business import MINUTES_PER_DAY, WEEKDAY_NAMES
 from portal.calendars.models import BusinessCalendar, BusinessHoliday, BusinessHours
 from portal.errors import Invalid
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = WEEKDAY_NAMES  # one name per set: the arithmetic's own
 # The week form's field for each weekday (0 = Monday): a refusal names the field.
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY = 24 * 60
+DAY = MINUTES_PER_DAY
 WEEK = 7 * DAY
 MAX_NAME = 80
 MAX_INTERVALS_A_DAY = 12

@@ -3,10 +3,16 @@ anywhere in the week (Sunday night into Monday too), totals, and "8 h" style tar
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from portal.calendars.business import Calendar, Interval, business_time_between
 from portal.calendars.editing import (
     check_zone,
+    clock_text,
     format_minutes,
     interval_minutes,
     parse_clock,
@@ -123,3 +129,29 @@ def test_an_unknown_zone_is_refused():
 
 def test_a_half_hour_zone_is_a_zone():
     assert check_zone("Asia/Kolkata") == "Asia/Kolkata"
+
+
+# --- what is saved is what the arithmetic counts ----------------------------------------
+
+clock_minutes = st.integers(min_value=0, max_value=1439).map(lambda m: m - m % 15)
+typed_interval = st.tuples(st.integers(0, 6), clock_minutes, clock_minutes).filter(
+    lambda t: t[1] != t[2]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(typed_interval, max_size=8))
+def test_the_weeks_total_is_what_business_time_counts_over_a_week(intervals):
+    texts: dict[int, list[str]] = {}
+    for weekday, start, end in intervals:
+        texts.setdefault(weekday, []).append(f"{clock_text(start)}-{clock_text(end)}")
+    try:
+        week = parse_week({day: ", ".join(parts) for day, parts in texts.items()})
+    except Invalid:
+        assume(False)  # an overlap: refused, nothing to count
+    calendar = Calendar(zone="UTC", hours=tuple(Interval(*row) for row in week))
+    monday = datetime(2026, 6, 1, tzinfo=UTC)
+
+    counted = business_time_between(calendar, monday, monday + timedelta(days=7))
+
+    assert counted == timedelta(minutes=week_summary(week).minutes)
