@@ -25,6 +25,10 @@ NEW_ROLES = (*OLD_ROLES, "backoffice")
 SCHEDULING_DESCRIPTION = (
     "Appointments that need a scheduler: a new time, a declined or missed visit."
 )
+# Report runs and weekly subscriptions may be of kind "sla" (the SLA report).
+OLD_REPORT_KINDS = ("operations", "utilisation", "signoffs")
+NEW_REPORT_KINDS = (*OLD_REPORT_KINDS, "sla")
+REPORT_TABLES = ("report_runs", "report_subscriptions")
 ONE_ASSIGNEE = (
     "(CASE WHEN agent_id IS NULL THEN 0 ELSE 1 END)"
     " + (CASE WHEN user_id IS NULL THEN 0 ELSE 1 END)"
@@ -566,9 +570,20 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_users_role_known"), type_="check")
         batch_op.create_check_constraint("role_known", f"role IN {NEW_ROLES!r}")
+    _report_kinds(NEW_REPORT_KINDS)
+
+
+def _report_kinds(kinds: tuple[str, ...]) -> None:
+    for table in REPORT_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_constraint(op.f(f"ck_{table}_kind_known"), type_="check")
+            batch_op.create_check_constraint("kind_known", f"kind IN {kinds!r}")
 
 
 def downgrade() -> None:
+    for table in REPORT_TABLES:
+        op.execute(f"DELETE FROM {table} WHERE kind = 'sla'")
+    _report_kinds(OLD_REPORT_KINDS)
     op.execute("DELETE FROM users WHERE role = 'backoffice'")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_users_role_known"), type_="check")

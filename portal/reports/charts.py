@@ -20,7 +20,7 @@ _lock = threading.Lock()  # matplotlib's rcParams are process-wide
 @dataclass(frozen=True)
 class Series:
     name: str
-    values: Sequence[float]
+    values: Sequence[float | None]
     colour: str = BLUE
 
 
@@ -28,6 +28,12 @@ def _thin(labels: Sequence[str], most: int = 9) -> list[str]:
     """Every n-th label, so that at most `most` show and none overlap."""
     step = max(1, -(-len(labels) // most))
     return [label if i % step == 0 else "" for i, label in enumerate(labels)]
+
+
+def _value_label(value: float | None, percent: bool) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 100:.0f} %" if percent else f"{value:g}"
 
 
 def bars(
@@ -38,8 +44,12 @@ def bars(
     percent: bool = False,
     width_in: float = 6.8,
     height_in: float = 2.6,
+    value_labels: bool = False,
 ) -> str:
     """Grouped bars, one group per label; returns a data: URI of the SVG for an <img>.
+
+    With `value_labels`, each bar carries its value, so a 0 % bar still says something; a
+    value of None (nothing to measure) draws no bar and is labelled "–".
 
     An <img> (not inline <svg>) lets WeasyPrint's SVG renderer read the chart's styles;
     inline, its HTML stylesheet parser would warn about every SVG property."""
@@ -65,10 +75,23 @@ def bars(
         positions = range(len(labels))
         for n, one in enumerate(series):
             offsets = [p - 0.4 + width * (n + 0.5) for p in positions]
+            values = [0 if v is None else v for v in one.values]
             if horizontal:
-                axes.barh(offsets, one.values, height=width, label=one.name, color=one.colour)
+                bars_drawn = axes.barh(
+                    offsets, values, height=width, label=one.name, color=one.colour
+                )
             else:
-                axes.bar(offsets, one.values, width=width, label=one.name, color=one.colour)
+                bars_drawn = axes.bar(
+                    offsets, values, width=width, label=one.name, color=one.colour
+                )
+            if value_labels:
+                axes.bar_label(
+                    bars_drawn,
+                    labels=[_value_label(v, percent) for v in one.values],
+                    padding=2,
+                    fontsize=7,
+                    color="#374151",
+                )
         value_axis = axes.xaxis if horizontal else axes.yaxis
         if percent:
             value_axis.set_major_formatter(PercentFormatter(1.0, decimals=0))

@@ -67,6 +67,11 @@ def check_params(session: so.Session, params: ReportParams) -> None:
         raise Invalid("The last day must not come before the first.", field="date_to")
     if params.days > MAX_RANGE_DAYS:
         raise Invalid(f"A report covers at most {MAX_RANGE_DAYS} days.", field="date_to")
+    if params.kind == "sla" and (params.service_id is not None or params.agent_id is not None):
+        raise Invalid(
+            "The SLA report covers every queue: choose all services and all agents.",
+            field="service_id" if params.service_id is not None else "agent_id",
+        )
     if params.service_id is not None and session.get(Service, params.service_id) is None:
         raise Invalid("There is no such service.", field="service_id")
     if params.agent_id is not None and session.get(Agent, params.agent_id) is None:

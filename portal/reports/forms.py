@@ -13,6 +13,7 @@ KINDS = {
     "operations": ("Operations", "appointments by status, booked and completed, rates"),
     "utilisation": ("Agent utilisation", "booked hours over working hours"),
     "signoffs": ("Completion sign-offs", "who signed, when, for which work order"),
+    "sla": ("SLA", "milestones met, cases and back office side by side, the worst breaches"),
 }
 KIND_CHOICES = [SelectChoice(k, f"{name}: {what}") for k, (name, what) in KINDS.items()]
 FORMAT_CHOICES = [

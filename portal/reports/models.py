@@ -10,7 +10,7 @@ import sqlalchemy.orm as so
 from portal.db import Base, UTCDateTime
 from portal.timeutil import now_utc
 
-REPORT_KINDS = ("operations", "utilisation", "signoffs")
+REPORT_KINDS = ("operations", "utilisation", "signoffs", "sla")
 REPORT_FORMATS = ("pdf", "csv")
 RUN_STATES = ("queued", "running", "done", "failed")
 

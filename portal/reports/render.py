@@ -17,6 +17,7 @@ from portal.booking.models import Service
 from portal.reports import charts, figures
 from portal.reports.figures import Operations, ReportParams
 from portal.reports.sign_offs import SignOffs, sign_off_rows, sign_offs
+from portal.reports.sla import SIDE_NAMES, SIDES, SlaReport, sla_report
 from portal.reports.utilisation import Utilisation, utilisation
 from portal.timeutil import now_utc
 from portal.workforce.models import Agent
@@ -25,8 +26,9 @@ TITLES = {
     "operations": "Operations report",
     "utilisation": "Agent utilisation",
     "signoffs": "Completion sign-offs",
+    "sla": "SLA report",
 }
-Report = Operations | Utilisation | SignOffs
+Report = Operations | Utilisation | SignOffs | SlaReport
 Progress = Callable[[int], None]
 
 
@@ -35,6 +37,8 @@ def compute(session: so.Session, params: ReportParams) -> Report:
         return figures.operations(session, params)
     if params.kind == "utilisation":
         return utilisation(session, params)
+    if params.kind == "sla":
+        return sla_report(session, params)
     return sign_offs(session, params)
 
 
@@ -47,8 +51,21 @@ def hours(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
+def span(hours_value: float | None) -> str:
+    """Business time as a person reads it: "45 min", "2 h 15 min", "16 h"; a dash for none."""
+    if hours_value is None:
+        return "–"
+    minutes = round(hours_value * 60)
+    if abs(minutes) < 60:
+        return f"{minutes} min"
+    whole, rest = divmod(minutes, 60)
+    return f"{whole} h" if rest == 0 else f"{whole} h {rest} min"
+
+
 def scope(session: so.Session, params: ReportParams) -> str:
     """What the report is restricted to, in words."""
+    if params.kind == "sla":
+        return "all queues, cases and back-office work orders"
     parts = []
     if params.service_id is not None:
         parts.append(f"service {session.get(Service, params.service_id).name}")
@@ -74,6 +91,8 @@ def _charts(report: Report) -> dict[str, str]:
                 ],
             )
         }
+    if isinstance(report, SlaReport):
+        return _sla_charts(report)
     if isinstance(report, Utilisation):
         shown = sorted(report.agents, key=lambda a: -(a.utilisation or 0))[:30]
         return {
@@ -93,6 +112,47 @@ def _charts(report: Report) -> dict[str, str]:
     }
 
 
+SIDE_COLOURS = {"external": charts.BLUE, "internal": charts.GREEN}
+
+
+def _compliance(rows, side: str) -> list[float | None]:
+    """Compliance per group; None where nothing was decided: no bar, not a 0 % one."""
+    return [row.side(side).compliance for row in rows]
+
+
+def _sla_charts(report: SlaReport) -> dict[str, str]:
+    if report.empty:
+        return {}
+    per_side = [
+        charts.Series(SIDE_NAMES[side], _compliance(report.by_week, side), SIDE_COLOURS[side])
+        for side in SIDES
+    ]
+    queues = [row for row in report.by_queue if row.external.decided + row.internal.decided]
+    by_queue = [
+        charts.Series(SIDE_NAMES[side], _compliance(queues, side), SIDE_COLOURS[side])
+        for side in SIDES
+    ]
+    result = {
+        "per_week": charts.bars(
+            [row.label for row in report.by_week],
+            per_side,
+            percent=True,
+            height_in=2.4,
+            value_labels=len(report.by_week) <= 12,
+        )
+    }
+    if queues:
+        result["per_queue"] = charts.bars(
+            [row.label for row in queues],
+            by_queue,
+            horizontal=True,
+            percent=True,
+            height_in=max(1.6, 0.4 * len(queues) + 0.8),
+            value_labels=True,
+        )
+    return result
+
+
 def render_html(session: so.Session, report: Report) -> str:
     params = report.params
     return render_template(
@@ -106,6 +166,8 @@ def render_html(session: so.Session, report: Report) -> str:
         percent=percent,
         hours=hours,
         zone=ZoneInfo(params.zone),
+        sides=SIDE_NAMES,
+        span=span,
     )
 
 
@@ -207,7 +269,59 @@ def _sign_off_rows(session: so.Session, params: ReportParams) -> Iterator[tuple]
         )
 
 
+def _hours_cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _sla_rows(report: SlaReport) -> Iterator[tuple]:
+    """Long form: one figure a line (section, side, group, item, value), so a spreadsheet
+    pivots it; the worst breaches take one line per field, grouped by their rank."""
+    params = report.params
+    yield ("section", "side", "group", "item", "value")
+    yield ("report", "", "", "first_day", params.date_from.isoformat())
+    yield ("report", "", "", "last_day", params.date_to.isoformat())
+    yield ("report", "", "", "time_zone", params.zone)
+    sections = [
+        ("all", [report.totals]),
+        ("by_milestone", report.by_kind),
+        ("by_queue", report.by_queue),
+        ("by_priority", report.by_priority),
+        ("by_week", report.by_week),
+    ]
+    for section, rows in sections:
+        for row in rows:
+            for side in SIDES:
+                tally = row.side(side)
+                yield (section, side, row.key, "on_time", tally.on_time)
+                yield (section, side, row.key, "late", tally.late)
+                yield (section, side, row.key, "violated", tally.violated)
+                yield (section, side, row.key, "open", tally.open)
+                yield (section, side, row.key, "compliance_percent", _rate_cell(tally.compliance))
+    for time_row in report.times:
+        for side in SIDES:
+            duration = time_row.side(side)
+            group = time_row.priority or "all"
+            section = f"business_hours_to_{time_row.kind}"
+            yield (section, side, group, "completed", duration.count)
+            yield (section, side, group, "average", _hours_cell(duration.average_hours))
+            yield (section, side, group, "longest", _hours_cell(duration.longest_hours))
+    for rank, breach in enumerate(report.breaches, start=1):
+        for item, value in (
+            ("case", breach.case_number),
+            ("subject", breach.subject),
+            ("work_order", breach.work_order_number),
+            ("milestone", breach.milestone),
+            ("queue", breach.queue),
+            ("state", breach.state),
+            ("target_business_hours", _hours_cell(breach.target_hours)),
+            ("overrun_business_hours", _hours_cell(breach.overrun_hours)),
+        ):
+            yield ("worst_breach", breach.side, rank, item, value)
+
+
 def csv_rows(session: so.Session, params: ReportParams) -> Iterable[tuple]:
+    if params.kind == "sla":
+        return _sla_rows(sla_report(session, params))
     if params.kind == "operations":
         return _operations_rows(session, figures.operations(session, params))
     if params.kind == "utilisation":

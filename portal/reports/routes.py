@@ -16,9 +16,11 @@ from flask import (
     request,
     url_for,
 )
+from flask_login import current_user
+from werkzeug.routing import BuildError
 from wtforms import SelectChoice
 
-from portal.access import role_required
+from portal.access import role_required, team_required
 from portal.accounts.models import User
 from portal.booking.models import Service
 from portal.db import commit, get_session
@@ -31,6 +33,7 @@ from portal.reports import services as svc
 from portal.reports.figures import ReportParams
 from portal.reports.forms import KINDS, ReportForm, SubscriptionForm
 from portal.reports.models import REPORT_KINDS
+from portal.reports.sla_panel import SlaPanel, sla_panel
 from portal.settings.helpers import me, refuse
 from portal.timeutil import now_utc, to_local
 from portal.workforce.models import Agent
@@ -155,3 +158,41 @@ def subscription():
     else:
         flash(f"{label} will no longer be e-mailed to you.", "success")
     return redirect(url_for("reports.index"))
+
+
+# --- the live SLA panel on "My tasks" ------------------------------------------------------------
+
+
+@bp.get("/sla-panel")
+@team_required
+def sla_panel_fragment():
+    """The panel alone, for htmx's refresh every 30 s; 204 (nothing to swap) for a team
+    user who leads no queue and is not a manager."""
+    panel = sla_panel(get_session(), me(), now_utc())
+    if panel is None:
+        return "", 204
+    return render_template("staff/_sla_panel.html", panel=panel)
+
+
+def panel_for_viewer() -> SlaPanel | None:
+    """The logged-in team user's panel, or None (the home page includes the panel with it)."""
+    if not (current_user and getattr(current_user, "is_authenticated", False)):
+        return None
+    if not current_user.is_team:
+        return None
+    return sla_panel(get_session(), me(), now_utc())
+
+
+def case_link(case_id: int | None) -> str | None:
+    """The case page's address, or None while there is no case page to link to."""
+    if case_id is None:
+        return None
+    try:
+        return url_for("cases.case_page", case_id=case_id)
+    except BuildError:
+        return None
+
+
+@bp.app_context_processor
+def _sla_panel_helpers():
+    return {"sla_panel_for_viewer": panel_for_viewer, "sla_case_link": case_link}

@@ -48,6 +48,7 @@ from portal.sla import settings as sla_settings
 from portal.tokens import make_token
 from portal.webhooks.models import WebhookEndpoint
 from portal.workforce.services import add_holiday
+from tests.case_factories import create_case
 from tests.conftest import SECRET_KEY, AuthActions
 from tests.factories import (
     NOW,
@@ -233,6 +234,8 @@ RULES: dict[str, Rule] = {
     "reports.run": staff("manager"),
     "reports.download": staff("manager"),
     "reports.subscription": staff("manager"),
+    # the live SLA panel's fragment: every team user (204 unless a lead or a manager)
+    "reports.sla_panel_fragment": staff("agent"),
     # personal data (the customer's own export; anonymising is the admin's)
     "privacy.download_data": CUSTOMER,
     "privacy.anonymise": staff("admin"),
@@ -255,6 +258,19 @@ RULES: dict[str, Rule] = {
     "api.assign": staff("scheduler"),
     "api.list_work_orders": staff("scheduler"),
     "api.timeline": staff("scheduler"),
+    # cases: the team (staff on the ladder see every case) and the customer's Support area
+    "cases.list_cases": staff("agent"),
+    "cases.new_case": staff("scheduler"),
+    "cases.case_page": staff("agent"),
+    "cases.case_work": staff("agent"),
+    "cases.case_action": staff("agent"),
+    # members of the work order's queue only: A's work order is nobody's queue work
+    "cases.work_order_page": staff(None, hidden=True),
+    "cases.work_order_action": staff(None, hidden=True),
+    "support.index": CUSTOMER,
+    "support.new_case": CUSTOMER,
+    "support.case": CUSTOMER,
+    "support.comment": CUSTOMER,
 }
 
 
@@ -353,6 +369,7 @@ def build_world(app, session, frozen_now) -> World:
     sla_action = sla_settings.add_action(
         session, milestone, trigger="warning", action="notify_owner"
     )
+    case = create_case(session, contact, by=owner)
     session.flush()
 
     people = {
@@ -405,6 +422,7 @@ def build_world(app, session, frozen_now) -> World:
         "process_id": process.id,
         "definition_id": milestone.id,
         "action_id": sla_action.id,
+        "case_id": case.id,
     }
     words = {
         "static": {"filename": "css/portal.css"},
@@ -418,6 +436,8 @@ def build_world(app, session, frozen_now) -> World:
         "calendar_feeds.feed": {"token": feed_token(feed, SECRET_KEY)},
         "staff.appointment_action": {"action": "cancel"},
         "staff.task_action": {"action": "accept"},
+        "cases.case_action": {"action": "comment"},
+        "cases.work_order_action": {"action": "take"},
         "settings.agent_active": {"action": "deactivate"},
         "settings.user_active": {"action": "deactivate"},
         "privacy.anonymise": {"user_id": owner.id},  # customers only: a staff id is 404
@@ -451,6 +471,7 @@ OWNED_ARGS = {
     "location_id",
     "token_id",
     "session_id",
+    "case_id",
 }
 
 # Bodies that pass validation, so that a refusal is the record check's, not a 422.
