@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from portal.calendars import editing
 from portal.calendars.models import BusinessCalendar, BusinessHoliday, BusinessHours
-from portal.cases.models import CaseStatus, CaseType
+from portal.cases.models import CaseType
+from portal.cases.types import SUPPORT, case_type
 from portal.errors import Invalid
 from portal.queues.models import Queue
 from portal.sla import settings as sla
@@ -37,17 +38,9 @@ def office(session) -> BusinessCalendar:
     return cal
 
 
-def create_case_type(session, name="Customer support") -> CaseType:
-    case_type = CaseType(slug=name.lower().replace(" ", "-"), name=name, initial_status="New")
-    case_type.statuses = [
-        CaseStatus(name="New", meaning="open", position=0),
-        CaseStatus(name="Waiting on customer", meaning="waiting", position=1),
-        CaseStatus(name="Escalated", meaning="open", position=2),
-        CaseStatus(name="Closed", meaning="closed", position=3),
-    ]
-    session.add(case_type)
-    session.flush()
-    return case_type
+def create_case_type(session) -> CaseType:
+    """The built-in "Customer support" type (New, In progress, Waiting on customer, Closed)."""
+    return case_type(session, SUPPORT)
 
 
 def create_process(session, calendar, **changes) -> EntitlementProcess:
@@ -484,9 +477,9 @@ def test_set_status_takes_only_a_status_of_the_case_type(session, office):
     with pytest.raises(Invalid, match="Choose the status to set"):
         sla.add_action(session, definition, trigger="warning", action="set_status", value="Gone")
     action = sla.add_action(
-        session, definition, trigger="warning", action="set_status", value="Escalated"
+        session, definition, trigger="warning", action="set_status", value="In progress"
     )
-    assert action.value == "Escalated"
+    assert action.value == "In progress"
 
 
 def test_a_work_order_process_may_set_its_cases_priority(session, office):
