@@ -567,3 +567,58 @@ def test_the_list_shows_processes_with_their_targets(client, session, manager, o
     assert "Standard support" in page
     assert "when Urgent priority" in page
     assert "Low 16 h, Medium 8 h, High 4 h, Urgent 1 h" in page
+
+
+def test_renaming_a_process_to_a_taken_name_is_refused_on_its_page(
+    client, session, manager, office
+):
+    create_process(session, office, name="Gold")
+    process = create_process(session, office, name="Silver")
+    response = client.post_form(
+        f"/settings/entitlements/{process.id}", process_form(office, name="gold")
+    )
+
+    assert response.status_code == 422
+    assert "There is already a process called gold" in response.get_data(as_text=True)
+    session.refresh(process)
+    assert process.name == "Silver"
+
+
+def test_a_refused_target_change_reopens_that_milestones_form(client, session, manager, office):
+    process = create_process(session, office)
+    definition = sla.add_milestone(
+        session, process, sla.MilestoneData("resolution", "", 960, 480, 240, 60)
+    )
+    prefix = f"m{definition.id}-"
+    data = {prefix + k: v for k, v in {"kind": "resolution", **targets(low="0")}.items()}
+    response = client.post_form(
+        f"/settings/entitlements/{process.id}/milestones/{definition.id}",
+        {**data, prefix + "warn_percent": "75"},
+        form_url=f"/settings/entitlements/{process.id}",
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "<details open>" in page
+    assert "Give the low target between 1 min and 8784 h." in page
+    session.refresh(definition)
+    assert definition.target_low == 960
+
+
+def test_a_milestone_of_another_process_is_not_found(client, session, manager, office):
+    process = create_process(session, office)
+    other = create_process(session, office, name="Other")
+    definition = sla.add_milestone(
+        session, other, sla.MilestoneData("resolution", "", 960, 480, 240, 60)
+    )
+    response = client.post_form(
+        f"/settings/entitlements/{process.id}/milestones/{definition.id}/remove",
+        form_url=f"/settings/entitlements/{process.id}",
+    )
+
+    assert response.status_code == 404
+    assert session.get(MilestoneDefinition, definition.id) is not None
+
+
+def test_an_unknown_calendar_is_not_found(client, manager):
+    assert client.get("/settings/calendars/424242").status_code == 404
