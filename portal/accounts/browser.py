@@ -65,7 +65,7 @@ UNUSED_FLASK_LOGIN_COOKIE = "portal_flask_login_remember_unused"
 # The elements that poll themselves (hx-trigger="every ..."): templates/booking/
 # _windows.html, dispatch/_board.html and reports/_progress.html. htmx names the element
 # that sent a request in HX-Trigger, so a poll is told apart from a click inside it.
-POLLING_ELEMENTS = frozenset({"windows", "board", "run-state"})
+POLLING_ELEMENTS = frozenset({"windows", "board", "run-state", "case-work", "sla-panel"})
 
 # Bandit took the "password" key (why a session ended) for a hard-coded password.
 _PASSWORD_CHANGED = "Your password was changed, so please log in again."  # nosec B105  # notice

@@ -13,6 +13,7 @@ from portal.booking import hooks as booking_hooks
 from portal.booking.announce import announce
 from portal.errors import Invalid, NotAllowed
 from portal.notifications.models import OutboxMessage
+from portal.sla import hooks as sla_hooks
 from portal.webhooks import services as webhooks
 from portal.webhooks import urls
 from portal.webhooks.models import WEBHOOK_EVENTS
@@ -235,7 +236,8 @@ def test_the_customer_signing_off_sends_work_order_closed(session, appointment, 
 
 
 def test_every_subscribable_event_has_an_announced_source():
-    assert set(booking_hooks.ANNOUNCED.values()) == set(WEBHOOK_EVENTS)
+    sources = set(booking_hooks.ANNOUNCED.values()) | set(sla_hooks.ANNOUNCED.values())
+    assert sources == set(WEBHOOK_EVENTS)
 
 
 def test_a_ping_goes_to_one_active_endpoint_only(session):
