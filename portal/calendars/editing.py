@@ -299,7 +299,7 @@ def remove_hours(
 
 def delete_calendar(session: so.Session, calendar: BusinessCalendar, *, by=None) -> None:
     """Delete a calendar with its hours and holidays. Whether anything still counts time
-    on it is asked above this floor (portal/sla/settings.py `delete_unused_calendar`)."""
+    on it is asked above this floor (portal/sla/calendar_use.py `delete_unused_calendar`)."""
     record_change(session, by, "delete", calendar, _state(calendar), None)
     session.delete(calendar)
     session.flush()

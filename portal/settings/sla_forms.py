@@ -163,3 +163,36 @@ class ActionRuleForm(FlaskForm):
     action = SelectField("Action", choices=[SelectChoice(k, v) for k, v in ACTION_LABELS.items()])
     value = SelectField("Value to set", validate_choice=False)
     outside_hours = BooleanField("Also outside business hours")
+
+
+class PreviewForm(FlaskForm):
+    """Which process would a case (or work order) get: a GET form, no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    applies_to = SelectField(
+        "A new", choices=[SelectChoice("case", "Case"), SelectChoice("work_order", "Work order")]
+    )
+    case_type_id = SelectField("Case type", coerce=coerce_optional_id)
+    priority = SelectField(
+        "Priority", choices=[SelectChoice(p, p.capitalize()) for p in PRIORITIES], default="medium"
+    )
+    account_id = IntegerField(
+        "Account number",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_ID, message="Enter an account number, like 1234."),
+        ],
+    )
+    queue_id = SelectField("Queue", coerce=coerce_optional_id)
+
+
+def preview_form(case_types, queues, formdata):
+    form = PreviewForm(formdata=formdata)
+    # A case always has a type: no "none" choice unless there are no types at all.
+    form.case_type_id.choices = [SelectChoice(str(t.id), t.name) for t in case_types] or [
+        SelectChoice("", "No case types yet")
+    ]
+    form.queue_id.choices = id_choices(queues, "No queue")
+    return form

@@ -18,7 +18,7 @@ import sqlalchemy.orm as so
 
 from portal.accounts.models import CustomerAccount
 from portal.audit.services import record_change, record_saved, register_entity, snapshot
-from portal.calendars.editing import delete_calendar, format_minutes
+from portal.calendars.editing import format_minutes
 from portal.calendars.models import BusinessCalendar
 from portal.cases.models import PRIORITIES, CaseStatus, CaseType
 from portal.errors import Invalid
@@ -195,6 +195,12 @@ def _check_process(
             field="queue_id",
         )
     _exists(session, BusinessCalendar, data.calendar_id, "calendar_id", "calendar")
+    calendar = session.get(BusinessCalendar, data.calendar_id) if data.calendar_id else None
+    if calendar is not None and not calendar.hours:
+        # Time cannot be added on a calendar that is never open: the clocks would stop.
+        raise Invalid(
+            f"{calendar.name} has no hours yet: give it its week first.", field="calendar_id"
+        )
     _exists(session, CaseType, data.case_type_id, "case_type_id", "case type")
     _exists(session, Queue, data.queue_id, "queue_id", "queue")
     if data.account_id is not None and session.get(CustomerAccount, data.account_id) is None:
@@ -425,42 +431,3 @@ def action_text(action: MilestoneAction) -> str:
     if action.outside_hours:
         text += " (also outside business hours)"
     return text
-
-
-# --- calendars in use --------------------------------------------------------------------
-
-
-def calendar_users(session: so.Session, calendar: BusinessCalendar) -> list[str]:
-    """What counts time on a calendar: queues, processes and running milestones."""
-    uses = [
-        f"queue {name}"
-        for name in session.scalars(
-            sa.select(Queue.name).where(Queue.calendar_id == calendar.id).order_by(Queue.name)
-        )
-    ]
-    uses += [
-        f"process {name}"
-        for name in session.scalars(
-            sa.select(EntitlementProcess.name)
-            .where(EntitlementProcess.calendar_id == calendar.id)
-            .order_by(EntitlementProcess.name)
-        )
-    ]
-    running = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Milestone)
-        .where(Milestone.calendar_id == calendar.id, Milestone.state.in_(OPEN_STATES))
-    )
-    if running:
-        uses.append(f"{running} running milestone{'' if running == 1 else 's'}")
-    return uses
-
-
-def delete_unused_calendar(session: so.Session, calendar: BusinessCalendar, *, by=None) -> None:
-    """Delete a calendar nothing counts time on; refused, naming what does, otherwise."""
-    uses = calendar_users(session, calendar)
-    if uses:
-        raise Invalid(
-            f"{calendar.name} is in use by {', '.join(uses)}: give them another calendar first."
-        )
-    delete_calendar(session, calendar, by=by)

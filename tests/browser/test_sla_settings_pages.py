@@ -1,6 +1,7 @@
 """Business-hours calendars and SLA processes in a real browser: a manager types a week
 with a lunch break and a night window (the preview totals it while typing), adds a part-day
-holiday, then builds a process with a milestone and an action. Each page passes axe and is
+holiday, then builds a process with a milestone and an action, and the list's preview
+says a high-priority case gets it. Each page passes axe and is
 photographed on desktop and phone (artifacts/screenshots/settings-calendar-*.png,
 settings-process-*.png). What the test adds it deletes again, through the pages.
 """
@@ -76,6 +77,16 @@ def test_a_manager_sets_up_business_hours_and_an_sla_process(page: Page, screens
     expect(page.get_by_text("On violation: set the priority to urgent").first).to_be_visible()
     check_accessibility(page, "the process editor")
     screenshots(page, screenshot_dir, "settings-process")
+
+    _open_settings_section(page, "SLA processes")
+    preview = page.get_by_role("region", name="Which process applies?")
+    preview.get_by_label("Priority").select_option("high")
+    preview.get_by_role("button", name="Show the process").click()
+    expect(page.locator("#process-preview")).to_contain_text("It gets Browser test support")
+    expect(page.locator("#process-preview")).to_contain_text("1 h 30 min of business time")
+    check_accessibility(page, "the SLA processes list with a preview")
+    screenshots(page, screenshot_dir, "settings-processes")
+    page.get_by_role("link", name="Browser test support").first.click()
 
     page.get_by_role("button", name="Delete Browser test support").click()
     expect(page.get_by_text("Process Browser test support deleted.")).to_be_visible()

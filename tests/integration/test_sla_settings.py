@@ -3,7 +3,7 @@ input, refuses bad input with a 422 and a message and changes nothing; managers 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from portal.errors import Invalid
 from portal.queues.models import Queue
 from portal.sla import settings as sla
 from portal.sla.models import EntitlementProcess, MilestoneAction, MilestoneDefinition
+from portal.sla.preview import preview_process
 from tests.factories import NOW, create_user
 
 WEEKDAYS = {"mon": "09:00-12:30, 13:30-17:30", "tue": "09:00-12:30, 13:30-17:30"}
@@ -622,3 +623,114 @@ def test_a_milestone_of_another_process_is_not_found(client, session, manager, o
 
 def test_an_unknown_calendar_is_not_found(client, manager):
     assert client.get("/settings/calendars/424242").status_code == 404
+
+
+# --- calendars the clocks count on keep some hours ----------------------------------------
+
+
+def test_a_process_cannot_count_on_a_calendar_with_no_hours(session, office):
+    empty = editing.create_calendar(session, "Empty", "Europe/London")
+
+    with pytest.raises(Invalid, match="Empty has no hours yet"):
+        create_process(session, empty)
+
+
+def test_the_week_of_a_calendar_in_use_cannot_be_emptied(client, session, manager, office):
+    create_process(session, office)
+    response = client.post_form(
+        f"/settings/calendars/{office.id}/week", {}, form_url=f"/settings/calendars/{office.id}"
+    )
+
+    assert response.status_code == 422
+    assert "it needs some open hours" in response.get_data(as_text=True)
+    assert len(session.scalars(sa.select(BusinessHours)).all()) == 2
+
+
+def test_the_last_interval_of_a_calendar_in_use_stays(client, session, manager, office):
+    editing.set_week(session, office, {0: "09:00-17:00"})
+    create_process(session, office)
+    row_id = office.hours[0].id
+    response = client.post_form(
+        f"/settings/calendars/{office.id}/hours/{row_id}/remove",
+        form_url=f"/settings/calendars/{office.id}",
+        follow_redirects=True,
+    )
+
+    assert "it needs some open hours" in response.get_data(as_text=True)
+    assert session.get(BusinessHours, row_id) is not None
+
+
+# --- the preview: which process applies ---------------------------------------------------
+
+
+def test_the_preview_picks_the_lowest_ranked_matching_process(session, office):
+    support = create_case_type(session)
+    create_process(session, office, name="Any case", rank=200)
+    urgent = create_process(session, office, name="Urgent support", rank=10, priority="urgent")
+    sla.add_milestone(session, urgent, sla.MilestoneData("first_response", "", 960, 480, 240, 60))
+
+    found = preview_process(
+        session, applies_to="case", case_type_id=support.id, priority="urgent", at=NOW
+    )
+    other = preview_process(
+        session, applies_to="case", case_type_id=support.id, priority="low", at=NOW
+    )
+
+    assert found.process.name == "Urgent support"
+    assert other.process.name == "Any case"
+
+
+def test_the_preview_gives_due_times_in_business_hours(session, office):
+    # The office opens Monday and Tuesday 09:00-17:00 London; NOW is a Monday.
+    process = create_process(session, office)
+    sla.add_milestone(session, process, sla.MilestoneData("resolution", "", 960, 600, 240, 60))
+    monday_evening = datetime(2026, 6, 1, 15, 0, tzinfo=UTC)  # 16:00 in London
+
+    preview = preview_process(
+        session, applies_to="case", case_type_id=None, priority="medium", at=monday_evening
+    )
+
+    # 1 h on Monday, 8 h on Tuesday, the last hour on the next Monday at 10:00 London.
+    (resolution,) = preview.milestones
+    assert resolution.target == "10 h"
+    assert resolution.due_at == datetime(2026, 6, 8, 9, 0, tzinfo=UTC)
+
+
+def test_a_work_order_process_without_a_calendar_counts_the_queues(session, office):
+    queue = Queue(slug="finance", name="Finance", calendar_id=office.id)
+    session.add(queue)
+    session.flush()
+    process = create_process(
+        session, office, name="Finance OLA", applies_to="work_order", calendar_id=None
+    )
+    sla.add_milestone(session, process, sla.MilestoneData("resolution", "", 960, 480, 240, 60))
+
+    preview = preview_process(
+        session,
+        applies_to="work_order",
+        case_type_id=None,
+        priority="high",
+        queue_id=queue.id,
+        at=NOW,
+    )
+
+    assert preview.calendar.id == office.id
+
+
+def test_the_preview_over_htmx_answers_the_fragment(client, session, manager, office):
+    create_process(session, office, name="Everything")
+    response = client.get(
+        "/settings/entitlements?applies_to=case&case_type_id=&priority=high&account_id=&queue_id=",
+        headers={"HX-Request": "true", "HX-Target": "process-preview"},
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert page.lstrip().startswith('<div id="process-preview"')
+    assert "It gets" in page and "Everything" in page
+
+
+def test_the_preview_says_when_no_process_applies(client, manager, office):
+    response = client.get("/settings/entitlements?applies_to=case&priority=low")
+
+    assert "No active process applies" in response.get_data(as_text=True)

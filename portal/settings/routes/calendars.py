@@ -19,7 +19,12 @@ from portal.errors import Invalid, PortalError
 from portal.formatting import org_zone
 from portal.settings.helpers import check_action_form, load_or_404, me, refuse, save_form, status
 from portal.settings.sla_forms import CalendarForm, CalendarHolidayForm, WeekForm
-from portal.sla.settings import calendar_users, delete_unused_calendar
+from portal.sla.calendar_use import (
+    calendar_users,
+    delete_unused_calendar,
+    remove_calendar_hours,
+    set_calendar_week,
+)
 
 
 @role_required("manager")
@@ -94,7 +99,7 @@ def calendar_week(calendar_id: int):
     form = WeekForm()
     done, error = save_form(
         form,
-        lambda: editing.set_week(get_session(), cal, form.texts(), by=me()),
+        lambda: set_calendar_week(get_session(), cal, form.texts(), by=me()),
         lambda week: f"Hours saved: {week.line}.",
         url_for("settings.calendar", calendar_id=cal.id),
     )
@@ -122,7 +127,12 @@ def calendar_week_preview(calendar_id: int):
 def calendar_hours_remove(calendar_id: int, hours_id: int):
     cal = load_or_404(BusinessCalendar, calendar_id)
     check_action_form()
-    editing.remove_hours(get_session(), cal, hours_id, by=me())
+    try:
+        remove_calendar_hours(get_session(), cal, hours_id, by=me())
+    except PortalError as err:
+        rollback_request_session()
+        flash(err.message, "error")
+        return redirect(url_for("settings.calendar", calendar_id=cal.id))
     commit()
     flash(f"Interval removed: {editing.week_summary(cal.hours).line}.", "success")
     return redirect(url_for("settings.calendar", calendar_id=cal.id))

@@ -7,18 +7,27 @@ page keep distinct field ids; a refused form comes back in place with its messag
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from portal.access import role_required
 from portal.calendars.editing import format_minutes, list_calendars
 from portal.cases.models import PRIORITIES, CaseType
 from portal.db import commit, get_session
 from portal.errors import PortalError
+from portal.extensions import htmx
 from portal.queues.models import Queue
 from portal.settings.helpers import check_action_form, load_or_404, me, refuse, status
-from portal.settings.sla_forms import MilestoneForm, ProcessForm, action_form, process_form
+from portal.settings.sla_forms import (
+    MilestoneForm,
+    ProcessForm,
+    action_form,
+    preview_form,
+    process_form,
+)
 from portal.sla import settings as sla
 from portal.sla.models import EntitlementProcess, MilestoneAction, MilestoneDefinition
+from portal.sla.preview import preview_process
+from portal.timeutil import now_utc
 
 
 def _choices(session):
@@ -48,6 +57,21 @@ def _data(form: ProcessForm) -> sla.ProcessData:
 @role_required("manager")
 def entitlements():
     session = get_session()
+    _calendars, case_types, queues = _choices(session)
+    form = preview_form(case_types, queues, request.args if "priority" in request.args else None)
+    preview = None
+    if "priority" in request.args and form.validate():
+        preview = preview_process(
+            session,
+            applies_to=form.applies_to.data,
+            case_type_id=form.case_type_id.data,
+            priority=form.priority.data,
+            account_id=form.account_id.data,
+            queue_id=form.queue_id.data,
+            at=now_utc(),
+        )
+    if htmx and htmx.target == "process-preview":
+        return render_template("settings/_process_preview.html", form=form, preview=preview)
     names = sla.choice_names(session)
     rows = [(p, sla.conditions_text(p, names)) for p in sla.list_processes(session)]
     return render_template(
@@ -57,6 +81,8 @@ def entitlements():
         labels=sla.APPLIES_LABELS,
         kind_labels=sla.KIND_LABELS,
         targets_text=sla.targets_text,
+        form=form,
+        preview=preview,
     )
 
 
