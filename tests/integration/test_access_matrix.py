@@ -40,10 +40,12 @@ from portal.accounts.models import ROLE_RANK, UserSession
 from portal.api.registry import OPERATIONS
 from portal.api.tokens import create_token
 from portal.calendar_feeds.services import feed_token, reset_feed
+from portal.calendars import editing as calendar_editing
 from portal.db import Base
 from portal.notifications.services import notify_user, queue_email
 from portal.queues.services import scheduling_queue_id
 from portal.reports.models import ReportRun
+from portal.sla import settings as sla_settings
 from portal.tokens import make_token
 from portal.webhooks.models import WebhookEndpoint
 from portal.workforce.services import add_holiday
@@ -227,6 +229,24 @@ RULES: dict[str, Rule] = {
     "settings.webhook_ping": staff("manager"),
     "settings.webhook_resume": staff("manager"),
     "settings.webhook_rotate": staff("manager"),
+    # business-hours calendars and SLA processes (#14)
+    "settings.calendars": staff("manager"),
+    "settings.calendar": staff("manager"),
+    "settings.calendar_week": staff("manager"),
+    "settings.calendar_week_preview": staff("manager"),
+    "settings.calendar_hours_remove": staff("manager"),
+    "settings.calendar_holidays": staff("manager"),
+    "settings.calendar_holiday_remove": staff("manager"),
+    "settings.calendar_delete": staff("manager"),
+    "settings.entitlements": staff("manager"),
+    "settings.entitlement_new": staff("manager"),
+    "settings.entitlement": staff("manager"),
+    "settings.entitlement_delete": staff("manager"),
+    "settings.milestone_add": staff("manager"),
+    "settings.milestone_edit": staff("manager"),
+    "settings.milestone_remove": staff("manager"),
+    "settings.milestone_action_add": staff("manager"),
+    "settings.milestone_action_remove": staff("manager"),
     # reports
     "reports.index": staff("manager"),
     "reports.create": staff("manager"),
@@ -356,6 +376,18 @@ def build_world(app, session, frozen_now) -> World:
     message = queue_email(session, to=owner.email, subject="Your visit", text="Booked.")
     notify_user(session, owner.id, "Your visit is booked.", f"/appointments/{appointment.id}")
     feed = reset_feed(session, owner)
+    calendar = calendar_editing.create_calendar(session, "Support desk", "Europe/London")
+    calendar_editing.set_week(session, calendar, {0: "09:00-17:00"})
+    closure = calendar_editing.add_holiday(session, calendar, date(2026, 12, 25), "Christmas")
+    process = sla_settings.create_process(
+        session, sla_settings.ProcessData("Support", "case", 100, True, calendar.id)
+    )
+    milestone = sla_settings.add_milestone(
+        session, process, sla_settings.MilestoneData("resolution", "", 960, 480, 240, 60)
+    )
+    sla_action = sla_settings.add_action(
+        session, milestone, trigger="warning", action="notify_owner"
+    )
     case = create_case(session, contact, by=owner)
     session.flush()
 
@@ -405,6 +437,12 @@ def build_world(app, session, frozen_now) -> World:
         "token_id": tokens["customer (owner)"].id,
         "session_id": owner_session,
         "queue_id": scheduling_queue_id(session),
+        "calendar_id": calendar.id,
+        "hours_id": calendar.hours[0].id,
+        "calendar_holiday_id": closure.id,
+        "process_id": process.id,
+        "definition_id": milestone.id,
+        "action_id": sla_action.id,
         "case_id": case.id,
     }
     words = {

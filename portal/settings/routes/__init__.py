@@ -1,6 +1,7 @@
 """The settings blueprint, one module per area: the overview, services and the booking
 policy (overview.py); agents; skills, territories and holidays (catalogues.py); staff
-users; queues; webhooks; the scheduler's disruptions page; the audit log. Each module names its
+users; queues; webhooks; the scheduler's disruptions page; the audit log; business-hours
+calendars and entitlement processes (calendars.py, entitlements.py). Each module names its
 own URLs in `register(bp)`."""
 
 from flask import Blueprint
@@ -8,8 +9,10 @@ from flask import Blueprint
 from portal.settings.routes import (
     agents,
     audit,
+    calendars,
     catalogues,
     disruptions,
+    entitlements,
     overview,
     queues,
     users,
@@ -17,5 +20,16 @@ from portal.settings.routes import (
 )
 
 bp = Blueprint("settings", __name__)
-for area in (overview, agents, audit, catalogues, disruptions, queues, users, webhooks):
+for area in (
+    overview,
+    agents,
+    audit,
+    calendars,
+    catalogues,
+    disruptions,
+    entitlements,
+    queues,
+    users,
+    webhooks,
+):
     area.register(bp)
