@@ -152,6 +152,8 @@ def register_commands(app) -> None:
             "scheduler@demo.test",
             "manager@demo.test",
             "admin@demo.test",
+            "finance@demo.test",
+            "orders@demo.test",
         ):
             click.echo(f"  {email}")
         if demo.demo_token_works(session):

@@ -29,6 +29,7 @@ from portal.api.models import ApiToken
 from portal.api.tokens import create_token, find_usable_token, hash_secret
 from portal.booking.demo import book_demo_month
 from portal.booking.models import BookingPolicy, Service
+from portal.sla.demo import load_back_office_demo
 from portal.webhooks.models import WEBHOOK_EVENTS, WebhookEndpoint
 from portal.webhooks.services import create_endpoint, queue_ping
 from portal.workforce.services import create_agent, create_territory, get_or_create_skill
@@ -207,6 +208,7 @@ def load_demo(
     *,
     force: bool = False,
     bookings: bool = True,
+    back_office: bool = True,
     webhook_url: str = DEMO_WEBHOOK_URL,
 ) -> bool:
     """Create the demo data unless it is there already; True when it was created.
@@ -283,6 +285,10 @@ def load_demo(
     session.flush()
     if bookings:
         book_demo_month(session)
+    if back_office:
+        load_back_office_demo(
+            session, lambda email, name, role: _demo_user(session, email, name, role)
+        )
     add_demo_integrations(session, webhook_url=webhook_url)
     return True
 

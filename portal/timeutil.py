@@ -48,6 +48,11 @@ def freeze(at: datetime | None) -> None:
     _frozen = at.astimezone(UTC) if at is not None else None
 
 
+def frozen() -> datetime | None:
+    """The instant the clock is pinned to, if it is (to put it back after pinning it)."""
+    return _frozen
+
+
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 

@@ -63,7 +63,8 @@ LEGACY_COOKIES = ("portal_pwfp",)
 UNUSED_FLASK_LOGIN_COOKIE = "portal_flask_login_remember_unused"
 
 # The elements that poll themselves (hx-trigger="every ..."): templates/booking/
-# _windows.html, dispatch/_board.html and reports/_progress.html. htmx names the element
+# _windows.html, dispatch/_board.html, reports/_progress.html, cases/_work.html and
+# staff/_sla_panel.html. htmx names the element
 # that sent a request in HX-Trigger, so a poll is told apart from a click inside it.
 POLLING_ELEMENTS = frozenset({"windows", "board", "run-state", "case-work", "sla-panel"})
 

@@ -20,8 +20,11 @@ import pytest
 import sqlalchemy as sa
 
 from portal.api.models import ApiToken
+from portal.cases.models import Case
 from portal.demo import DEMO_API_TOKEN, DEMO_WEBHOOK_URL, load_demo
 from portal.notifications.models import OutboxMessage
+from portal.queues.models import Queue
+from portal.sla.models import Milestone
 from portal.webhooks.delivery import send_due_webhooks
 from portal.webhooks.models import WEBHOOK_EVENTS, WebhookAttempt, WebhookEndpoint
 from portal.webhooks.sink import make_sink
@@ -195,3 +198,27 @@ def test_the_webhook_sink_command_answers_a_post_with_200_and_logs_it(tmp_path):
         "webhook-sink: POST /portal-events appointment.booked evt_123 "
         f"(delivery 42, attempt 1, {len(body)} bytes)"
     )
+
+
+def test_the_demo_back_office_has_cases_in_every_state_with_warnings_and_violations(
+    session, loaded
+):
+    statuses = set(session.scalars(sa.select(Case.status)))
+    assert {"New", "In progress", "Waiting on customer", "Closed"} <= statuses
+    states = set(session.scalars(sa.select(Milestone.state)))
+    assert {"pending", "warning", "violated", "completed_on_time"} <= states
+    assert session.scalar(sa.select(sa.func.count()).where(Milestone.paused.is_(True))) >= 1
+    internal = session.scalars(sa.select(Milestone).where(Milestone.work_order_id.is_not(None)))
+    assert {m.name for m in internal} == {"Taken", "Done"}
+
+
+def test_the_demo_back_office_people_log_in_to_their_queues(session, loaded):
+    queues = {q.name: q for q in session.scalars(sa.select(Queue))}
+    for name, email in [("Finance", "finance@demo.test"), ("Orders", "orders@demo.test")]:
+        queue = queues[name]
+        members = {m.user.email for m in queue.members}
+        assert email in members
+        assert queue.lead is not None and queue.lead.role == "backoffice"
+        assert queue.calendar is not None and queue.calendar.name == "Back office hours"
+    lunch = {(h.start_minute, h.end_minute) for h in queues["Finance"].calendar.hours}
+    assert lunch == {(9 * 60, 12 * 60 + 30), (13 * 60 + 30, 17 * 60 + 30)}
