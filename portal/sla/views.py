@@ -82,7 +82,9 @@ def _view(milestone: Milestone, lookup: Lookup, now: datetime, side: str) -> Mil
 
 
 def hours_minutes(amount: timedelta) -> str:
-    """'2 h 05 min' of business time; '45 min' under an hour."""
+    """'2 h 5 min' of business time; '2 h' on the hour; '45 min' under an hour."""
     minutes = int(amount.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
