@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,8 +15,9 @@ from portal.errors import Invalid, NotAllowed
 from portal.reports import render, services
 from portal.reports.models import ReportRun, ReportSubscription
 from portal.reports.sla import sla_report
+from portal.sla.models import MilestoneEvent
 from tests.factories import create_service, create_user
-from tests.sla_factories import REPORT_NOW, at, build_sla_world, create_milestone
+from tests.sla_factories import REPORT_NOW, at, build_sla_world, create_calendar, create_milestone
 
 
 @pytest.fixture
@@ -276,3 +277,32 @@ def test_a_lead_who_is_not_a_manager_cannot_ask_for_the_sla_report(
 
     assert client.get("/reports/").status_code == 403
     assert client.post_form("/reports/", FORM, form_url="/notifications").status_code == 403
+
+
+def test_an_open_missed_milestone_counts_the_business_time_it_used_since_it_was_missed(
+    session, world
+):
+    """The cache stops at the violation; the report reads the log up to the period's end
+    (Mon-Fri 09:00-17:00 London: a 1 h target started Monday 2 Nov 09:00 and never met has
+    used 8 h by the end of that day, and every working hour of the period after)."""
+    case = world.cases["c1"]
+    missed = create_milestone(
+        session,
+        case=case,
+        kind="first_response",
+        state="violated",
+        target=60,
+        used=timedelta(minutes=60),
+        due_at=at(2, 10),
+        started_at=at(2, 9),
+        calendar_id=create_calendar(session).id,
+    )
+    session.add(MilestoneEvent(milestone_id=missed.id, at=at(2, 9), kind="start", minutes=60))
+    session.flush()
+
+    breaches = sla_report(
+        session, world.params(date_from=date(2026, 11, 2), date_to=date(2026, 11, 2))
+    ).breaches
+
+    row = next(b for b in breaches if b.milestone == "First response" and b.state == "violated")
+    assert round(row.overrun_hours, 2) == 7.0
