@@ -29,6 +29,31 @@ SCHEDULING_DESCRIPTION = (
 OLD_REPORT_KINDS = ("operations", "utilisation", "signoffs")
 NEW_REPORT_KINDS = (*OLD_REPORT_KINDS, "sla")
 REPORT_TABLES = ("report_runs", "report_subscriptions")
+CONTACT_CENTRE_DESCRIPTION = "Customers' cases: the contact centre answers them or hands them on."
+CASE_TYPES = (
+    (
+        "support",
+        "Customer support",
+        (
+            ("New", "open"),
+            ("In progress", "open"),
+            ("Waiting on customer", "waiting"),
+            ("Closed", "closed"),
+        ),
+        ("Portal", "Phone", "E-mail"),
+    ),
+    (
+        "aging",
+        "Aging",
+        (
+            ("New", "open"),
+            ("Waiting on customer", "waiting"),
+            ("Auto Closure - Aging Days Under 5", "closed"),
+            ("Closed", "closed"),
+        ),
+        ("Aging Case Import",),
+    ),
+)
 ONE_ASSIGNEE = (
     "(CASE WHEN agent_id IS NULL THEN 0 ELSE 1 END)"
     " + (CASE WHEN user_id IS NULL THEN 0 ELSE 1 END)"
@@ -571,6 +596,47 @@ def upgrade() -> None:
         batch_op.drop_constraint(op.f("ck_users_role_known"), type_="check")
         batch_op.create_check_constraint("role_known", f"role IN {NEW_ROLES!r}")
     _report_kinds(NEW_REPORT_KINDS)
+    _built_in_case_types()
+
+
+def _built_in_case_types() -> None:
+    """The case types a fresh install offers (portal/cases/types.py makes them again where
+    a database was built without this data), and the contact centre's queue."""
+    connection = op.get_bind()
+    now = datetime.now(UTC)
+    connection.execute(
+        sa.text(
+            "INSERT INTO queues (slug, name, description, created_at) "
+            "VALUES ('support', 'Contact centre', :description, :now)"
+        ),
+        {"description": CONTACT_CENTRE_DESCRIPTION, "now": now},
+    )
+    for slug, name, statuses, origins in CASE_TYPES:
+        connection.execute(
+            sa.text(
+                "INSERT INTO case_types (slug, name, initial_status) VALUES (:slug, :name, :first)"
+            ),
+            {"slug": slug, "name": name, "first": statuses[0][0]},
+        )
+        type_id = connection.execute(
+            sa.text("SELECT id FROM case_types WHERE slug = :slug"), {"slug": slug}
+        ).scalar_one()
+        for position, (status, meaning) in enumerate(statuses):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO case_statuses (case_type_id, name, meaning, position) "
+                    "VALUES (:type_id, :name, :meaning, :position)"
+                ),
+                {"type_id": type_id, "name": status, "meaning": meaning, "position": position},
+            )
+        for position, origin in enumerate(origins):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO case_origins (case_type_id, name, position) "
+                    "VALUES (:type_id, :name, :position)"
+                ),
+                {"type_id": type_id, "name": origin, "position": position},
+            )
 
 
 def _report_kinds(kinds: tuple[str, ...]) -> None:

@@ -155,5 +155,6 @@ def _get_or_make(session: so.Session, find: Callable[[], T | None], make: Callab
             session.add(row)
     except sa.exc.IntegrityError:  # another transaction made it first
         row = find()
-        assert row is not None
+        if row is None:  # refused for another reason than a row made first
+            raise
     return row

@@ -50,7 +50,8 @@ def scheduling_queue(session: so.Session) -> Queue:
             session.add(queue)
     except sa.exc.IntegrityError:  # another transaction made it first
         queue = queue_by_slug(session, SCHEDULING)
-        assert queue is not None
+        if queue is None:  # refused for another reason than a queue made first
+            raise
     return queue
 
 
