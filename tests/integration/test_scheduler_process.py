@@ -1,6 +1,7 @@
 """`portal scheduler` as real processes, with the expire-confirmations job: a due job runs
 once, a restart neither repeats it nor loses what fell due while the process was down,
-and two processes on one database still expire and send everything exactly once."""
+and two processes on one database still expire and send everything exactly once; and
+with the SLA pass: two processes released together run each milestone's action once."""
 
 from __future__ import annotations
 
@@ -21,10 +22,20 @@ from sqlalchemy.pool import NullPool
 
 from portal.app import create_app
 from portal.booking.models import Appointment
+from portal.calendars.models import BusinessCalendar, BusinessHours
+from portal.cases.services import open_case
 from portal.db import get_session, make_engine
 from portal.notifications.models import OutboxMessage
 from portal.notifications.services import queue_email
-from portal.timeutil import now_utc
+from portal.sla.models import Milestone, SlaActionRun
+from portal.sla.settings import (
+    MilestoneData,
+    ProcessData,
+    add_action,
+    add_milestone,
+    create_process,
+)
+from portal.timeutil import freeze, now_utc
 from portal.workorders.models import TimelineEntry
 from tests.conftest import app_config
 from tests.factories import create_appointment, create_customer, create_user
@@ -33,6 +44,7 @@ from tests.smtp_sink import SmtpSink
 
 CUSTOMER = "ada@example.com"
 SCHEDULER = "sam@example.com"
+MANAGER = "morgan@example.com"
 
 
 @contextmanager
@@ -234,4 +246,109 @@ def test_two_scheduler_processes_at_once_expire_and_send_everything_once(
     for log in logs:
         text = log.read_text()
         assert "Scheduler started" in text
+        assert "Traceback" not in text and "raised an exception" not in text
+
+
+@contextmanager
+def milestones_held_back(url: str):
+    """Hold the processes at the SLA pass until all of them wait there (PostgreSQL: an
+    EXCLUSIVE lock on milestones stops each pass's SELECT ... FOR UPDATE SKIP LOCKED;
+    SQLite: the write lock stops each process at its first transaction)."""
+    engine = make_engine(url, poolclass=NullPool)
+    path = url.removeprefix("sqlite:///")
+
+    def all_waiting(processes, *, at_least: int | None = None) -> bool:
+        wanted = len(processes) if at_least is None else at_least
+        if engine.dialect.name == "sqlite":
+            return sum(_has_open(process.pid, path) for process in processes) >= wanted
+        with engine.connect() as connection:
+            waiting = connection.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks "
+                    "WHERE relation = 'milestones'::regclass AND NOT granted"
+                )
+            )
+        return waiting >= wanted
+
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("LOCK TABLE milestones IN EXCLUSIVE MODE")
+            yield all_waiting
+    finally:
+        engine.dispose()
+
+
+def missed_cases(session, count: int) -> None:
+    """`count` cases opened three hours ago under a one-hour first-response target on a
+    round-the-clock calendar: each is past its target, and its two actions on violation (tell
+    the managers, e-mail the contact) may run at any hour."""
+    create_user(session, role="manager", email=MANAGER)
+    _user, account, contact = create_customer(session, email=CUSTOMER)
+    calendar = BusinessCalendar(name="Always", time_zone="Europe/London")
+    calendar.hours = [BusinessHours(weekday=d, start_minute=0, end_minute=1440) for d in range(7)]
+    session.add(calendar)
+    session.flush()
+    process = create_process(
+        session,
+        ProcessData(
+            name="Support", applies_to="case", rank=1, active=True, calendar_id=calendar.id
+        ),
+    )
+    first = add_milestone(
+        session, process, MilestoneData("first_response", "First response", 60, 60, 60, 60)
+    )
+    add_action(session, first, trigger="violation", action="notify_managers", outside_hours=True)
+    add_action(session, first, trigger="violation", action="email_contact", outside_hours=True)
+    real_now = now_utc()
+    freeze(real_now - timedelta(hours=3))
+    try:
+        for n in range(count):
+            open_case(
+                session,
+                account=account,
+                contact=contact,
+                subject=f"Help {n}",
+                origin="Portal",
+                by=contact.user,
+            )
+    finally:
+        freeze(None)
+
+
+def sla_mails(sink: SmtpSink, to: str) -> list[str]:
+    """The SLA action's e-mails (not the "we received your request" of each new case)."""
+    return [subject for subject in mails_to(sink, to) if subject.startswith("Your case")]
+
+
+def test_two_scheduler_processes_released_together_run_each_sla_action_once(
+    database_url, tmp_path, smtp_server, processes
+):
+    instance = tmp_path / "instance"
+    count = 4
+    with database(database_url, instance) as session:
+        missed_cases(session, count)
+
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    with milestones_held_back(database_url) as all_waiting:
+        processes.extend(start_scheduler(database_url, instance, smtp_server, log) for log in logs)
+        wait_for(lambda: all_waiting(processes, at_least=1), timeout=30)
+        with contextlib.suppress(AssertionError):
+            wait_for(lambda: all_waiting(processes), timeout=5)
+    wait_for(lambda: len(sla_mails(smtp_server, CUSTOMER)) >= count, timeout=45)
+    wait_for(lambda: len(mails_to(smtp_server, MANAGER)) >= count, timeout=45)
+    time.sleep(1)  # anything sent twice would arrive now
+    assert [stop(process) for process in processes] == [0, 0]
+
+    assert len(sla_mails(smtp_server, CUSTOMER)) == count
+    assert len(mails_to(smtp_server, MANAGER)) == count
+    sent = Counter((m["To"], m["Subject"]) for m in smtp_server.messages)
+    assert set(sent.values()) == {1}
+    with database(database_url, instance) as session:
+        runs = session.scalars(sa.select(SlaActionRun)).all()
+        states = set(session.scalars(sa.select(Milestone.state)))
+    assert len(runs) == 2 * count and all(run.sent_at is not None for run in runs)
+    assert states == {"violated"}
+    for log in logs:
+        text = log.read_text()
         assert "Traceback" not in text and "raised an exception" not in text
