@@ -31,6 +31,11 @@ from portal.booking.routes import bp as booking_bp
 from portal.booking.watchers import work_order_moved
 from portal.calendar_feeds.routes import bp as calendar_feeds_bp
 from portal.calendar_feeds.services import delete_feed
+from portal.cases.events import KIND as CASE_KIND
+from portal.cases.handoff import case_follows_its_work
+from portal.cases.notices import expand_case_event
+from portal.cases.routes import bp as cases_bp
+from portal.cases.routes import support_bp
 from portal.cli import register_commands
 from portal.dispatch.disruptions import apply_disruption
 from portal.dispatch.routes import bp as dispatch_bp
@@ -125,6 +130,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(cases_bp)
+    app.register_blueprint(support_bp)
 
     @app.get("/")
     def index():
@@ -141,6 +148,7 @@ def _register_event_expanders() -> None:
     (portal/booking/hooks.py)."""
     register_expander(KIND, expand_appointment_event)
     register_expander(KIND, expand_webhooks)
+    register_expander(CASE_KIND, expand_case_event)
 
 
 def _register_watchers() -> None:
@@ -159,6 +167,7 @@ def _register_watchers() -> None:
     add_profile_section("calendar-feed", "calendar_feeds/_panel.html")
     add_profile_section("your-data", "privacy/_profile_panel.html")
     watch("booking", "booking-follows-its-work-orders", work_order_moved)
+    watch("case", "case-follows-its-work", case_follows_its_work)
 
 
 # Only our own origin; htmx needs no inline script or eval. Inline styles are not

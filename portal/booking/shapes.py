@@ -99,7 +99,13 @@ def appointment_out(appointment: Appointment, *, org_zone: str, with_tasks: bool
 
 
 def task_out(task: WorkOrderTask) -> TaskOut:
-    return read_off(TaskOut, task, agent_name=task.agent.name if task.agent else None)
+    return read_off(
+        TaskOut,
+        task,
+        agent_name=task.agent.name if task.agent else None,
+        # The queue's slug: "scheduling", as the old string column said.
+        queue=task.queue.slug if task.queue else None,
+    )
 
 
 def work_order_out(work_order: WorkOrder) -> WorkOrderOut:

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 #   comment    a comment (new: "internal" or "customer"; by: its author)
 #   closed     it closed (old and new status names)
 #   reopened   a closed case opened again
+#   handed_off work went to a back-office queue (new: the work order's id; the
+#              CaseWorkOrder row exists): its internal milestones start here
+# One change is one event: a move into a closed status is "closed" (not also "status"), a
+# move out of one is "reopened"; `meaning` always says the new status's meaning.
 CASE_EVENTS = (
     "created",
     "status",
@@ -36,6 +40,7 @@ CASE_EVENTS = (
     "comment",
     "closed",
     "reopened",
+    "handed_off",
 )
 
 

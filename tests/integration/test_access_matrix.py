@@ -46,6 +46,7 @@ from portal.reports.models import ReportRun
 from portal.tokens import make_token
 from portal.webhooks.models import WebhookEndpoint
 from portal.workforce.services import add_holiday
+from tests.case_factories import create_case
 from tests.conftest import SECRET_KEY, AuthActions
 from tests.factories import (
     NOW,
@@ -237,6 +238,19 @@ RULES: dict[str, Rule] = {
     "api.assign": staff("scheduler"),
     "api.list_work_orders": staff("scheduler"),
     "api.timeline": staff("scheduler"),
+    # cases: the team (staff on the ladder see every case) and the customer's Support area
+    "cases.list_cases": staff("agent"),
+    "cases.new_case": staff("scheduler"),
+    "cases.case_page": staff("agent"),
+    "cases.case_work": staff("agent"),
+    "cases.case_action": staff("agent"),
+    # members of the work order's queue only: A's work order is nobody's queue work
+    "cases.work_order_page": staff(None, hidden=True),
+    "cases.work_order_action": staff(None, hidden=True),
+    "support.index": CUSTOMER,
+    "support.new_case": CUSTOMER,
+    "support.case": CUSTOMER,
+    "support.comment": CUSTOMER,
 }
 
 
@@ -323,6 +337,7 @@ def build_world(app, session, frozen_now) -> World:
     message = queue_email(session, to=owner.email, subject="Your visit", text="Booked.")
     notify_user(session, owner.id, "Your visit is booked.", f"/appointments/{appointment.id}")
     feed = reset_feed(session, owner)
+    case = create_case(session, contact, by=owner)
     session.flush()
 
     people = {
@@ -369,6 +384,7 @@ def build_world(app, session, frozen_now) -> World:
         "message_id": message.id,
         "token_id": tokens["customer (owner)"].id,
         "session_id": owner_session,
+        "case_id": case.id,
     }
     words = {
         "static": {"filename": "css/portal.css"},
@@ -382,6 +398,8 @@ def build_world(app, session, frozen_now) -> World:
         "calendar_feeds.feed": {"token": feed_token(feed, SECRET_KEY)},
         "staff.appointment_action": {"action": "cancel"},
         "staff.task_action": {"action": "accept"},
+        "cases.case_action": {"action": "comment"},
+        "cases.work_order_action": {"action": "take"},
         "settings.agent_active": {"action": "deactivate"},
         "settings.user_active": {"action": "deactivate"},
         "privacy.anonymise": {"user_id": owner.id},  # customers only: a staff id is 404
@@ -415,6 +433,7 @@ OWNED_ARGS = {
     "location_id",
     "token_id",
     "session_id",
+    "case_id",
 }
 
 # Bodies that pass validation, so that a refusal is the record check's, not a 422.
