@@ -354,3 +354,17 @@ def test_a_customer_without_an_account_sees_no_cases_and_cannot_open_one(client,
 
     assert listed.get_json()["items"] == []
     assert opened.status_code == 404
+
+
+def test_a_comment_on_a_case_id_out_of_range_is_404_not_405(client, world):
+    response = client.post(f"{CASES}/0/comments", json={"text": "Hi"}, headers=world.headers())
+
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "not_found"
+
+
+def test_a_method_the_cases_do_not_have_is_still_405(client, world):
+    response = client.delete(CASES, headers=world.headers())
+
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]

@@ -28,7 +28,9 @@ from schemathesis.specs.openapi.checks import (
 
 from portal.api.registry import OPERATIONS
 from portal.app import create_app
+from portal.cases.comments import add_comment
 from portal.db import get_session
+from tests.case_factories import create_case
 from tests.conftest import PortalClient, app_config
 from tests.integration.api_world import make_world
 
@@ -53,6 +55,9 @@ def api_world(database_url, tmp_path, frozen_now):
         client = app.test_client()
         world.book(client)
         world.book(client, key="second", who="scheduler")
+        # A case with a comment, so generated case ids can find a real one.
+        case = create_case(session, world.customer.contact, subject="The boiler is loud")
+        add_comment(session, case, "Any news?", visibility="customer", by=world.customer)
         frozen_now(None)  # let the clock run: the world's windows are not the point here
         session.commit()
     yield app, world
