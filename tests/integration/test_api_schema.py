@@ -82,3 +82,16 @@ def test_the_api_keeps_to_its_openapi_document(case, api_world):
     app, world = api_world
     who = "customer" if case.operation.definition.raw.get("operationId") in CUSTOMER_ONLY else None
     case.call_and_validate(app=app, headers=world.headers(who or "scheduler"), checks=CHECKS)
+
+
+@schema.include(tag="cases").parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_the_cases_api_keeps_to_its_document_for_customers(case, api_world):
+    """The cases' operations take another path for a customer's token (its own account,
+    its own contact, customer-visible comments only): generated requests with it too."""
+    app, world = api_world
+    case.call_and_validate(app=app, headers=world.headers("customer"), checks=CHECKS)
