@@ -37,6 +37,7 @@ from portal.cases.hooks import expand_case_webhooks
 from portal.cases.notices import expand_case_event
 from portal.cases.routes import bp as cases_bp
 from portal.cases.routes import support_bp
+from portal.cases.watchers import watch_case
 from portal.cli import register_commands
 from portal.dispatch.disruptions import apply_disruption
 from portal.dispatch.routes import bp as dispatch_bp
@@ -49,6 +50,11 @@ from portal.notifications.routes import bp as notifications_bp
 from portal.privacy.routes import bp as privacy_bp
 from portal.reports.routes import bp as reports_bp
 from portal.settings.routes import bp as settings_bp
+from portal.sla.hooks import expand_milestone_webhooks
+from portal.sla.services import EVENT_KIND as MILESTONE_EVENTS
+from portal.sla.views import case_milestones, hours_minutes
+from portal.sla.watchers import case_moved
+from portal.sla.watchers import work_order_moved as sla_work_order_moved
 from portal.staff.routes import bp as staff_bp
 from portal.workforce.watchers import watch_availability
 from portal.workorders.services import work_orders_at
@@ -151,6 +157,7 @@ def _register_event_expanders() -> None:
     register_expander(KIND, expand_webhooks)
     register_expander(CASE_KIND, expand_case_event)
     register_expander(CASE_KIND, expand_case_webhooks)
+    register_expander(MILESTONE_EVENTS, expand_milestone_webhooks)
 
 
 def _register_watchers() -> None:
@@ -170,6 +177,9 @@ def _register_watchers() -> None:
     add_profile_section("your-data", "privacy/_profile_panel.html")
     watch("booking", "booking-follows-its-work-orders", work_order_moved)
     watch("case", "case-follows-its-work", case_follows_its_work)
+    # The SLA clocks follow every case and the back-office work orders cases own.
+    watch_case("sla-clocks", case_moved)
+    watch("case", "sla-clocks", sla_work_order_moved)
 
 
 # Only our own origin; htmx needs no inline script or eval. Inline styles are not
@@ -205,3 +215,5 @@ def _register_security_headers(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters.update(formatting.FILTERS)
     app.jinja_env.globals.update(formatting.GLOBALS)
+    # The case page's SLA block (templates/cases/_milestones.html): cases cannot ask sla.
+    app.jinja_env.globals.update(case_milestones=case_milestones, sla_hours=hours_minutes)

@@ -15,6 +15,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -171,3 +175,66 @@ def _close_request_session(_exc: BaseException | None) -> None:
     if session is not None:
         session.rollback()
         session.close()
+
+
+# --- many rows at once ------------------------------------------------------------------------
+#
+# A job that writes a thousand rows (the SLA pass) sends them as arrays on PostgreSQL: one
+# statement, `unnest` turning the arrays back into rows, instead of a thousand statements
+# (a tenth of the time). Elsewhere a plain executemany.
+
+
+def insert_many(
+    session: so.Session, table: sa.Table, rows: list[dict], *, skip_conflicts_on=()
+) -> None:
+    """Insert `rows` (dicts with the same keys) into `table`; with `skip_conflicts_on`
+    (the columns of a unique key), rows that would break it are left out."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        statement = sqlite_insert(table)
+        if skip_conflicts_on:
+            statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+        session.execute(statement, rows)
+        return
+    names = list(rows[0])
+    select = sa.select(*(_unnest(table.c[name], [r[name] for r in rows]) for name in names))
+    statement = pg_insert(table).from_select(names, select)
+    if skip_conflicts_on:
+        statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    session.execute(statement)
+
+
+def update_many(session: so.Session, table: sa.Table, rows: list[dict], *, key: str = "id") -> None:
+    """Update rows of `table` found by `key`, each with the values of its dict."""
+    if not rows:
+        return
+    names = [name for name in rows[0] if name != key]
+    if session.get_bind().dialect.name != "postgresql":
+        statement = (
+            sa.update(table)
+            .where(table.c[key] == sa.bindparam(f"u_{key}"))
+            .values({name: sa.bindparam(f"u_{name}") for name in names})
+        )
+        session.execute(statement, [{f"u_{k}": v for k, v in row.items()} for row in rows])
+        return
+    values = sa.select(
+        *(_unnest(table.c[name], [r[name] for r in rows]) for name in [key, *names])
+    ).subquery("v")
+    session.execute(
+        sa.update(table)
+        .where(table.c[key] == values.c[key])
+        .values({name: values.c[name] for name in names})
+    )
+
+
+_PG = postgresql.dialect()
+
+
+def _unnest(column: sa.Column, values: list):
+    item = column.type
+    if isinstance(item, UTCDateTime):
+        item = sa.DateTime(timezone=True)
+        values = [None if v is None else UTCDateTime().process_bind_param(v, _PG) for v in values]
+    array = sa.bindparam(None, values, type_=PG_ARRAY(item))
+    return sa.func.unnest(array).label(column.name)

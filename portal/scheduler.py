@@ -109,6 +109,8 @@ JOBS = (
     JobSpec.every("expand-events", "portal.notifications.jobs:expand_events", seconds=30),
     JobSpec.every("send-reminders", "portal.booking.jobs:send_reminders", minutes=5),
     JobSpec.every("expire-confirmations", "portal.booking.jobs:expire_confirmations", minutes=1),
+    # Milestones whose state may change by time alone, then the SLA actions that are due.
+    JobSpec.every("evaluate-milestones", "portal.sla.jobs:evaluate_milestones", seconds=30),
     JobSpec.every("run-reports", "portal.reports.jobs:run_queued_reports", seconds=5),
     JobSpec.every("purge-reports", "portal.reports.jobs:purge_expired_reports", hours=1),
     JobSpec.every("purge-counters", "portal.cleanup:purge_request_counters", hours=1),

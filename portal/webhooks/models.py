@@ -29,6 +29,8 @@ WEBHOOK_EVENTS = {
     "work_order.closed": "Work order closed (the customer signed off)",
     "case.created": "Case opened",
     "case.closed": "Case closed",
+    "milestone.warning": "SLA milestone close to its target (warning)",
+    "milestone.violated": "SLA milestone missed its target (violated)",
 }
 # Sent only by the "Send a test ping" button, whatever the endpoint subscribes to.
 PING_EVENT = "ping"

@@ -11,8 +11,10 @@ import sqlalchemy as sa
 
 from portal.booking import hooks as booking_hooks
 from portal.booking.announce import announce
+from portal.cases import hooks as case_hooks
 from portal.errors import Invalid, NotAllowed
 from portal.notifications.models import OutboxMessage
+from portal.sla import hooks as sla_hooks
 from portal.webhooks import services as webhooks
 from portal.webhooks import urls
 from portal.webhooks.models import WEBHOOK_EVENTS
@@ -234,9 +236,13 @@ def test_the_customer_signing_off_sends_work_order_closed(session, appointment, 
     assert json.loads(message.body_text)["data"]["work_order"]["status"] == "closed"
 
 
-def test_every_booking_event_is_subscribable():
-    # Every source of events against the list: tests/integration/test_case_webhooks.py.
-    assert set(booking_hooks.ANNOUNCED.values()) <= set(WEBHOOK_EVENTS)
+def test_every_subscribable_event_has_an_announced_source():
+    sources = (
+        set(booking_hooks.ANNOUNCED.values())
+        | set(sla_hooks.ANNOUNCED.values())
+        | set(case_hooks.ANNOUNCED.values())
+    )
+    assert sources == set(WEBHOOK_EVENTS)
 
 
 def test_a_ping_goes_to_one_active_endpoint_only(session):
