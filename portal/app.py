@@ -33,6 +33,7 @@ from portal.calendar_feeds.routes import bp as calendar_feeds_bp
 from portal.calendar_feeds.services import delete_feed
 from portal.cases.events import KIND as CASE_KIND
 from portal.cases.handoff import case_follows_its_work
+from portal.cases.hooks import expand_case_webhooks
 from portal.cases.notices import expand_case_event
 from portal.cases.routes import bp as cases_bp
 from portal.cases.routes import support_bp
@@ -151,10 +152,11 @@ def _register_blueprints(app: Flask) -> None:
 def _register_event_expanders() -> None:
     """Who expands the events services record (portal/notifications/events.py), in this
     order: an appointment's notices and e-mails, then its webhook deliveries
-    (portal/booking/hooks.py)."""
+    (portal/booking/hooks.py); a case's likewise (portal/cases/notices.py, hooks.py)."""
     register_expander(KIND, expand_appointment_event)
     register_expander(KIND, expand_webhooks)
     register_expander(CASE_KIND, expand_case_event)
+    register_expander(CASE_KIND, expand_case_webhooks)
     register_expander(MILESTONE_EVENTS, expand_milestone_webhooks)
 
 

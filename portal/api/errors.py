@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from flask import Flask, Response, current_app, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from portal.api import API_PREFIX, bp
 from portal.api.schemas import window_out
@@ -154,6 +154,23 @@ def _server_error(err):
     return problem(500, "Something went wrong on our side. Please try again.")
 
 
+def _exists(err: MethodNotAllowed) -> bool:
+    """Whether the path is a resource at all, for one of the methods the router allows.
+
+    Werkzeug's router checks a rule's method before its converters, so where one path
+    has two methods (GET and POST /cases/{id}/comments), a POST with an id the converter
+    refuses (0, or past MAX_ID) is "405, try GET" though a GET is 404 too: the answer
+    is then 404, as for every other path that names no record."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in err.valid_methods or ():
+        try:
+            adapter.match(request.path, method=method)
+        except HTTPException:
+            continue
+        return True
+    return False
+
+
 def register_api_error_handlers(app: Flask) -> None:
     """Unknown paths, wrong methods and too large bodies under /api/ answer in
     problem+json too.
@@ -168,6 +185,8 @@ def register_api_error_handlers(app: Flask) -> None:
 
         def handler(err, _page_handler=page_handler):
             if request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/"):
+                if isinstance(err, MethodNotAllowed) and not _exists(err):
+                    err = NotFound()
                 return _http_problem(err)
             return _page_handler(err) if _page_handler is not None else err
 

@@ -22,7 +22,10 @@ from portal.audit.services import Entity, record_change
 from portal.booking.models import SignOff
 from portal.db import Base
 from portal.errors import Invalid, NotAllowed, NotFound
-from portal.privacy import providers  # noqa: F401  (registers the built-in systems)
+from portal.privacy import (
+    case_data,  # noqa: F401  (registers cases)
+    providers,  # noqa: F401  (registers the built-in systems)
+)
 from portal.privacy.registry import KEEP_AS_IS, Subject, systems
 from portal.timeutil import now_utc
 

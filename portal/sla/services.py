@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql
 from portal.calendars.business import Calendar, add_business_time, business_time_between, next_open
 from portal.calendars.services import load_calendars
 from portal.cases.models import Case, CaseWorkOrder
+from portal.cases.shapes import case_out
 from portal.db import insert_many
 from portal.notifications.events import record_events
 from portal.notifications.models import OutboxMessage
@@ -394,9 +395,8 @@ def milestone_data(milestone: Milestone, lookup: Lookup) -> dict:
             "applies_to": "case" if milestone.case_id is not None else "work_order",
             "work_order_id": milestone.work_order_id,
         },
-        "case": None
-        if case is None
-        else {"id": case.id, "number": case.number, "priority": case.priority},
+        # The case in its public shape, as the API and the case.* webhooks show it.
+        "case": None if case is None else case_out(case).model_dump(mode="json"),
     }
 
 

@@ -27,6 +27,8 @@ WEBHOOK_EVENTS = {
     "appointment.confirmed": "Appointment confirmed by the customer",
     "appointment.completed": "Appointment completed by the technician",
     "work_order.closed": "Work order closed (the customer signed off)",
+    "case.created": "Case opened",
+    "case.closed": "Case closed",
     "milestone.warning": "SLA milestone close to its target (warning)",
     "milestone.violated": "SLA milestone missed its target (violated)",
 }

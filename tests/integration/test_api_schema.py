@@ -28,7 +28,9 @@ from schemathesis.specs.openapi.checks import (
 
 from portal.api.registry import OPERATIONS
 from portal.app import create_app
+from portal.cases.comments import add_comment
 from portal.db import get_session
+from tests.case_factories import create_case
 from tests.conftest import PortalClient, app_config
 from tests.integration.api_world import make_world
 
@@ -53,6 +55,9 @@ def api_world(database_url, tmp_path, frozen_now):
         client = app.test_client()
         world.book(client)
         world.book(client, key="second", who="scheduler")
+        # A case with a comment, so generated case ids can find a real one.
+        case = create_case(session, world.customer.contact, subject="The boiler is loud")
+        add_comment(session, case, "Any news?", visibility="customer", by=world.customer)
         frozen_now(None)  # let the clock run: the world's windows are not the point here
         session.commit()
     yield app, world
@@ -77,3 +82,16 @@ def test_the_api_keeps_to_its_openapi_document(case, api_world):
     app, world = api_world
     who = "customer" if case.operation.definition.raw.get("operationId") in CUSTOMER_ONLY else None
     case.call_and_validate(app=app, headers=world.headers(who or "scheduler"), checks=CHECKS)
+
+
+@schema.include(tag="cases").parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_the_cases_api_keeps_to_its_document_for_customers(case, api_world):
+    """The cases' operations take another path for a customer's token (its own account,
+    its own contact, customer-visible comments only): generated requests with it too."""
+    app, world = api_world
+    case.call_and_validate(app=app, headers=world.headers("customer"), checks=CHECKS)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from portal.booking import hooks as booking_hooks
 from portal.booking.announce import announce
+from portal.cases import hooks as case_hooks
 from portal.errors import Invalid, NotAllowed
 from portal.notifications.models import OutboxMessage
 from portal.sla import hooks as sla_hooks
@@ -236,7 +237,11 @@ def test_the_customer_signing_off_sends_work_order_closed(session, appointment, 
 
 
 def test_every_subscribable_event_has_an_announced_source():
-    sources = set(booking_hooks.ANNOUNCED.values()) | set(sla_hooks.ANNOUNCED.values())
+    sources = (
+        set(booking_hooks.ANNOUNCED.values())
+        | set(sla_hooks.ANNOUNCED.values())
+        | set(case_hooks.ANNOUNCED.values())
+    )
     assert sources == set(WEBHOOK_EVENTS)
 
 

@@ -8,7 +8,13 @@ from flask import Flask
 from portal.api import bp
 from portal.api.errors import register_api_error_handlers
 from portal.api.pages import bp as pages_bp
-from portal.api.routes import appointments, catalogue, docs, staff  # noqa: F401  (views on bp)
+from portal.api.routes import (  # noqa: F401  (views on bp)
+    appointments,
+    cases,
+    catalogue,
+    docs,
+    staff,
+)
 from portal.extensions import csrf
 
 
