@@ -21,6 +21,7 @@ from portal.db import get_session
 from portal.errors import PortalError
 from portal.formatting import org_zone
 from portal.mail import run_mail_sink
+from portal.queues.services import sync_scheduling_membership
 from portal.scheduler import run_scheduler
 from portal.timeutil import now_utc
 from portal.webhooks.sink import run_webhook_sink
@@ -89,6 +90,7 @@ def register_commands(app) -> None:
                     password=password,
                     time_zone=time_zone or fallback_zone,
                 )
+                sync_scheduling_membership(session, user)
                 created = f"{user.role} {user.email}"
         except PortalError as err:
             raise click.ClickException(err.message) from None

@@ -29,6 +29,7 @@ from portal.api.models import ApiToken
 from portal.api.tokens import create_token, find_usable_token, hash_secret
 from portal.booking.demo import book_demo_month
 from portal.booking.models import BookingPolicy, Service
+from portal.queues.services import sync_scheduling_membership
 from portal.sla.demo import load_back_office_demo
 from portal.webhooks.models import WEBHOOK_EVENTS, WebhookEndpoint
 from portal.webhooks.services import create_endpoint, queue_ping
@@ -242,7 +243,7 @@ def load_demo(
         ]
     }
     for email, name, role in STAFF:
-        _demo_user(session, email, name, role)
+        sync_scheduling_membership(session, _demo_user(session, email, name, role))
     for email, name, territory, zone, skill_codes, hours in AGENTS:
         user = _demo_user(session, email, name, "agent", zone)
         create_agent(

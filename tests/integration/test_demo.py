@@ -222,3 +222,8 @@ def test_the_demo_back_office_people_log_in_to_their_queues(session, loaded):
         assert queue.calendar is not None and queue.calendar.name == "Back office hours"
     lunch = {(h.start_minute, h.end_minute) for h in queues["Finance"].calendar.hours}
     assert lunch == {(9 * 60, 12 * 60 + 30), (13 * 60 + 30, 17 * 60 + 30)}
+
+
+def test_the_demo_scheduler_is_a_member_of_the_scheduling_queue(session, loaded):
+    scheduling = session.scalars(sa.select(Queue).where(Queue.slug == "scheduling")).one()
+    assert {m.user.email for m in scheduling.members} == {"scheduler@demo.test"}

@@ -719,8 +719,10 @@ def test_a_work_order_process_without_a_calendar_counts_the_queues(session, offi
 
 def test_the_preview_over_htmx_answers_the_fragment(client, session, manager, office):
     create_process(session, office, name="Everything")
+    type_id = create_case_type(session).id
     response = client.get(
-        "/settings/entitlements?applies_to=case&case_type_id=&priority=high&account_id=&queue_id=",
+        f"/settings/entitlements?applies_to=case&case_type_id={type_id}&priority=high"
+        "&account_id=&queue_id=",
         headers={"HX-Request": "true", "HX-Target": "process-preview"},
     )
 
@@ -730,7 +732,10 @@ def test_the_preview_over_htmx_answers_the_fragment(client, session, manager, of
     assert "It gets" in page and "Everything" in page
 
 
-def test_the_preview_says_when_no_process_applies(client, manager, office):
-    response = client.get("/settings/entitlements?applies_to=case&priority=low")
+def test_the_preview_says_when_no_process_applies(client, session, manager, office):
+    type_id = create_case_type(session).id
+    response = client.get(
+        f"/settings/entitlements?applies_to=case&case_type_id={type_id}&priority=low"
+    )
 
     assert "No active process applies" in response.get_data(as_text=True)
