@@ -194,12 +194,19 @@ class SlaWorld:
         return ReportParams(**values)
 
 
-def build_sla_world(session: so.Session) -> SlaWorld:
+def build_sla_world(session: so.Session, *, label: str = "") -> SlaWorld:
+    """The known data set; `label` marks the queues' names and slugs, where a database
+    (the browser tests' demo) has a Finance and an Orders queue already."""
     h, m = timedelta(hours=1), timedelta(minutes=1)
     fay = create_user(session, role="backoffice", full_name="Fay Finance", email="fay@example.com")
     oscar = create_user(session, role="backoffice", full_name="Oscar Orders")
-    finance = create_queue(session, slug="finance", name="Finance", lead=fay)
-    orders = create_queue(session, slug="orders", name="Orders", lead=oscar)
+    slug = label.strip(" ()").lower().replace(" ", "-")
+    finance = create_queue(
+        session, slug="-".join(filter(None, ["finance", slug])), name=f"Finance{label}", lead=fay
+    )
+    orders = create_queue(
+        session, slug="-".join(filter(None, ["orders", slug])), name=f"Orders{label}", lead=oscar
+    )
     c1 = create_case(session, queue=finance, priority="high", subject="Refund for a double charge")
     c2 = create_case(session, priority="medium", subject="Invoice address wrong")
     c3 = create_case(session, queue=orders, priority="urgent", subject="Parts never arrived")

@@ -23,7 +23,7 @@ from tests.sla_factories import build_sla_world
 def sla_world(live_app):
     with live_app.app_context():
         session = get_session()
-        world = build_sla_world(session)
+        world = build_sla_world(session, label=" (browser)")
         session.commit()
         ids = {
             "cases": [c.id for c in world.cases.values()],
@@ -55,7 +55,7 @@ def test_a_manager_sees_the_sla_panel_on_my_tasks(page: Page, sla_world, screens
 
     panel = page.locator("#sla-panel")
     expect(panel.get_by_role("heading", name="Service levels")).to_be_visible()
-    expect(panel.get_by_role("rowheader", name="Orders")).to_be_visible()
+    expect(panel.get_by_role("rowheader", name="Orders (browser)")).to_be_visible()
     expect(panel.get_by_text("overdue by").first).to_be_visible()
     check_accessibility(page, "My tasks with the SLA panel")
     screenshots(page, screenshot_dir, "sla-panel")

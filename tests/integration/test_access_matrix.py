@@ -277,11 +277,12 @@ RULES: dict[str, Rule] = {
     "api.assign": staff("scheduler"),
     "api.list_work_orders": staff("scheduler"),
     "api.timeline": staff("scheduler"),
-    "api.list_cases": staff("agent", customer=True),
+    # Back office: its queues' cases (none here), so a list and a 404 for this case.
+    "api.list_cases": staff("agent", customer=True, backoffice="ok"),
     "api.create_case": staff("scheduler", customer=True),
-    "api.get_case": staff("agent", customer=True),
-    "api.list_case_comments": staff("agent", customer=True),
-    "api.add_case_comment": staff("agent", customer=True),
+    "api.get_case": staff("agent", customer=True, backoffice="404"),
+    "api.list_case_comments": staff("agent", customer=True, backoffice="404"),
+    "api.add_case_comment": staff("agent", customer=True, backoffice="404"),
     # cases: the team (staff on the ladder see every case) and the customer's Support area
     "cases.list_cases": staff("agent", backoffice="ok"),
     "cases.new_case": staff("scheduler"),
