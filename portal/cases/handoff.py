@@ -23,6 +23,7 @@ from portal.errors import Conflict, Invalid, NotFound
 from portal.queues.models import Queue, QueueMember
 from portal.timeutil import now_utc
 from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrder, WorkOrderTask
+from portal.workorders.queue_tasks import take_task
 from portal.workorders.services import record
 from portal.workorders.status import set_task_status, set_work_order_status
 from portal.workorders.watchers import StatusChange
@@ -154,39 +155,11 @@ def take_work_order(session: so.Session, work_order: WorkOrder, by: User) -> Wor
     task = queue_task(work_order)
     if task is None or task.queue_id is None:
         raise Conflict("Someone has taken this work already.")
-    _take_task(session, task, by)
+    take_task(session, task, by)
     set_task_status(session, task, "accepted", by=by)
     set_task_status(session, task, "in_progress", by=by)
     set_work_order_status(session, work_order, "in_progress", by=by, why="Taken")
     return task
-
-
-def _take_task(session: so.Session, task: WorkOrderTask, user: User) -> None:
-    """Move a queue task to `user`: one conditional UPDATE, so of two people taking it at
-    the same instant exactly one succeeds."""
-    taken = session.execute(
-        sa.update(WorkOrderTask)
-        .where(
-            WorkOrderTask.id == task.id,
-            WorkOrderTask.queue_id == task.queue_id,
-            WorkOrderTask.status == "open",
-        )
-        .values(queue_id=None, user_id=user.id)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if taken != 1:
-        raise Conflict("Someone has taken this work already.")
-    session.refresh(task, ["queue_id", "user_id", "status"])
-    record(
-        session,
-        task,
-        "taken",
-        actor=user,
-        work_order_id=task.work_order_id,
-        field="assignee",
-        new=user.full_name,
-    )
-    set_task_status(session, task, "assigned", by=user)
 
 
 def add_work_note(session: so.Session, work_order: WorkOrder, text: str, by: User) -> None:

@@ -197,7 +197,7 @@ def test_two_members_taking_at_once_take_it_once(app, session, office):
         assert [t.queue_id for t in theirs.tasks] == [finance_id]
         take_work_order(first, mine, first.get(User, fiona_id))
         first.commit()
-        with pytest.raises(Conflict, match="taken this work already"):
+        with pytest.raises(Conflict, match="took this task already"):
             take_work_order(second, theirs, second.get(User, frank_id))
     session.expire_all()
     [task] = session.get(WorkOrder, work_order_id).tasks
