@@ -35,7 +35,7 @@ from common import make_app, server_reachable, temporary_database  # noqa: E402 
 
 from portal.accounts.models import Contact, CustomerAccount, User  # noqa: E402
 from portal.calendars.models import BusinessCalendar, BusinessHours  # noqa: E402
-from portal.cases.models import Case, CaseStatus, CaseType  # noqa: E402
+from portal.cases.models import Case, CaseType  # noqa: E402
 from portal.db import get_engine, get_session  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
 from portal.notifications.models import OutboxMessage  # noqa: E402
@@ -80,8 +80,7 @@ def build(app) -> None:
         owner = User(email="owner@bench.test", full_name="Bench Owner", role="scheduler")
         account = CustomerAccount(name="Bench account", kind="business")
         contact = Contact(account=account, full_name="Bench Contact", email="c@bench.test")
-        case_type = CaseType(slug="support", name="Customer support", initial_status="New")
-        case_type.statuses = [CaseStatus(name="New", meaning="open", position=1)]
+        case_type = session.scalars(sa.select(CaseType).where(CaseType.slug == "support")).one()
         process = EntitlementProcess(name="Standard", applies_to="case", calendar=calendar)
         for kind in ("first_response", "resolution"):
             definition = MilestoneDefinition(
