@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -126,52 +126,60 @@ def _processes(session: so.Session, support_calendar: BusinessCalendar) -> None:
     """Customer support: first response in 4 business hours at medium priority (1 h when
     urgent), resolution in 3 business days; back-office work: taken within 2 business
     hours, done within 2 business days, on the queue's calendar."""
-    support = create_process(
-        session,
-        ProcessData(
-            name="Customer support",
-            applies_to="case",
-            rank=10,
-            active=True,
-            calendar_id=support_calendar.id,
-            case_type_id=case_type(session, SUPPORT).id,
+    support = ProcessData(
+        name="Customer support",
+        applies_to="case",
+        rank=10,
+        active=True,
+        calendar_id=support_calendar.id,
+        case_type_id=case_type(session, SUPPORT).id,
+    )
+    internal = ProcessData(
+        name="Back-office work", applies_to="work_order", rank=10, active=True, calendar_id=None
+    )
+    warn, miss = "warning", "violation"
+    for data, milestones in [
+        (
+            support,
+            [
+                (
+                    MilestoneData("first_response", "First response", 480, 240, 120, 60),
+                    [(warn, "notify_owner", ""), (miss, "notify_managers", "")],
+                ),
+                (
+                    MilestoneData("resolution", "Resolution", 2400, 1800, 960, 480),
+                    [
+                        (warn, "notify_owner", ""),
+                        (miss, "notify_managers", ""),
+                        (miss, "set_priority", "high"),
+                    ],
+                ),
+            ],
         ),
-    )
-    session.flush()
-    first = add_milestone(
-        session, support, MilestoneData("first_response", "First response", 480, 240, 120, 60)
-    )
-    solved = add_milestone(
-        session, support, MilestoneData("resolution", "Resolution", 2400, 1800, 960, 480)
-    )
-    session.flush()
-    add_action(session, first, trigger="warning", action="notify_owner")
-    add_action(session, first, trigger="violation", action="notify_managers")
-    add_action(session, solved, trigger="warning", action="notify_owner")
-    add_action(session, solved, trigger="violation", action="notify_managers")
-    add_action(session, solved, trigger="violation", action="set_priority", value="high")
-    internal = create_process(
-        session,
-        ProcessData(
-            name="Back-office work", applies_to="work_order", rank=10, active=True, calendar_id=None
+        (
+            internal,
+            [
+                (
+                    MilestoneData("first_response", "Taken", 240, 120, 60, 30),
+                    [(warn, "notify_owner", "")],
+                ),
+                (
+                    MilestoneData("resolution", "Done", 1440, 960, 480, 240),
+                    [(warn, "notify_owner", ""), (miss, "notify_lead", "")],
+                ),
+            ],
         ),
-    )
-    session.flush()
-    taken = add_milestone(
-        session, internal, MilestoneData("first_response", "Taken", 240, 120, 60, 30)
-    )
-    done = add_milestone(
-        session, internal, MilestoneData("resolution", "Done", 1440, 960, 480, 240)
-    )
-    session.flush()
-    add_action(session, taken, trigger="warning", action="notify_owner")
-    add_action(session, done, trigger="warning", action="notify_owner")
-    add_action(session, done, trigger="violation", action="notify_lead")
+    ]:
+        process = create_process(session, data)
+        session.flush()
+        for milestone, actions in milestones:
+            definition = add_milestone(session, process, milestone)
+            session.flush()
+            for trigger, action, value in actions:
+                add_action(session, definition, trigger=trigger, action=action, value=value)
 
 
 def _cases(session: so.Session, office: BackOffice, scheduler: User, now: datetime) -> None:
-    global _now
-    _now = now - timedelta(seconds=1)
     support = calendar_of(office.support_calendar)
     back_office = calendar_of(office.office_calendar)
 
@@ -283,9 +291,6 @@ def _cases(session: so.Session, office: BackOffice, scheduler: User, now: dateti
     set_priority(session, case, "urgent", scheduler)
 
 
-_now = datetime.max.replace(tzinfo=UTC)
-
-
 def _open(session: so.Session, contact: Contact, subject: str, at: datetime, priority: str) -> Case:
     """A case the customer opened in the portal at `at`."""
     _at(at)
@@ -302,8 +307,10 @@ def _open(session: so.Session, contact: Contact, subject: str, at: datetime, pri
 
 
 def _at(moment: datetime) -> None:
-    """Set the clock to when the next step happened (the steps are all in the past)."""
-    freeze(min(moment, _now))
+    """Set the clock to when the next step happened. Each step comes minutes after a case
+    opened at least that much business time (so at least that much wall-clock time) ago:
+    all of them are in the past."""
+    freeze(moment)
 
 
 def _after(calendar: Calendar, start: datetime, minutes: float) -> datetime:

@@ -86,13 +86,15 @@ def appointments_mailed(sink: SmtpSink, to: str) -> list[str]:
 
 
 @contextmanager
-def held_back(url: str):
-    """Hold the processes at the expiry's first write until all of them wait there, then
-    let them go together; yields `all_waiting(processes)` to poll.
+def held_back(url: str, table: str = "appointments"):
+    """Hold the processes at their first write to `table` (the expiry's appointments, the
+    SLA pass's milestones) until all of them wait there, then let them go together;
+    yields `all_waiting(processes)` to poll.
 
-    PostgreSQL: an EXCLUSIVE lock on appointments stops each expiry UPDATE (reads and the
-    outbox go on), and pg_locks shows who waits. SQLite: the write lock (BEGIN IMMEDIATE)
-    stops each process at its first transaction; one that has the file open waits there.
+    PostgreSQL: an EXCLUSIVE lock on the table stops each UPDATE or SELECT ... FOR UPDATE
+    there (reads and the outbox go on), and pg_locks shows who waits. SQLite: the write
+    lock (BEGIN IMMEDIATE) stops each process at its first transaction; one that has the
+    file open waits there.
     """
     engine = make_engine(url, poolclass=NullPool)
     path = url.removeprefix("sqlite:///")
@@ -106,8 +108,9 @@ def held_back(url: str):
             waiting = connection.scalar(
                 sa.text(
                     "SELECT count(*) FROM pg_locks "
-                    "WHERE relation = 'appointments'::regclass AND NOT granted"
-                )
+                    "WHERE relation = CAST(:table AS regclass) AND NOT granted"
+                ),
+                {"table": table},
             )
         # At least one wait per process (another job of a process may wait there too).
         return waiting >= wanted
@@ -115,7 +118,7 @@ def held_back(url: str):
     try:
         with engine.begin() as connection:
             if engine.dialect.name == "postgresql":
-                connection.exec_driver_sql("LOCK TABLE appointments IN EXCLUSIVE MODE")
+                connection.exec_driver_sql(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
             yield all_waiting
     finally:
         engine.dispose()
@@ -249,36 +252,6 @@ def test_two_scheduler_processes_at_once_expire_and_send_everything_once(
         assert "Traceback" not in text and "raised an exception" not in text
 
 
-@contextmanager
-def milestones_held_back(url: str):
-    """Hold the processes at the SLA pass until all of them wait there (PostgreSQL: an
-    EXCLUSIVE lock on milestones stops each pass's SELECT ... FOR UPDATE SKIP LOCKED;
-    SQLite: the write lock stops each process at its first transaction)."""
-    engine = make_engine(url, poolclass=NullPool)
-    path = url.removeprefix("sqlite:///")
-
-    def all_waiting(processes, *, at_least: int | None = None) -> bool:
-        wanted = len(processes) if at_least is None else at_least
-        if engine.dialect.name == "sqlite":
-            return sum(_has_open(process.pid, path) for process in processes) >= wanted
-        with engine.connect() as connection:
-            waiting = connection.scalar(
-                sa.text(
-                    "SELECT count(*) FROM pg_locks "
-                    "WHERE relation = 'milestones'::regclass AND NOT granted"
-                )
-            )
-        return waiting >= wanted
-
-    try:
-        with engine.begin() as connection:
-            if engine.dialect.name == "postgresql":
-                connection.exec_driver_sql("LOCK TABLE milestones IN EXCLUSIVE MODE")
-            yield all_waiting
-    finally:
-        engine.dispose()
-
-
 def missed_cases(session, count: int) -> None:
     """`count` cases opened three hours ago under a one-hour first-response target on a
     round-the-clock calendar: each is past its target, and its two actions on violation (tell
@@ -330,7 +303,7 @@ def test_two_scheduler_processes_released_together_run_each_sla_action_once(
         missed_cases(session, count)
 
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    with milestones_held_back(database_url) as all_waiting:
+    with held_back(database_url, table="milestones") as all_waiting:
         processes.extend(start_scheduler(database_url, instance, smtp_server, log) for log in logs)
         wait_for(lambda: all_waiting(processes, at_least=1), timeout=30)
         with contextlib.suppress(AssertionError):
