@@ -22,7 +22,7 @@ from portal.cases.types import (
     origin_names,
     status_of,
 )
-from portal.errors import Conflict, Invalid
+from portal.errors import Conflict, Invalid, NotFound
 from portal.queues.models import Queue
 from portal.timeutil import now_utc
 from portal.workorders.services import record
@@ -99,6 +99,30 @@ def open_case(
         visibility="customer",
     )
     return case
+
+
+# Where a case a customer opens itself comes from (the Support pages and the API alike).
+CUSTOMER_ORIGIN = "Portal"
+
+
+def open_customer_case(
+    session: so.Session, user: User, *, subject: str, description: str, priority: str
+) -> Case:
+    """A customer asks for help: a case of its own account, for its own contact, from the
+    Portal, owned by the contact centre."""
+    contact = user.contact
+    if contact is None:
+        raise NotFound("Your log-in is not linked to a customer account.")
+    return open_case(
+        session,
+        account=contact.account,
+        contact=contact,
+        subject=subject,
+        description=description,
+        origin=CUSTOMER_ORIGIN,
+        priority=priority,
+        by=user,
+    )
 
 
 def assign_case(

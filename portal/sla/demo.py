@@ -28,7 +28,7 @@ from portal.calendars.services import calendar_of
 from portal.cases.comments import add_comment
 from portal.cases.handoff import complete_work_order, send_to_back_office, take_work_order
 from portal.cases.models import Case
-from portal.cases.services import open_case, set_priority, set_status
+from portal.cases.services import open_customer_case, set_priority, set_status
 from portal.cases.types import SUPPORT, case_type, contact_centre_queue
 from portal.queues.models import Queue
 from portal.queues.services import add_member, create_queue, set_calendar
@@ -294,15 +294,12 @@ def _cases(session: so.Session, office: BackOffice, scheduler: User, now: dateti
 def _open(session: so.Session, contact: Contact, subject: str, at: datetime, priority: str) -> Case:
     """A case the customer opened in the portal at `at`."""
     _at(at)
-    return open_case(
+    return open_customer_case(
         session,
-        account=contact.account,
-        contact=contact,
+        contact.user,
         subject=subject,
         description=f"{subject}. Please get back to me.",
-        origin="Portal",
         priority=priority,
-        by=contact.user,
     )
 
 

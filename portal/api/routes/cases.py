@@ -30,7 +30,7 @@ from portal.cases.queries import (
     list_cases_for_team,
     timeline_for_case,
 )
-from portal.cases.services import open_case
+from portal.cases.services import open_case, open_customer_case
 from portal.cases.shapes import CaseOut, CommentOut, case_out, comment_out
 from portal.db import commit, get_session
 from portal.errors import Invalid, NotFound
@@ -41,7 +41,6 @@ CASE = f"/cases/<{ID}:case_id>"
 # Customers, and the team: staff on the ladder (agents up) and back office.
 READERS = ("customer", "agent", "backoffice")
 STAFF_ORIGIN = "Phone"  # a case staff open is mostly a call (the pages' default too)
-CUSTOMER_ORIGIN = "Portal"
 
 
 @operation(
@@ -94,18 +93,12 @@ def create_case(user: User, body: CaseIn) -> CaseDetail:
     if user.is_staff:
         case = open_case(session, **_staff_case(session, body), by=user)
     else:
-        contact = user.contact
-        if contact is None:
-            raise NotFound("Your log-in is not linked to a customer account.")
-        case = open_case(
+        case = open_customer_case(
             session,
-            account=contact.account,
-            contact=contact,
+            user,
             subject=body.subject,
             description=body.description,
-            origin=CUSTOMER_ORIGIN,
             priority=body.priority,
-            by=user,
         )
     commit()
     return detail(user, case)

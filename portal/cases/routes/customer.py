@@ -11,7 +11,7 @@ from portal.cases.comments import add_comment
 from portal.cases.forms import CustomerCaseForm, CustomerCommentForm
 from portal.cases.models import Case
 from portal.cases.queries import case_for_customer, list_cases_for_customer, timeline_for_case
-from portal.cases.services import open_case, status_meaning
+from portal.cases.services import open_customer_case, status_meaning
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import NotFound, PortalError, put_on_form
 from portal.pagination import page_arg
@@ -36,21 +36,17 @@ def index():
 def new_case():
     form = CustomerCaseForm()
     error = None
-    contact = current_user.contact
-    if contact is None:
+    if current_user.contact is None:
         raise NotFound("Your log-in is not linked to a customer account.")
     if form.validate_on_submit():
         session = get_session()
         try:
-            case = open_case(
+            case = open_customer_case(
                 session,
-                account=contact.account,
-                contact=contact,
+                current_user,
                 subject=form.subject.data,
                 description=form.description.data or "",
-                origin="Portal",
                 priority=form.priority.data,
-                by=current_user,
             )
         except PortalError as err:
             rollback_request_session()
