@@ -135,8 +135,24 @@ class TimeRow:
         return self.external if side == "external" else self.internal
 
 
+class Numbered:
+    """A row about a case (and maybe one of its work orders): their numbers as people read
+    them, from the ids the query gave."""
+
+    case_id: int | None
+    work_order_id: int | None
+
+    @property
+    def case_number(self) -> str:
+        return "" if self.case_id is None else f"CS-{self.case_id:06d}"
+
+    @property
+    def work_order_number(self) -> str:
+        return "" if self.work_order_id is None else f"WO-{self.work_order_id:06d}"
+
+
 @dataclass(frozen=True)
-class Breach:
+class Breach(Numbered):
     """A milestone that went past its target, and by how much business time."""
 
     side: str
@@ -148,14 +164,6 @@ class Breach:
     state: str
     target_minutes: int
     used_seconds: int
-
-    @property
-    def case_number(self) -> str:
-        return "" if self.case_id is None else f"CS-{self.case_id:06d}"
-
-    @property
-    def work_order_number(self) -> str:
-        return "" if self.work_order_id is None else f"WO-{self.work_order_id:06d}"
 
     @property
     def overrun_hours(self) -> float:

@@ -19,7 +19,7 @@ import sqlalchemy.orm as so
 from portal.accounts.models import User
 from portal.cases.models import Case
 from portal.queues.models import Queue
-from portal.reports.sla import NO_QUEUE, QUEUE_ID, SIDE, queue_names, with_case
+from portal.reports.sla import NO_QUEUE, QUEUE_ID, SIDE, Numbered, queue_names, with_case
 from portal.sla.models import Milestone
 from portal.workorders.models import WorkOrder
 
@@ -40,7 +40,7 @@ class QueueCounts:
 
 
 @dataclass(frozen=True)
-class DueItem:
+class DueItem(Numbered):
     milestone_id: int
     side: str  # "external" (a case's) or "internal" (a back-office work order's)
     case_id: int | None
@@ -52,14 +52,6 @@ class DueItem:
     due_at: datetime
     when: str  # "due 14:30 today", "overdue by 2 h"
     overdue: bool
-
-    @property
-    def case_number(self) -> str:
-        return "" if self.case_id is None else f"CS-{self.case_id:06d}"
-
-    @property
-    def work_order_number(self) -> str:
-        return "" if self.work_order_id is None else f"WO-{self.work_order_id:06d}"
 
 
 @dataclass(frozen=True)
