@@ -151,7 +151,7 @@ def _processes(session: so.Session, support_calendar: BusinessCalendar) -> None:
                     [
                         (warn, "notify_owner", ""),
                         (miss, "notify_managers", ""),
-                        (miss, "set_priority", "high"),
+                        (miss, "set_priority", "urgent"),
                     ],
                 ),
             ],
