@@ -67,6 +67,8 @@ def build_message(message: OutboxMessage, settings: SmtpSettings) -> EmailMessag
     email["Subject"] = message.subject
     email["Date"] = format_datetime(message.created_at)
     email["Message-ID"] = f"<outbox-{message.id}@{settings.sender_domain}>"
+    if message.reply_to:
+        email["Reply-To"] = message.reply_to
     email.set_content(message.body_text)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")

@@ -14,9 +14,11 @@ from portal.calendar_feeds import models as calendar_feeds
 from portal.calendars import models as calendars
 from portal.cases import models as cases
 from portal.db import Base
+from portal.imports import models as imports
 from portal.notifications import models as notifications
 from portal.queues import models as queues
 from portal.reports import models as reports
+from portal.rules import models as rules
 from portal.sla import models as sla
 from portal.webhooks import models as webhooks
 from portal.workforce import models as workforce
@@ -30,10 +32,12 @@ MODULES = (
     calendar_feeds,
     calendars,
     cases,
+    imports,
     notifications,
     queues,
     ratelimit,
     reports,
+    rules,
     sla,
     webhooks,
     workforce,

@@ -93,12 +93,34 @@ class User(UserMixin, Base):
 
 class CustomerAccount(Base):
     __tablename__ = "customer_accounts"
-    __table_args__ = (sa.CheckConstraint("kind IN ('business', 'consumer')", name="kind_known"),)
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('business', 'consumer')", name="kind_known"),
+        sa.CheckConstraint(
+            "oldest_aging_days IS NULL OR oldest_aging_days >= 0", name="aging_not_negative"
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(160))
     kind: so.Mapped[str] = so.mapped_column(sa.String(20), default="business")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    # The account's number at the confirmation service (the feed's key); None when the
+    # account is not in the feed.
+    external_number: so.Mapped[str | None] = so.mapped_column(sa.String(40), unique=True)
+    # The sales user who owns the account (the aging rep escalates to them).
+    owner_user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # Fed daily (portal/feed): the age in days of the oldest pending confirmation.
+    oldest_aging_days: so.Mapped[int | None]
+    # Derived from oldest_aging_days in one place (portal/feed/derived.py) and stored, so
+    # that the rules (portal/rules) can see it turn true or false.
+    has_aging_confirmations: so.Mapped[bool] = so.mapped_column(
+        default=False, server_default=sa.false(), index=True
+    )
+    aging_updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    owner: so.Mapped[User | None] = so.relationship(foreign_keys=[owner_user_id])
 
     contacts: so.Mapped[list[Contact]] = so.relationship(back_populates="account")
     locations: so.Mapped[list[ServiceLocation]] = so.relationship(
@@ -119,6 +141,10 @@ class Contact(Base):
     full_name: so.Mapped[str] = so.mapped_column(sa.String(120))
     email: so.Mapped[str] = so.mapped_column(sa.String(254))
     phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
+    # The person's id at the confirmation service, and their last log-in there (fed
+    # daily by portal/feed; not the portal's own log-in).
+    external_id: so.Mapped[str | None] = so.mapped_column(sa.String(60), unique=True)
+    last_external_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     account: so.Mapped[CustomerAccount] = so.relationship(back_populates="contacts")
     user: so.Mapped[User | None] = so.relationship(back_populates="contact")

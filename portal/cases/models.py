@@ -106,6 +106,9 @@ class Case(Base):
     )
     first_response_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # The random part of the case's reply address (case+TOKEN@...): a reply to a case's
+    # e-mail lands on the case (portal/cases/inbound.py). Made when first needed.
+    reply_token: so.Mapped[str | None] = so.mapped_column(sa.String(43), unique=True)
 
     case_type: so.Mapped[CaseType] = so.relationship()
     account: so.Mapped[CustomerAccount] = so.relationship()

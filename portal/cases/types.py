@@ -22,6 +22,12 @@ SUPPORT = "support"
 AGING = "aging"
 # The queue that owns new portal cases: the contact centre, worked by the schedulers.
 CONTACT_CENTRE = "support"
+# The queue that owns aging cases (the aging reps); no assignment moves them elsewhere.
+AGING_QUEUE = "aging"
+AGING_ORIGIN = "Aging Case Import"
+AGING_OPEN = "Open"
+# The closed status the feed's rule sets when an account's oldest aging falls back.
+AUTO_CLOSURE = "Auto Closure - Aging Days Under 5"
 CLOSED = "Closed"
 T = TypeVar("T")
 IN_PROGRESS = "In progress"
@@ -50,13 +56,9 @@ BUILT_IN = {
     AGING: TypeSpec(
         AGING,
         "Aging",
-        (
-            ("New", "open"),
-            ("Waiting on customer", "waiting"),
-            ("Auto Closure - Aging Days Under 5", "closed"),
-            (CLOSED, "closed"),
-        ),
-        ("Aging Case Import",),
+        # The aging process uses Open and Closed only, and the rule's own closed status.
+        ((AGING_OPEN, "open"), (AUTO_CLOSURE, "closed"), (CLOSED, "closed")),
+        (AGING_ORIGIN,),
     ),
 }
 
@@ -83,6 +85,22 @@ def contact_centre_queue(session: so.Session) -> Queue:
             slug=CONTACT_CENTRE,
             name="Contact centre",
             description="Customers' cases: the contact centre answers them or hands them on.",
+        )
+
+    return _get_or_make(session, find, make)
+
+
+def aging_queue(session: so.Session) -> Queue:
+    """The aging reps' queue (slug "aging"), made when missing."""
+
+    def find() -> Queue | None:
+        return session.scalar(sa.select(Queue).where(Queue.slug == AGING_QUEUE))
+
+    def make() -> Queue:
+        return Queue(
+            slug=AGING_QUEUE,
+            name="Aging",
+            description="Accounts with aging confirmations: the aging reps reach the contact.",
         )
 
     return _get_or_make(session, find, make)

@@ -35,6 +35,8 @@ class OutboxMessage(Base):
     body_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     body_html: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     ics: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # Where a reply goes (a case's reply address), when not to the sender.
+    reply_to: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     # Set when a message must go out only once whatever retries its cause (a reminder).
     dedupe_key: so.Mapped[str | None] = so.mapped_column(sa.String(120), unique=True)
     subject_type: so.Mapped[str | None] = so.mapped_column(sa.String(40))

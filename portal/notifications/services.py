@@ -44,6 +44,7 @@ def queue_email(
     dedupe_key: str | None = None,
     subject_type: str | None = None,
     subject_id: int | None = None,
+    reply_to: str | None = None,
 ) -> OutboxMessage | None:
     """Store an e-mail for sending; None when a message with `dedupe_key` exists already."""
     if dedupe_key is not None:
@@ -59,6 +60,7 @@ def queue_email(
         body_text=text,
         body_html=html,
         ics=ics,
+        reply_to=reply_to,
         # Found in the content, whichever e-mail this is: no kind has to remember it.
         holds_secret=holds_secret(text, html, ics),
         dedupe_key=dedupe_key,

@@ -83,6 +83,19 @@ class WorkOrderTask(Base):
         # An agent's tasks, newest last: "latest task of this agent" (fair assignment) is
         # one index descent, however long the agent's history.
         sa.Index("ix_work_order_tasks_agent_latest", "agent_id", "id"),
+        # A case has at most one task someone still has to do (the aging reps' routine:
+        # complete one, then create the next).
+        sa.Index(
+            "ux_work_order_tasks_one_active_per_case",
+            "case_id",
+            unique=True,
+            sqlite_where=sa.text(
+                "case_id IS NOT NULL AND status IN ('open', 'assigned', 'accepted', 'in_progress')"
+            ),
+            postgresql_where=sa.text(
+                "case_id IS NOT NULL AND status IN ('open', 'assigned', 'accepted', 'in_progress')"
+            ),
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -102,11 +115,15 @@ class WorkOrderTask(Base):
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="open", index=True)
     due_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    # Set when the task is done (status "done") or ended otherwise, and by whom.
+    completed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    completed_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
 
     work_order: so.Mapped[WorkOrder | None] = so.relationship(back_populates="tasks")
     appointment: so.Mapped[Appointment | None] = so.relationship()
     agent: so.Mapped[Agent | None] = so.relationship()
-    user: so.Mapped[User | None] = so.relationship()
+    user: so.Mapped[User | None] = so.relationship(foreign_keys=[user_id])
     queue: so.Mapped[Queue | None] = so.relationship()
 
 
