@@ -167,6 +167,8 @@ def from_environment(overrides: dict | None = None) -> dict:
         "SMTP_PASSWORD": os.environ.get("PORTAL_SMTP_PASSWORD", ""),
         "SMTP_STARTTLS": _bool("PORTAL_SMTP_STARTTLS", False),
         "MAIL_FROM": os.environ.get("PORTAL_MAIL_FROM", "Portal <no-reply@portal.test>"),
+        # Replies to a case's e-mails go to case+TOKEN@ this domain (the inbound listener).
+        "INBOUND_MAIL_DOMAIN": os.environ.get("PORTAL_INBOUND_MAIL_DOMAIN", ""),
         "SESSION_COOKIE_SECURE": _bool("PORTAL_SECURE_COOKIES", True),
         "REMEMBER_COOKIE_SECURE": _bool("PORTAL_SECURE_COOKIES", True),
         "LOGIN_MAX_FAILURES": _int("PORTAL_LOGIN_MAX_FAILURES", 5),
