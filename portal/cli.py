@@ -156,6 +156,8 @@ def register_commands(app) -> None:
             "admin@demo.test",
             "finance@demo.test",
             "orders@demo.test",
+            "aging@demo.test",
+            "sales@demo.test",
         ):
             click.echo(f"  {email}")
         if demo.demo_token_works(session):

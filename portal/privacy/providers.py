@@ -42,7 +42,15 @@ def export_accounts(session: so.Session, subject: Subject) -> dict:
             "email_verified_at": _when(user.email_verified_at),
         },
         "contacts": [
-            {"id": c.id, "full_name": c.full_name, "email": c.email, "phone": c.phone}
+            {
+                "id": c.id,
+                "full_name": c.full_name,
+                "email": c.email,
+                "phone": c.phone,
+                # What the confirmation service's daily feed says about the person.
+                "external_id": c.external_id,
+                "last_external_login_at": _when(c.last_external_login_at),
+            }
             for c in subject.contacts
         ],
         "account": None
@@ -101,6 +109,10 @@ def anonymise_accounts(session: so.Session, subject: Subject) -> None:
         contact.full_name = subject.placeholder_name
         contact.email = subject.placeholder_email
         contact.phone = ""
+        # The confirmation service's id and log-in time point at the person: cleared.
+        # (A later feed that still lists them makes a new contact from what it sends.)
+        contact.external_id = None
+        contact.last_external_login_at = None
     account = subject.account
     if account is not None and _sole_contact(session, account.id, subject.contacts):
         # The addresses are the person's own (a household, a one-person business):

@@ -29,9 +29,9 @@ from portal.cases.comments import add_comment
 from portal.cases.handoff import complete_work_order, send_to_back_office, take_work_order
 from portal.cases.models import Case
 from portal.cases.services import open_customer_case, set_priority, set_status
-from portal.cases.types import SUPPORT, case_type, contact_centre_queue
+from portal.cases.types import SUPPORT, aging_queue, case_type, contact_centre_queue
 from portal.queues.models import Queue
-from portal.queues.services import add_member, create_queue, set_calendar
+from portal.queues.services import add_member, create_queue, set_calendar, update_queue
 from portal.sla.jobs import evaluate_due
 from portal.sla.settings import (
     MilestoneData,
@@ -48,6 +48,10 @@ BACK_OFFICE = [
     ("finance.lead@demo.test", "Felix Grant", "Finance"),
     ("orders@demo.test", "Olu Adebayo", "Orders"),
     ("orders.lead@demo.test", "Nora Lindqvist", "Orders"),
+    # The aging rep (the Aging queue's lead, who gets the feed's aging tasks) and the
+    # sales owner of the demo accounts, to whom the aging rep escalates (no queue).
+    ("aging@demo.test", "Teri Collins", "Aging"),
+    ("sales@demo.test", "Sofia Marsh", ""),
 ]
 ZONE = "Europe/London"
 WEEKDAYS = range(5)
@@ -98,6 +102,16 @@ def load_back_office_demo(session: so.Session, make_user: Callable[..., User]) -
             if queue_name == name:
                 add_member(session, queue, people[email])
         queues[name] = queue
+    aging = aging_queue(session)
+    update_queue(
+        session,
+        aging,
+        name=aging.name,
+        description=aging.description,
+        lead_id=people["aging@demo.test"].id,
+        calendar_id=office_calendar.id,
+    )
+    add_member(session, aging, people["aging@demo.test"])
     centre = contact_centre_queue(session)
     set_calendar(session, centre, support_calendar.id)
     scheduler = _user(session, "scheduler@demo.test")
