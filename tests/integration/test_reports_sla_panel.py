@@ -71,11 +71,11 @@ def test_a_closed_case_and_a_paused_clock_are_not_due(session, world):
 
 def test_a_lead_of_a_quiet_queue_sees_it_with_nothing_open(session, world):
     lead = create_user(session, role="backoffice")
-    create_queue(session, name="Aging", lead=lead)
+    create_queue(session, name="Quiet", lead=lead)
 
     panel = sla_panel(session, lead, PANEL_NOW)
 
-    assert counts(panel) == {"Aging": (0, 0, 0)} and panel.next_due == []
+    assert counts(panel) == {"Quiet": (0, 0, 0)} and panel.next_due == []
 
 
 @pytest.mark.parametrize("role", ["agent", "scheduler", "backoffice"])
