@@ -151,7 +151,9 @@ def complete_task(
     if case is None:
         raise Invalid("This task is not a case's task.", field="task")
     if not may_work_task(session, case, task, by):
-        raise NotAllowed("Only the task's holder, its queue, the account's owner or a manager can complete it.")
+        raise NotAllowed(
+            "Only the task's holder, its queue, the account's owner or a manager can complete it."
+        )
     note = _clean(note, NOTE_MAX, "note")
     if next is not None:
         if case.is_closed:
@@ -188,7 +190,7 @@ def complete_task(
         line += f"; next: ‘{title}’ for {whom}{due}"
     if note:
         line += f". {note}"
-    record(session, case, "task", actor=by, field="task", note=line[:NOTE_MAX + 600])
+    record(session, case, "task", actor=by, field="task", note=line[: NOTE_MAX + 600])
     if created is not None:
         _tell(session, case, created, by)
     session.flush()

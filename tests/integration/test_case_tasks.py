@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from portal.cases.queries import case_for_team, can_see, timeline_for_case
-from portal.cases.services import close_case, open_case, set_status
+from portal.cases.queries import can_see, case_for_team, timeline_for_case
+from portal.cases.services import close_case, set_status
 from portal.cases.tasks import (
     FOR_HANDED_BY,
     FOR_ME,
@@ -22,42 +22,19 @@ from portal.cases.tasks import (
     due_at_end_of_day,
     open_task,
 )
-from portal.cases.types import AGING, AGING_ORIGIN, AUTO_CLOSURE, aging_queue
+from portal.cases.types import AUTO_CLOSURE
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound
 from portal.notifications.models import Notification
-from portal.queues.models import QueueMember
 from portal.workorders.models import WorkOrderTask
 from tests.case_factories import create_backoffice_user, create_case
+from tests.case_task_factories import DUE, build_aging
 from tests.factories import NOW, create_customer, create_user
-
-DUE = NOW + timedelta(days=3)
 
 
 @pytest.fixture
 def aging(session, frozen_now):
-    """Teri (aging rep, in the Aging queue), Sam (sales, in no queue, owns the account),
-    an aging case of the account owned by the Aging queue, and its first task, Teri's."""
     frozen_now(NOW)
-    teri = create_backoffice_user(session, full_name="Teri Aging")
-    sam = create_backoffice_user(session, full_name="Sam Sales")
-    queue = aging_queue(session)
-    session.add(QueueMember(queue_id=queue.id, user_id=teri.id))
-    customer, account, contact = create_customer(session)
-    account.owner_user_id = sam.id
-    session.flush()
-    case = open_case(
-        session,
-        account=account,
-        contact=contact,
-        subject="Aging confirmations",
-        origin=AGING_ORIGIN,
-        case_type=AGING,
-        owner_queue=queue,
-        by=None,
-    )
-    task = create_case_task(session, case, title="Call the contact", due_at=DUE, user=teri)
-    return {"teri": teri, "sam": sam, "queue": queue, "case": case, "task": task,
-            "customer": customer, "contact": contact, "account": account}
+    return build_aging(session)
 
 
 def task_lines(session, case) -> list[str]:
@@ -83,7 +60,10 @@ def test_complete_and_next_for_me_gives_the_next_task_to_whoever_completes(sessi
         session, aging["task"], by=aging["teri"], next=NextTask("Call again", due, FOR_ME)
     )
     assert (nxt.user_id, nxt.title, nxt.due_at, nxt.created_by_id) == (
-        aging["teri"].id, "Call again", due, aging["teri"].id
+        aging["teri"].id,
+        "Call again",
+        due,
+        aging["teri"].id,
     )
     assert open_task(session, aging["case"]).id == nxt.id
     assert aging["task"].status == "done"
@@ -96,7 +76,8 @@ def test_complete_and_next_for_the_owner_hands_it_to_sales_and_says_so(session, 
     )
     assert nxt.user_id == aging["sam"].id
     assert task_lines(session, aging["case"]) == [
-        "Teri Aging completed ‘Call the contact’; next: ‘Chase the bank’ for Sam Sales, due Tue 2 Jun"
+        "Teri Aging completed ‘Call the contact’;"
+        " next: ‘Chase the bank’ for Sam Sales, due Tue 2 Jun"
     ]
     [notice] = session.scalars(
         sa.select(Notification).where(Notification.user_id == aging["sam"].id)
@@ -129,7 +110,9 @@ def test_a_second_open_task_on_a_case_is_refused(session, aging):
 
 def test_the_database_refuses_a_second_open_task_even_past_the_check(session, aging):
     session.add(
-        WorkOrderTask(case_id=aging["case"].id, user_id=aging["sam"].id, title="x", status="assigned")
+        WorkOrderTask(
+            case_id=aging["case"].id, user_id=aging["sam"].id, title="x", status="assigned"
+        )
     )
     with pytest.raises(sa.exc.IntegrityError):
         session.flush()
@@ -162,16 +145,12 @@ def test_handing_to_the_owner_of_an_account_without_one_is_refused(session, agin
     session.flush()
     session.expire(aging["account"])
     with pytest.raises(Invalid, match="no owner"):
-        complete_task(
-            session, aging["task"], by=aging["teri"], next=NextTask("x", DUE, FOR_OWNER)
-        )
+        complete_task(session, aging["task"], by=aging["teri"], next=NextTask("x", DUE, FOR_OWNER))
     assert session.get(WorkOrderTask, aging["task"].id).status == "assigned"
 
 
 def test_the_sales_owner_sees_the_case_of_its_task_and_not_another(session, aging):
-    complete_task(
-        session, aging["task"], by=aging["teri"], next=NextTask("Chase", DUE, FOR_OWNER)
-    )
+    complete_task(session, aging["task"], by=aging["teri"], next=NextTask("Chase", DUE, FOR_OWNER))
     _, _, elsewhere = create_customer(session)  # another account, not Sam's
     other_case = create_case(session, elsewhere)
     assert case_for_team(session, aging["sam"], aging["case"].id).id == aging["case"].id

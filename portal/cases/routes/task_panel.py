@@ -82,7 +82,8 @@ def forms(session: so.Session, case: Case, user: User, formdata, only: str | Non
 
     made = {name: make(name, cls) for name, cls in _FORMS.items()}
     made["next_task"].assignee.choices = [
-        SelectChoice(value, label) for value, label in tasks.next_task_choices(session, case, task, user)
+        SelectChoice(value, label)
+        for value, label in tasks.next_task_choices(session, case, task, user)
     ]
     if only != "next_task":
         made["next_task"].assignee.data = tasks.FOR_ME

@@ -23,7 +23,6 @@ from portal.cases.forms import (
     StatusForm,
 )
 from portal.cases.models import Case
-from portal.cases.routes import task_panel
 from portal.cases.queries import (
     SCOPES,
     STATES,
@@ -36,6 +35,7 @@ from portal.cases.queries import (
     timeline_for_case,
     work_orders_of_case,
 )
+from portal.cases.routes import task_panel
 from portal.cases.types import CONTACT_CENTRE, SUPPORT, origins_of
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import NotFound, PortalError, put_on_form
