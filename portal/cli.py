@@ -185,6 +185,7 @@ def register_commands(app) -> None:
     def inbound_mail_command(host: str, port: int):
         """The inbound mail listener: replies to case+TOKEN@ addresses land on the case."""
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's every command
         app = current_app._get_current_object()
         run_inbound_mail(app, host, port, echo=lambda line: click.echo(line, err=True))
 

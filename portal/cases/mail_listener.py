@@ -31,11 +31,11 @@ TRY_LATER = "451 4.3.0 The reply could not be stored now; try again later"
 
 class InboundHandler:
     """aiosmtpd's handler: the database work runs in a worker thread, in an app context
-    of its own (the SMTP server's event loop keeps answering meanwhile)."""
+    of its own (the SMTP server's event loop keeps answering meanwhile). What it refuses
+    and what lands is logged (portal.cases.mail_listener, portal.cases.inbound)."""
 
-    def __init__(self, app: Flask, echo=None):
+    def __init__(self, app: Flask):
         self.app = app
-        self.echo = echo or (lambda line: None)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
@@ -43,34 +43,32 @@ class InboundHandler:
         known = await asyncio.get_running_loop().run_in_executor(None, self._known, address)
         if not known:
             log.warning("inbound mail: refused recipient %s (no such case)", address)
-            self.echo(f"inbound-mail: refused {address}: no such case")
             return NO_SUCH_CASE
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         try:
-            number = await asyncio.get_running_loop().run_in_executor(None, self._land, envelope)
+            await asyncio.get_running_loop().run_in_executor(None, self._land, envelope)
         except UnknownCaseAddress:
             return NO_SUCH_CASE
         except Exception:  # any failure: the sender keeps the message and retries
             log.exception("inbound mail: a reply to %s could not be stored", envelope.rcpt_tos)
             return TRY_LATER
-        self.echo(f"inbound-mail: a reply from {envelope.mail_from} landed on {number}")
         return "250 Message accepted for the case"
 
     def _known(self, address: str) -> bool:
         with self.app.app_context():
             return case_of_address(get_session(), address) is not None
 
-    def _land(self, envelope) -> str:
+    def _land(self, envelope) -> None:
         data = envelope.original_content or envelope.content or b""
         if isinstance(data, str):
             data = data.encode("utf-8", "replace")
         with self.app.app_context():
             session = get_session()
             try:
-                case = receive_reply(
+                receive_reply(
                     session,
                     mail_from=envelope.mail_from or "",
                     rcpt_to=list(envelope.rcpt_tos),
@@ -80,13 +78,12 @@ class InboundHandler:
             except BaseException:
                 session.rollback()
                 raise
-            return case.number
 
 
-def start_listener(app: Flask, host: str = "127.0.0.1", port: int = 8027, echo=None) -> Controller:
+def start_listener(app: Flask, host: str = "127.0.0.1", port: int = 8027) -> Controller:
     """Start the listener in a thread of its own; `.stop()` the controller to end it."""
     controller = Controller(
-        InboundHandler(app, echo),
+        InboundHandler(app),
         hostname=host,
         port=port,
         data_size_limit=MAX_BYTES,
@@ -97,7 +94,7 @@ def start_listener(app: Flask, host: str = "127.0.0.1", port: int = 8027, echo=N
 
 def run_inbound_mail(app: Flask, host: str = "127.0.0.1", port: int = 8027, echo=print) -> None:
     """Serve until SIGTERM or SIGINT (the `portal inbound-mail` command)."""
-    controller = start_listener(app, host, port, echo)
+    controller = start_listener(app, host, port)
     echo(f"inbound-mail: taking replies to cases on {host}:{port}")
     try:
         wait_until_stopped()
