@@ -245,9 +245,7 @@ def _complete_tasks_on_close(session: so.Session, case: Case, by: User | None, s
     count = complete_open_tasks(session, case, by=by)
     if count:
         what = "its open task" if count == 1 else f"its {count} open tasks"
-        record(
-            session, case, "task", actor=by, field="task", note=f"Case {status}: {what} completed."
-        )
+        record(session, case, "task", actor=by, note=f"Case {status}: {what} completed.")
 
 
 def status_meaning(case: Case) -> str:

@@ -119,13 +119,13 @@ def may_work_task(session: so.Session, case: Case, task: WorkOrderTask, user: Us
 
 def next_task_choices(session: so.Session, case: Case, task: WorkOrderTask | None, user: User):
     """(value, label) of where a next task may go from `user`'s point of view; a choice
-    that names nobody (no account owner, no queue) is left out."""
+    that names nobody (no account owner, no queue) or names `user` again is left out."""
     choices = [(FOR_ME, "Me")]
     owner = case.account.owner if case.account is not None else None
-    if owner is not None and owner.active:
+    if owner is not None and owner.active and owner.id != user.id:
         choices.append((FOR_OWNER, f"Account owner ({owner.full_name})"))
     handed_by = _handed_by(session, task)
-    if handed_by is not None and handed_by.active:
+    if handed_by is not None and handed_by.active and handed_by.id != user.id:
         choices.append((FOR_HANDED_BY, f"Back to {handed_by.full_name}"))
     if case.owner_queue is not None:
         choices.append((FOR_QUEUE, f"The queue ({case.owner_queue.name})"))
@@ -190,7 +190,7 @@ def complete_task(
         line += f"; next: ‘{title}’ for {whom}{due}"
     if note:
         line += f". {note}"
-    record(session, case, "task", actor=by, field="task", note=line[: NOTE_MAX + 600])
+    record(session, case, "task", actor=by, note=line[: NOTE_MAX + 600])
     if created is not None:
         _tell(session, case, created, by)
     session.flush()
