@@ -190,7 +190,7 @@ def complete_task(
         line += f"; next: ‘{title}’ for {whom}{due}"
     if note:
         line += f". {note}"
-    record(session, case, "task", actor=by, note=line[: NOTE_MAX + 600])
+    record(session, case, "task", actor=by, note=line)
     if created is not None:
         _tell(session, case, created, by)
     session.flush()
