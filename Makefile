@@ -7,6 +7,7 @@ SHELL := bash
 
 PORT ?= 5000
 MAIL_SINK_PORT ?= 8025
+INBOUND_MAIL_PORT ?= 8027
 WEBHOOK_SINK_PORT ?= 8026
 VENV := .venv
 BIN := $(VENV)/bin
@@ -46,7 +47,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## run: migrate, load the demo data once, serve on http://127.0.0.1:$(PORT) with the
 ## scheduler process beside it; without PORTAL_SMTP_HOST, mail goes to a local sink
-## (read it at /admin/mail); the demo webhook endpoint posts to a local receiver on
+## (read it at /admin/mail); replies to cases go to the inbound mail listener on
+## $(INBOUND_MAIL_PORT); the demo webhook endpoint posts to a local receiver on
 ## $(WEBHOOK_SINK_PORT) (its log at /settings/webhooks). Ctrl-C stops them all, the
 ## scheduler before the sinks.
 run: export PORTAL_SECURE_COOKIES = 0
@@ -73,6 +75,11 @@ run: venv
 	  echo "No PORTAL_SMTP_HOST: e-mail goes to a local sink on 127.0.0.1:$(MAIL_SINK_PORT)."; \
 	  echo "Read every message at http://127.0.0.1:$(PORT)/admin/mail (admin@demo.test, password demo)."; \
 	fi; \
+	$(BIN)/portal inbound-mail --port $(INBOUND_MAIL_PORT) & pids+=($$!); \
+	for _ in $$(seq 1 50); do \
+	  (exec 3<>/dev/tcp/127.0.0.1/$(INBOUND_MAIL_PORT)) 2>/dev/null && break; sleep 0.2; \
+	done; \
+	echo "Replies to cases (case+TOKEN@...) go to the inbound mail listener on 127.0.0.1:$(INBOUND_MAIL_PORT)."; \
 	$(BIN)/portal webhook-sink --port $(WEBHOOK_SINK_PORT) & pids+=($$!); \
 	for _ in $$(seq 1 50); do \
 	  (exec 3<>/dev/tcp/127.0.0.1/$(WEBHOOK_SINK_PORT)) 2>/dev/null && break; sleep 0.2; \

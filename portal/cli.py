@@ -17,6 +17,7 @@ from portal.accounts.emails import tell_token_created
 from portal.accounts.models import User
 from portal.accounts.services import normalise_email
 from portal.api.tokens import create_token, revoke_tokens_named
+from portal.cases.mail_listener import run_inbound_mail
 from portal.db import get_session
 from portal.errors import PortalError
 from portal.formatting import org_zone
@@ -179,6 +180,16 @@ def register_commands(app) -> None:
         """A local SMTP server that accepts mail and discards it (for `make run`)."""
 
         run_mail_sink(host, port, echo=lambda line: click.echo(line, err=True))
+
+    @app.cli.command("inbound-mail")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=8027, show_default=True, type=int)
+    def inbound_mail_command(host: str, port: int):
+        """The inbound mail listener: replies to case+TOKEN@ addresses land on the case."""
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's every command
+        app = current_app._get_current_object()
+        run_inbound_mail(app, host, port, echo=lambda line: click.echo(line, err=True))
 
     @app.cli.command("webhook-sink")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -53,3 +53,36 @@ def _back_in_hand(case: Case) -> str:
     """ "In progress" when the type has it, else its first open status."""
     names = {s.name for s in case.case_type.statuses}
     return IN_PROGRESS if IN_PROGRESS in names else first_status(case.case_type, "open").name
+
+
+def add_email_comment(
+    session: so.Session, case: Case, text: str, *, by: User | None, sender: str
+) -> TimelineEntry:
+    """The customer's e-mail to the case (portal/cases/inbound.py): a customer-visible
+    comment by `by` (the user of the account's contact who sent it), or by nobody with
+    "By e-mail from <sender>" when the sender is no such user. A case waiting on the
+    customer goes back to the team, as with a comment on the Support page; a closed case
+    takes the comment and stays closed (nothing reopens by e-mail). The outbox event
+    carries `by_email`: the e-mail is news to the team only by the receiver's own alert,
+    and never echoed back to the customer who sent it."""
+    text = (text or "").strip()[:NOTE_MAX] or "(The e-mail had no text of its own.)"
+    note = text if by is not None else f"By e-mail from {sender}: {text}"[:NOTE_MAX]
+    at = now_utc()
+    entry = record(
+        session, case, "comment", actor=by, field="e-mail", note=note, visibility="customer"
+    )
+    entry.at = at
+    emit(
+        session,
+        case,
+        "comment",
+        at=at,
+        by=by,
+        new="customer",
+        note=note,
+        visibility="customer",
+        extra={"by_email": sender},
+    )
+    if not case.is_closed and status_meaning(case) == "waiting":
+        set_status(session, case, _back_in_hand(case), by, "The customer answered by e-mail.")
+    return entry

@@ -44,6 +44,8 @@ def expand_case_event(session: so.Session, event: Event) -> None:
         return
     data = event.data
     actor = session.get(User, data["by"]) if data.get("by") else None
+    if data.get("by_email"):
+        return  # the customer's e-mail: its receiver alerted the team (cases/inbound.py)
     if event.name in CUSTOMER_EVENTS and data.get("visibility") == "customer":
         _tell_customer(session, case, event, actor)
     if event.name == "handed_off":

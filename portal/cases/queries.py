@@ -1,9 +1,10 @@
 """Who may see which case, the lists of cases, and a case's timeline.
 
 A customer sees its account's cases. Staff on the ladder see every case (the contact
-centre works them all). A back-office user sees the cases it owns, those its queues own
-and those that handed work to one of its queues; anything else is "not found", never
-"forbidden", so ids tell nothing.
+centre works them all). A back-office user sees the cases it owns, those its queues own,
+those that handed work to one of its queues, those on which it holds an open task (sales
+handed an aging case's task) and those of the accounts it owns; anything else is "not
+found", never "forbidden", so ids tell nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from portal.errors import Invalid, NotFound
 from portal.ids import parse_id
 from portal.pagination import Page, paginate
 from portal.queues.models import Queue, QueueMember
-from portal.workorders.models import TimelineEntry, WorkOrder
+from portal.workorders.models import ACTIVE_TASK_STATES, TimelineEntry, WorkOrder, WorkOrderTask
 
 STATES = ("open", "waiting", "closed")
 SCOPES = ("all", "mine", "queues")
@@ -62,10 +63,18 @@ def visible_to(user: User) -> sa.ColumnElement[bool]:
     """SQL condition: a back-office user may see the case (see the module's docstring)."""
     queues = my_queue_ids(user)
     handed = sa.select(CaseWorkOrder.case_id).where(CaseWorkOrder.queue_id.in_(queues))
+    holds_task = sa.select(WorkOrderTask.case_id).where(
+        WorkOrderTask.user_id == user.id,
+        WorkOrderTask.case_id.is_not(None),
+        WorkOrderTask.status.in_(ACTIVE_TASK_STATES),
+    )
+    owns_account = sa.select(CustomerAccount.id).where(CustomerAccount.owner_user_id == user.id)
     return sa.or_(
         Case.owner_user_id == user.id,
         Case.owner_queue_id.in_(queues),
         Case.id.in_(handed),
+        Case.id.in_(holds_task),
+        Case.account_id.in_(owns_account),
     )
 
 

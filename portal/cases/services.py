@@ -15,6 +15,7 @@ from portal.accounts.models import Contact, CustomerAccount, User
 from portal.cases import types as case_types
 from portal.cases.events import emit
 from portal.cases.models import PRIORITIES, Case
+from portal.cases.tasks import complete_open_tasks
 from portal.cases.types import (
     SUPPORT,
     closed_status,
@@ -185,6 +186,8 @@ def set_status(
         event = "status"
     if case.is_closed and was_closed:
         case.closed_at = case.closed_at or at
+    if case.is_closed:
+        _complete_tasks_on_close(session, case, by, target.name)
     record(
         session,
         case,
@@ -234,6 +237,15 @@ def close_case(
     if target.meaning != "closed":
         raise Invalid(f"{target.name!r} does not close a case.", field="status")
     set_status(session, case, target.name, by, note)
+
+
+def _complete_tasks_on_close(session: so.Session, case: Case, by: User | None, status: str) -> None:
+    """A closed case has nothing left to do: its open tasks are done (they leave everyone's
+    My tasks), with one line on the timeline when there were any."""
+    count = complete_open_tasks(session, case, by=by)
+    if count:
+        what = "its open task" if count == 1 else f"its {count} open tasks"
+        record(session, case, "task", actor=by, note=f"Case {status}: {what} completed.")
 
 
 def status_meaning(case: Case) -> str:

@@ -14,6 +14,7 @@ import sqlalchemy.orm as so
 from portal.accounts.models import User
 from portal.booking.models import Appointment
 from portal.cases.handoff import take_work_order
+from portal.cases.models import Case
 from portal.queues.models import SCHEDULING, Queue
 from portal.queues.services import queues_of
 from portal.timeutil import to_local
@@ -59,6 +60,7 @@ class MyTasks:
     needs_reschedule: list[Appointment]
     held: Held = field(default_factory=Held)
     waiting: list[Waiting] = field(default_factory=list)  # the user's other queues
+    cases: dict[int, Case] = field(default_factory=dict)  # the cases of case tasks, by id
 
     @property
     def waiting_count(self) -> int:
@@ -120,13 +122,29 @@ def list_my_tasks(
     held = Held()
     if now is not None:
         held = bucket_held(held_tasks(session, user, limit=limit), user.time_zone, now)
+    waiting = waiting_in_queues(session, user, limit=limit)
+    shown = [t for _, _, tasks in held.sections() for t in tasks]
+    shown += [t for w in waiting for t in w.tasks]
     return MyTasks(
         tasks=mine,
         queue=queue,
         needs_reschedule=parked,
         held=held,
-        waiting=waiting_in_queues(session, user, limit=limit),
+        waiting=waiting,
+        cases=cases_of(session, shown),
     )
+
+
+def cases_of(session: so.Session, tasks: list[WorkOrderTask]) -> dict[int, Case]:
+    """The cases of the case tasks among `tasks` (number, account, subject for the cards),
+    by id, in one query."""
+    ids = {t.case_id for t in tasks if t.case_id is not None}
+    if not ids:
+        return {}
+    found = session.scalars(
+        sa.select(Case).where(Case.id.in_(ids)).options(so.joinedload(Case.account))
+    )
+    return {case.id: case for case in found}
 
 
 def held_tasks(session: so.Session, user: User, *, limit: int = 50) -> list[WorkOrderTask]:

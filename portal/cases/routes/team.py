@@ -35,6 +35,7 @@ from portal.cases.queries import (
     timeline_for_case,
     work_orders_of_case,
 )
+from portal.cases.routes import task_panel
 from portal.cases.types import CONTACT_CENTRE, SUPPORT, origins_of
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import NotFound, PortalError, put_on_form
@@ -46,7 +47,17 @@ from portal.workorders.models import WorkOrder
 
 # How often the case page asks for its work orders' state (seconds).
 WORK_REFRESH_SECONDS = 15
-ACTIONS = ("status", "priority", "owner", "comment", "handoff", "cancel_work")
+ACTIONS = (
+    "status",
+    "priority",
+    "owner",
+    "comment",
+    "handoff",
+    "cancel_work",
+    "complete_task",
+    "next_task",
+    "take_task",
+)
 
 
 def register(bp) -> None:
@@ -187,6 +198,8 @@ def _perform(case: Case, action: str, form) -> str:
     if action == "comment":
         add_comment(session, case, form.text.data, visibility=form.visibility.data, by=me)
         return "Comment added."
+    if action in task_panel.ACTIONS:
+        return task_panel.perform(session, case, action, form, me)
     if action == "handoff":
         queue = session.get(Queue, form.queue.data)
         if queue is None:
@@ -229,6 +242,7 @@ def _forms(case: Case, formdata=None, only: str | None = None) -> dict:
         for link in case.work_order_links
         if link.work_order.status in handoff.OPEN_WORK
     ]
+    forms.update(task_panel.forms(session, case, current_user, formdata, only))
     forms["handoff"].queue.choices = [
         SelectChoice(q.id, q.name) for q in all_queues(session) if q.slug != CONTACT_CENTRE
     ]
@@ -260,6 +274,7 @@ def _render_case(case: Case, *, forms=None, error=None, status=200):
             forms=page_forms,
             error=error,
             timeline=timeline_for_case(session, case, include_internal=True),
+            task_panel=task_panel.context(session, case, current_user),
             **_work_context(case),
         ),
         status,
