@@ -203,7 +203,9 @@ class _JsonStream:
                     self.pos = end
                     return value
             if len(self.buf) - self.pos > MAX_JSON_ITEM_CHARS:
-                raise self.problem("a value larger than 1,000,000 characters, or malformed")
+                raise self.problem(
+                    f"a value larger than {MAX_JSON_ITEM_CHARS:,} characters, or malformed"
+                )
             self._fill()
 
     def problem(self, why: str) -> FileProblem:
