@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,15 +25,13 @@ from portal.accounts.models import Contact, CustomerAccount, User
 from portal.accounts.services import normalise_email
 from portal.feed.changes import account_changes, apply_changes, contact_changes
 from portal.feed.reading import FeedRow, read_rows
+from portal.feed.values import parse_days, parse_login
 from portal.feed.watchers import Cause, RecordChange
 from portal.imports.kinds import KindResult, RowOutcome, register_kind
 from portal.imports.models import Import
 from portal.timeutil import now_utc
 
 CHUNK_ROWS = 5_000
-# A date more than this far ahead of the portal's clock is refused (clocks drift a little).
-FUTURE_SLACK = timedelta(minutes=5)
-MAX_DAYS = 36_500  # a hundred years: more is a mistake (and would not fit the column)
 MAX_CONTACT_ID = 60  # Contact.external_id
 MAX_NAME = 120  # Contact.full_name
 MAX_EMAIL = 254  # Contact.email
@@ -68,47 +66,6 @@ class _Check:
     contact_lines: dict[str, int] = field(default_factory=dict)
     changes: list[RecordChange] = field(default_factory=list)
     new_contacts: list[dict] = field(default_factory=list)
-
-
-# --- the values of a row ------------------------------------------------------------------------
-
-
-def parse_days(raw: object) -> int | None:
-    """Oldest aging days: a whole number, 0 or more; empty (or JSON null) is unknown."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, bool):
-        raise ValueError(f"not a whole number: {raw!r}")
-    if isinstance(raw, int):
-        days = raw
-    elif isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-        days = int(raw.strip())
-    else:
-        raise ValueError(f"not a whole number: {raw!r}")
-    if days < 0:
-        raise ValueError(f"negative days: {days}")
-    if days > MAX_DAYS:
-        raise ValueError(f"more than {MAX_DAYS:,} days: {days}")
-    return days
-
-
-def parse_login(raw: object, now: datetime) -> datetime | None:
-    """ISO 8601 with an offset or Z (2026-12-04T08:15:00Z), in UTC; empty is never."""
-    if raw is None or raw == "":
-        return None
-    example = "a date and time with an offset, like 2026-12-04T08:15:00Z"
-    if not isinstance(raw, str):
-        raise ValueError(f"not {example}: {raw!r}")
-    try:
-        parsed = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise ValueError(f"not {example}: {raw!r}") from None
-    if parsed.tzinfo is None:
-        raise ValueError(f"no offset (add Z for UTC, or +01:00...): {raw!r}")
-    parsed = parsed.astimezone(UTC)
-    if parsed > now + FUTURE_SLACK:
-        raise ValueError(f"in the future: {raw}")
-    return parsed
 
 
 def _days_text(days: object) -> str:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from portal.feed import reading
-from portal.feed.kind import parse_days, parse_login
 from portal.feed.reading import FeedRow, read_rows
+from portal.feed.values import parse_days, parse_login
 from portal.imports.kinds import FileProblem
 
 HEADER = "account_number,oldest_aging_days,contact_id,contact_name,contact_email,last_login_at"
