@@ -23,7 +23,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from portal.accounts.models import Contact, CustomerAccount, User
 from portal.accounts.services import normalise_email
-from portal.feed.changes import account_changes, apply_changes, contact_changes
+from portal.feed.changes import account_changes, among, apply_changes, contact_changes
 from portal.feed.reading import FeedRow, read_rows
 from portal.feed.values import parse_days, parse_login
 from portal.feed.watchers import Cause, RecordChange
@@ -136,7 +136,7 @@ def _check_chunk(session: so.Session, rows: list[FeedRow], check: _Check, result
     if unknown:
         found = session.execute(
             sa.select(CustomerAccount.external_number, CustomerAccount.id).where(
-                CustomerAccount.external_number.in_(unknown)
+                among(session, CustomerAccount.external_number, unknown)
             )
         )
         check.account_ids.update(dict(found.all()))
@@ -144,11 +144,14 @@ def _check_chunk(session: so.Session, rows: list[FeedRow], check: _Check, result
     contacts = {}
     if wanted:
         contacts = {
-            external_id: (contact_id, account_id)
-            for external_id, contact_id, account_id in session.execute(
-                sa.select(Contact.external_id, Contact.id, Contact.account_id).where(
-                    Contact.external_id.in_(wanted)
-                )
+            external_id: (contact_id, account_id, login)
+            for external_id, contact_id, account_id, login in session.execute(
+                sa.select(
+                    Contact.external_id,
+                    Contact.id,
+                    Contact.account_id,
+                    Contact.last_external_login_at,
+                ).where(among(session, Contact.external_id, wanted))
             )
         }
     outcomes: list[RowOutcome | _Plan] = []
@@ -165,7 +168,8 @@ def _check_chunk(session: so.Session, rows: list[FeedRow], check: _Check, result
     }
     logins = {p.contact_id: {"last_external_login_at": p.login} for p in plans if p.contact_id}
     by_account = {c.record_id: c for c in account_changes(session, accounts)}
-    by_contact = {c.record_id: c for c in contact_changes(session, logins)}
+    stored = {known[0]: known[2] for known in contacts.values()}
+    by_contact = {c.record_id: c for c in contact_changes(session, logins, stored=stored)}
     check.changes.extend(by_contact.values())
     check.changes.extend(by_account.values())
     for outcome in outcomes:
