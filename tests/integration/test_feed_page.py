@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from portal.accounts.models import CustomerAccount
+from portal.feed import watchers
+from portal.rules.models import Rule, RuleFiring
 from tests.factories import NOW, create_user
 from tests.integration.feed_world import feed_account, feed_contact, listen
 
@@ -186,3 +188,30 @@ def test_another_accounts_id_that_does_not_exist_is_404(client, auth, session, p
 
     assert response.status_code == 404
     assert session.scalar(sa.select(sa.func.count()).select_from(CustomerAccount)) == 2
+
+
+def test_the_message_says_what_the_rules_did(client, auth, session, panel, monkeypatch):
+    """A stand-in for the rule engine logs a firing, as the rules do, in the edit's
+    transaction; the page's message repeats what it did."""
+
+    def rule_engine(db, changes, cause):
+        rule = Rule(slug="aging", name="Aging cases", record_type="account", trigger="turns_true")
+        db.add(rule)
+        db.flush()
+        db.add(
+            RuleFiring(
+                rule_id=rule.id,
+                record_type="account",
+                record_id=changes[0].record_id,
+                outcome=[{"kind": "open_case", "text": "opened case CS-000001"}],
+            )
+        )
+        db.flush()
+
+    monkeypatch.setattr(watchers, "_watchers", [rule_engine])
+    auth.login("boss@example.com")
+
+    client.post_form(url(panel["account"], "aging"), {"days": "6"})
+
+    html = client.get(url(panel["account"])).get_data(as_text=True)
+    assert "Oldest aging days saved. The rules: Aging cases: opened case CS-000001." in html
