@@ -24,7 +24,7 @@ from email_validator import EmailNotValidError, validate_email
 from portal.accounts.models import Contact, CustomerAccount, User
 from portal.accounts.services import normalise_email
 from portal.feed.changes import account_changes, among, apply_changes, contact_changes
-from portal.feed.reading import FeedRow, read_rows
+from portal.feed.reading import FeedRow, read_rows, sniff_format
 from portal.feed.values import parse_days, parse_login
 from portal.feed.watchers import Cause, RecordChange
 from portal.imports.kinds import KindResult, RowOutcome, register_kind
@@ -104,6 +104,7 @@ class AccountFeed:
         result = KindResult()
         check = _Check(now=now_utc())
         with path.open("rb") as raw:
+            result.meta["format"] = sniff_format(raw)
             for chunk in _chunks(read_rows(raw)):
                 _check_chunk(session, chunk, check, result)
         if apply and result.error_count == 0:

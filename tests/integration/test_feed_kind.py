@@ -332,6 +332,7 @@ def test_the_json_form_applies_like_the_csv_one(session, tmp_path, accounts):
     result = run_feed(session, tmp_path, content, apply=True, name="feed.json")
 
     assert [(r.line, r.outcome) for r in result.rows] == [(1, "changed"), (1, "new")]
+    assert result.meta == {"format": "json"}
     assert result.unchanged_count == 1
     assert account(session, "CNF-1").oldest_aging_days == 5
 
