@@ -10,6 +10,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from sqlalchemy.dialects import postgresql
 
 from portal.accounts.models import Contact, CustomerAccount
 from portal.db import update_many
@@ -20,6 +21,17 @@ from portal.timeutil import now_utc
 ACCOUNT_FIELDS = ("oldest_aging_days",)
 CONTACT_FIELDS = ("last_external_login_at",)
 CHUNK = 5_000
+
+
+def among(session: so.Session, column, values) -> sa.ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `= ANY(array)`: one parameter however many values
+    (5,000 bound parameters cost more to render and send than the rows cost to find).
+    The same as portal/sla/services.py's, which stands above this floor."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql" and values:
+        item = sa.Integer() if isinstance(values[0], int) else sa.String()
+        return column == sa.any_(sa.literal(values, postgresql.ARRAY(item)))
+    return column.in_(values)
 
 
 def _chunks(ids: list[int]):
@@ -40,7 +52,7 @@ def account_changes(
                 CustomerAccount.id,
                 CustomerAccount.oldest_aging_days,
                 CustomerAccount.has_aging_confirmations,
-            ).where(CustomerAccount.id.in_(chunk))
+            ).where(among(session, CustomerAccount.id, chunk))
         ).all()
         for account_id, days, flag in rows:
             before = {"oldest_aging_days": days, "has_aging_confirmations": bool(flag)}
@@ -52,20 +64,32 @@ def account_changes(
 
 
 def contact_changes(
-    session: so.Session, values: Mapping[int, Mapping[str, object]]
+    session: so.Session,
+    values: Mapping[int, Mapping[str, object]],
+    *,
+    stored: Mapping[int, object] | None = None,
 ) -> list[RecordChange]:
-    """As account_changes, for contacts ({contact id: {"last_external_login_at": ...}})."""
+    """As account_changes, for contacts ({contact id: {"last_external_login_at": ...}}).
+    `stored` ({contact id: last_external_login_at}) is what the caller read already in
+    this transaction (the feed finds its contacts by external id): no second query."""
     changes: list[RecordChange] = []
-    ids = sorted(values)
-    for chunk in _chunks(ids):
-        rows = session.execute(
-            sa.select(Contact.id, Contact.last_external_login_at).where(Contact.id.in_(chunk))
-        ).all()
-        for contact_id, login in rows:
-            before = {"last_external_login_at": login}
-            after = {**before, **values[contact_id]}
-            if after != before:
-                changes.append(RecordChange("contact", contact_id, before, after))
+    if stored is None:
+        stored = {}
+        for chunk in _chunks(sorted(values)):
+            stored.update(
+                session.execute(
+                    sa.select(Contact.id, Contact.last_external_login_at).where(
+                        among(session, Contact.id, chunk)
+                    )
+                ).all()
+            )
+    for contact_id in sorted(values):
+        if contact_id not in stored:
+            continue
+        before = {"last_external_login_at": stored[contact_id]}
+        after = {**before, **values[contact_id]}
+        if after != before:
+            changes.append(RecordChange("contact", contact_id, before, after))
     return changes
 
 

@@ -176,6 +176,8 @@ RULES: dict[str, Rule] = {
     "staff.appointment_action": staff("scheduler", assigned=True),
     "staff.customers": staff("scheduler"),
     "staff.customer": staff("scheduler"),
+    "staff.edit_aging": staff("manager"),
+    "staff.edit_details": staff("manager"),
     "staff.book_for": staff("scheduler"),
     "staff.book_for_confirm": staff("scheduler"),
     "staff.task_action": TASK_AGENT,

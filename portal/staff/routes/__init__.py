@@ -1,12 +1,13 @@
 """The staff blueprint: "My tasks", every team user's home (home.py), and the scheduler's
-console (console.py); links.py gives every template the team's shared links. Each module
-names its own URLs in `register(bp)`."""
+console (console.py), with the customer page's feed panel (feed.py); links.py gives every
+template the team's shared links. Each module names its own URLs in `register(bp)`."""
 
 from flask import Blueprint
 
-from portal.staff.routes import console, home, links
+from portal.staff.routes import console, feed, home, links
 
 bp = Blueprint("staff", __name__)
 home.register(bp)
 console.register(bp)
+feed.register(bp)
 bp.app_context_processor(links.context)

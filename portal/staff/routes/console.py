@@ -26,6 +26,7 @@ from portal.errors import PortalError
 from portal.formatting import org_zone
 from portal.ids import parse_id
 from portal.pagination import page_arg
+from portal.staff.feed_panel import feed_panel
 from portal.staff.forms import DeadlineForm, DetailsForm, MoveForm, OnBehalfForm, StaffCancelForm
 from portal.staff.queries import (
     ALL_ACCOUNTS,
@@ -49,8 +50,15 @@ def customers():
 
 @role_required("scheduler")
 def customer(account_id: int):
+    return customer_page(get_session().get(CustomerAccount, account_id) or abort(404))
+
+
+def customer_page(
+    account: CustomerAccount, *, feed_forms: dict | None = None, error=None, status: int = 200
+):
+    """The customer page; the feed panel's forms (staff/routes/feed.py) come back to it
+    with their errors."""
     session = get_session()
-    account = session.get(CustomerAccount, account_id) or abort(404)
     appointments = list_appointments(
         session, account_id=account.id, page=page_arg(request.args.get("page"))
     )
@@ -60,7 +68,9 @@ def customer(account_id: int):
         account=account,
         appointments=appointments,
         services=list(services),
-    )
+        feed_error=error,
+        **feed_panel(account, feed_forms),
+    ), status
 
 
 def _on_behalf_choice(account: CustomerAccount):
