@@ -43,6 +43,7 @@ from portal.dispatch.disruptions import apply_disruption
 from portal.dispatch.routes import bp as dispatch_bp
 from portal.errors import register_handlers
 from portal.extensions import csrf, htmx, login_manager
+from portal.feed import kind as feed_kind  # noqa: F401  (registers the account feed's import kind)
 from portal.health import bp as health_bp
 from portal.ids import MAX_ID
 from portal.notifications.events import register_expander

@@ -238,3 +238,14 @@ def _unnest(column: sa.Column, values: list):
         values = [None if v is None else UTCDateTime().process_bind_param(v, _PG) for v in values]
     array = sa.bindparam(None, values, type_=PG_ARRAY(item))
     return sa.func.unnest(array).label(column.name)
+
+
+def among(session: so.Session, column, values) -> sa.ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `= ANY(array)`: one parameter however many values
+    (thousands of bound parameters cost more to render and send than the rows cost to
+    find)."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql" and values:
+        item = sa.Integer() if isinstance(values[0], int) else sa.String()
+        return column == sa.any_(sa.literal(values, postgresql.ARRAY(item)))
+    return column.in_(values)

@@ -10,10 +10,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql
 
 from portal.accounts.models import Contact, CustomerAccount
-from portal.db import update_many
+from portal.db import among, update_many
 from portal.feed.derived import derive_account
 from portal.feed.watchers import Cause, RecordChange, records_changed
 from portal.timeutil import now_utc
@@ -21,17 +20,6 @@ from portal.timeutil import now_utc
 ACCOUNT_FIELDS = ("oldest_aging_days",)
 CONTACT_FIELDS = ("last_external_login_at",)
 CHUNK = 5_000
-
-
-def among(session: so.Session, column, values) -> sa.ColumnElement[bool]:
-    """`column IN values`; on PostgreSQL `= ANY(array)`: one parameter however many values
-    (5,000 bound parameters cost more to render and send than the rows cost to find).
-    The same as portal/sla/services.py's, which stands above this floor."""
-    values = list(values)
-    if session.get_bind().dialect.name == "postgresql" and values:
-        item = sa.Integer() if isinstance(values[0], int) else sa.String()
-        return column == sa.any_(sa.literal(values, postgresql.ARRAY(item)))
-    return column.in_(values)
 
 
 def _chunks(ids: list[int]):

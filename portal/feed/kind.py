@@ -23,7 +23,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from portal.accounts.models import Contact, CustomerAccount, User
 from portal.accounts.services import normalise_email
-from portal.feed.changes import account_changes, among, apply_changes, contact_changes
+from portal.db import among
+from portal.feed.changes import account_changes, apply_changes, contact_changes
 from portal.feed.reading import FeedRow, read_rows, sniff_format
 from portal.feed.values import parse_days, parse_login
 from portal.feed.watchers import Cause, RecordChange

@@ -31,13 +31,12 @@ import sqlalchemy.orm as so
 from flask import Flask
 
 from portal.background import run_soon
-from portal.db import get_session, update_many
+from portal.db import among, get_session, update_many
 from portal.sla.actions import perform
 from portal.sla.models import Milestone, MilestoneAction, MilestoneEvent, SlaActionRun
 from portal.sla.services import (
     CACHED,
     Lookup,
-    among,
     derive_state,
     fire,
     store_state,

@@ -27,13 +27,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql
 
 from portal.calendars.business import Calendar, add_business_time, business_time_between, next_open
 from portal.calendars.services import load_calendars
 from portal.cases.models import Case, CaseWorkOrder
 from portal.cases.shapes import case_out
-from portal.db import insert_many
+from portal.db import among, insert_many
 from portal.notifications.events import record_events
 from portal.notifications.models import OutboxMessage
 from portal.queues.models import Queue
@@ -58,15 +57,6 @@ ALWAYS = clock.Clock(
     add=lambda start, amount: start + amount,
     between=lambda a, b: max(b - a, timedelta(0)),
 )
-
-
-def among(session: so.Session, column, values: list):
-    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter however many
-    values (a thousand ids as a thousand parameters cost more to send than to find)."""
-    if session.get_bind().dialect.name == "postgresql" and values:
-        item = sa.Integer() if isinstance(values[0], int) else sa.String()
-        return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(item)))
-    return column.in_(values)
 
 
 # --- what one request or one pass looks up -----------------------------------------------------
