@@ -53,6 +53,59 @@ class RunCache:
     # The chosen contacts, loaded at once (and held, so the session keeps them).
     contacts: dict[int, Contact] = field(default_factory=dict)
 
+    # Case types by slug, held so their statuses and origins stay loaded across firings.
+    case_types: dict[str, CaseType | None] = field(default_factory=dict)
+    # (case type slug) -> {account id: its open cases of that type}, for close_cases
+    open_cases: dict[str, dict[int, list[Case]]] = field(default_factory=dict)
+    # case id -> ids of its active tasks (before close_cases closes it)
+    active_tasks: dict[int, list[int]] = field(default_factory=dict)
+    # Timeline entries written after the firings, in one batch: (case, action, note, by)
+    timeline: list[tuple[Case, str, str, User | None]] = field(default_factory=list)
+
+    def case_type(self, slug: str) -> CaseType | None:
+        if slug not in self.case_types:
+            kind = self.session.scalar(sa.select(CaseType).where(CaseType.slug == slug))
+            if kind is None and slug in BUILT_IN:
+                kind = case_type_row(self.session, slug)
+            if kind is not None:
+                _ = (kind.statuses, kind.origins)  # loaded once, held
+            self.case_types[slug] = kind
+        return self.case_types[slug]
+
+    def preload_open_cases(self, slug: str, account_ids: list[int]) -> None:
+        """The open cases of type `slug` of these accounts, and their active tasks."""
+        kind = self.case_type(slug)
+        found: dict[int, list[Case]] = {a: [] for a in account_ids}
+        if kind is not None:
+            for start in range(0, len(account_ids), 5_000):
+                for case in self.session.scalars(
+                    sa.select(Case)
+                    .where(
+                        Case.account_id.in_(account_ids[start : start + 5_000]),
+                        Case.case_type_id == kind.id,
+                        Case.is_closed.is_(False),
+                    )
+                    .order_by(Case.id)
+                ):
+                    found[case.account_id].append(case)
+        self.open_cases.setdefault(slug, {}).update(found)
+        case_ids = sorted(c.id for cases in found.values() for c in cases)
+        for start in range(0, len(case_ids), 5_000):
+            for task_id, case_id in self.session.execute(
+                sa.select(WorkOrderTask.id, WorkOrderTask.case_id).where(
+                    WorkOrderTask.case_id.in_(case_ids[start : start + 5_000]),
+                    WorkOrderTask.status.in_(ACTIVE_TASK_STATES),
+                )
+            ):
+                self.active_tasks.setdefault(case_id, []).append(task_id)
+        for case_id in case_ids:
+            self.active_tasks.setdefault(case_id, [])
+
+    def write_timeline(self) -> None:
+        for case, action, note, by in self.timeline:
+            record(self.session, case, action, actor=by, note=note)
+        self.timeline.clear()
+
     def contact(self, contact_id: int) -> Contact | None:
         if contact_id not in self.contacts:
             found = self.session.get(Contact, contact_id)
@@ -156,10 +209,10 @@ def _run_open_case(run: FiringRun, params: dict) -> None:
         by=run.by,
     )
     run.case = case
-    record(session, case, "rule", actor=run.by, note=f"Opened by {run.reason}")
+    run.cache.timeline.append((case, "rule", f"Opened by {run.reason}", run.by))
     run.effect("case", case.id, "open_case")
     if name and contact is None:
-        record(session, case, "flagged", actor=None, note=NOBODY)
+        run.cache.timeline.append((case, "flagged", NOBODY, None))
         run.did(
             "open_case",
             f"opened {case.number} without a contact: {NOBODY}",
@@ -224,37 +277,17 @@ def _run_create_task(run: FiringRun, params: dict) -> None:
 
 
 def _run_close_cases(run: FiringRun, params: dict) -> None:
-    session = run.session
-    kind = session.scalar(sa.select(CaseType).where(CaseType.slug == params["case_type"]))
-    cases = (
-        list(
-            session.scalars(
-                sa.select(Case)
-                .where(
-                    Case.account_id == run.account.id,
-                    Case.case_type_id == kind.id,
-                    Case.is_closed.is_(False),
-                )
-                .order_by(Case.id)
-            )
-        )
-        if kind is not None
-        else []
-    )
+    slug = params["case_type"]
+    if run.account.id not in run.cache.open_cases.get(slug, {}):
+        run.cache.preload_open_cases(slug, [run.account.id])
+    cases = [c for c in run.cache.open_cases[slug].pop(run.account.id, []) if not c.is_closed]
     if not cases:
         run.did("close_cases", "nothing to close: no open case of that type")
         return
     for case in cases:
-        run.closing_tasks[case.id] = list(
-            session.scalars(
-                sa.select(WorkOrderTask.id).where(
-                    WorkOrderTask.case_id == case.id,
-                    WorkOrderTask.status.in_(ACTIVE_TASK_STATES),
-                )
-            )
-        )
-        set_status(session, case, params["status"], run.by)
-        record(session, case, "rule", actor=run.by, note=f"Closed by {run.reason}")
+        run.closing_tasks[case.id] = run.cache.active_tasks.get(case.id, [])
+        set_status(run.session, case, params["status"], run.by)
+        run.cache.timeline.append((case, "rule", f"Closed by {run.reason}", run.by))
         run.effect("case", case.id, "close_cases")
         run.closed.append(case)
     numbers = ", ".join(c.number for c in cases)
@@ -302,7 +335,8 @@ def _run_send_email(run: FiringRun, params: dict) -> None:
         to=contact.email,
         subject=fill(template.subject, values),
         text=fill(template.body, values),
-        dedupe_key=f"rule-firing:{run.firing.id}:{params['template']}",
+        # One e-mail per firing: the case it opened is its own.
+        dedupe_key=f"rule:{run.rule.id}:case:{case.id}:{params['template']}"[:120],
         subject_type="case",
         subject_id=case.id,
         reply_to=reply_address(run.session, case),

@@ -154,12 +154,20 @@ def write_states(session: so.Session, rule: Rule, steps: Iterable[Step]) -> None
 
 
 def fire(session: so.Session, rule: Rule, steps: Sequence[Step], cause: Cause) -> list[RuleFiring]:
-    """Log a firing for each step and run the rule's actions on its record."""
+    """Log a firing for each step and run the rule's actions on its record. What the
+    actions do goes through the case services one case at a time; everything else (the
+    firings and their effects, the rule's timeline entries) is written in one batch."""
     if not steps:
         return []
     cache = RunCache(session)
     accounts = _accounts_of(session, rule.record_type, [s.record_id for s in steps])
-    _choose_contacts(session, rule, cache, [a.id for a in accounts.values()])
+    account_ids = sorted({a.id for a in accounts.values()})
+    _choose_contacts(session, rule, cache, account_ids)
+    for action in rule.actions or []:
+        if action.get("kind") == "close_cases":
+            cache.preload_open_cases(action["case_type"], account_ids)
+        if action.get("kind") == "open_case":
+            cache.case_type(action["case_type"])
     by = session.get(User, cause.actor_id) if cause.actor_id else None
     at = now_utc()
     firings = []
@@ -176,9 +184,9 @@ def fire(session: so.Session, rule: Rule, steps: Sequence[Step], cause: Cause) -
             cause=cause.label[:200],
             import_id=cause.import_id,
             actor_id=cause.actor_id,
+            effects=[],
         )
-        session.add(firing)
-        session.flush()  # its id keys the e-mail's dedupe key
+        firings.append(firing)
         if account is None:
             firing.outcome = [{"kind": "none", "text": "skipped: the record has no account"}]
             continue
@@ -195,7 +203,9 @@ def fire(session: so.Session, rule: Rule, steps: Sequence[Step], cause: Cause) -
         for action in rule.actions or []:
             run_action(run, action)
         firing.outcome = run.outcome
-        firings.append(firing)
+    # Added only now: an autoflush inside the actions would insert them one by one.
+    session.add_all(firings)
+    cache.write_timeline()
     session.flush()
     return firings
 
