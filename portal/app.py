@@ -42,8 +42,8 @@ from portal.cli import register_commands
 from portal.dispatch.disruptions import apply_disruption
 from portal.dispatch.routes import bp as dispatch_bp
 from portal.errors import register_handlers
-from portal.feed.watchers import watch as watch_fed_records
 from portal.extensions import csrf, htmx, login_manager
+from portal.feed.watchers import watch as watch_fed_records
 from portal.health import bp as health_bp
 from portal.ids import MAX_ID
 from portal.notifications.events import register_expander
