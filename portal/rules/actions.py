@@ -477,6 +477,10 @@ class ActionKind:
     needs: tuple[str, ...] = ()
 
 
+def _a(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def _assignee_words(spec: str) -> str:
     kind, _, value = spec.partition(":")
     return {
@@ -492,7 +496,7 @@ ACTIONS: dict[str, ActionKind] = {
         _clean_open_case,
         _run_open_case,
         lambda p: (
-            f"open a {p['case_type']} case (came in by {p['origin']}), owned by the "
+            f"open {_a(p['case_type'])} {p['case_type']} case (came in by {p['origin']}), owned by the "
             f"{p['owner_queue']} queue"
             + (
                 f", for {CHOOSERS[p['contact_chooser']][0].lower()}"
