@@ -18,24 +18,28 @@ import sqlalchemy.orm as so
 
 from portal.accounts.models import Contact, CustomerAccount, User
 from portal.cases.inbound import reply_address
-from portal.cases.models import PRIORITIES, Case, CaseType
+from portal.cases.models import Case, CaseType
 from portal.cases.services import open_case, set_status
 from portal.cases.tasks import complete_open_tasks, create_case_task
-from portal.cases.types import AGING_QUEUE, BUILT_IN, aging_queue, origins_of
+from portal.cases.types import AGING_QUEUE, BUILT_IN, aging_queue
 from portal.cases.types import case_type as case_type_row
 from portal.errors import Invalid, PortalError
 from portal.formatting import org_zone
 from portal.notifications.services import queue_email
 from portal.queues.models import Queue
+from portal.rules.checks import (
+    clean_close_cases,
+    clean_complete_tasks,
+    clean_create_task,
+    clean_open_case,
+    clean_send_email,
+)
 from portal.rules.choosers import CHOOSERS, NOBODY, chooser
 from portal.rules.models import EmailTemplate, Rule, RuleEffect, RuleFiring
-from portal.rules.texts import SUBJECT_PLACEHOLDERS, check_text, fill
+from portal.rules.texts import fill
 from portal.timeutil import now_utc, to_local
 from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrderTask
 from portal.workorders.services import record
-
-MAX_DUE_DAYS = 365
-
 
 # --- what a firing carries ---------------------------------------------------------------
 
@@ -348,122 +352,6 @@ def _run_send_email(run: FiringRun, params: dict) -> None:
     run.did("send_email", f"e-mailed {contact.email}", message_id=message.id)
 
 
-# --- checks on save ----------------------------------------------------------------------
-
-
-def _case_type_slug(session: so.Session, slug: object) -> str:
-    slug = str(slug or "")
-    if (
-        slug not in BUILT_IN
-        and session.scalar(sa.select(CaseType.id).where(CaseType.slug == slug)) is None
-    ):
-        raise Invalid(f"There is no case type {slug!r}.", field="case_type")
-    return slug
-
-
-def _queue_slug(session: so.Session, slug: object, field: str) -> str:
-    slug = str(slug or "")
-    if (
-        slug != AGING_QUEUE
-        and session.scalar(sa.select(Queue.id).where(Queue.slug == slug)) is None
-    ):
-        raise Invalid(f"There is no queue {slug!r}.", field=field)
-    return slug
-
-
-def _clean_open_case(session: so.Session, p: dict) -> dict:
-    case_type = _case_type_slug(session, p.get("case_type"))
-    origin = str(p.get("origin") or "")
-    origins = origins_of(session, case_type)
-    if origin not in origins:
-        raise Invalid(f"Choose where the case came from ({', '.join(origins)}).", field="origin")
-    chooser_name = str(p.get("contact_chooser") or "")
-    if chooser_name and chooser_name not in CHOOSERS:
-        raise Invalid(f"There is no contact chooser {chooser_name!r}.", field="contact_chooser")
-    subject = " ".join(str(p.get("subject") or "").split())
-    if not subject or len(subject) > 200:
-        raise Invalid("Write the case's subject (200 characters at most).", field="subject")
-    check_text(subject, "subject", SUBJECT_PLACEHOLDERS)
-    priority = str(p.get("priority") or "medium")
-    if priority not in PRIORITIES:
-        raise Invalid(f"Choose a priority ({', '.join(PRIORITIES)}).", field="priority")
-    return {
-        "kind": "open_case",
-        "case_type": case_type,
-        "origin": origin,
-        "owner_queue": _queue_slug(session, p.get("owner_queue"), "owner_queue"),
-        "contact_chooser": chooser_name,
-        "subject": subject,
-        "priority": priority,
-    }
-
-
-def clean_assignee(session: so.Session, spec: object) -> str:
-    spec = str(spec or "")
-    kind, _, value = spec.partition(":")
-    if kind in ("queue_lead", "queue") and value:
-        _queue_slug(session, value, "assignee")
-        return spec
-    if kind == "user" and value:
-        user = session.scalar(sa.select(User).where(User.email == value.lower()))
-        if user is None or not user.is_team or not user.active:
-            raise Invalid(f"{value} is not an active member of staff.", field="assignee")
-        return f"user:{value.lower()}"
-    if spec == "account_owner":
-        return spec
-    raise Invalid(
-        "Choose who gets the task: a queue's lead, a queue, a person or the account's owner.",
-        field="assignee",
-    )
-
-
-def clean_due_days(value: object) -> int:
-    try:
-        days = int(str(value))
-    except ValueError:
-        raise Invalid("Write the due days as a whole number.", field="due_days") from None
-    if not 0 <= days <= MAX_DUE_DAYS:
-        raise Invalid(f"Due days are 0 to {MAX_DUE_DAYS}.", field="due_days")
-    return days
-
-
-def _clean_create_task(session: so.Session, p: dict) -> dict:
-    title = " ".join(str(p.get("title") or "").split())
-    if not title or len(title) > 200:
-        raise Invalid("Write the task's title (200 characters at most).", field="title")
-    return {
-        "kind": "create_task",
-        "title": title,
-        "due_days": clean_due_days(p.get("due_days")),
-        "assignee": clean_assignee(session, p.get("assignee")),
-    }
-
-
-def _clean_close_cases(session: so.Session, p: dict) -> dict:
-    slug = _case_type_slug(session, p.get("case_type"))
-    kind = (
-        case_type_row(session, slug)
-        if slug in BUILT_IN
-        else session.scalar(sa.select(CaseType).where(CaseType.slug == slug))
-    )
-    closed = [s.name for s in kind.statuses if s.meaning == "closed"]
-    status = str(p.get("status") or "")
-    if status not in closed:
-        raise Invalid(f"Choose a closed status ({', '.join(closed)}).", field="status")
-    return {"kind": "close_cases", "case_type": slug, "status": status}
-
-
-def _clean_complete_tasks(session: so.Session, p: dict) -> dict:
-    return {"kind": "complete_tasks"}
-
-
-def _clean_send_email(session: so.Session, p: dict) -> dict:
-    slug = str(p.get("template") or "")
-    if session.scalar(sa.select(EmailTemplate.id).where(EmailTemplate.slug == slug)) is None:
-        raise Invalid(f"There is no e-mail template {slug!r}.", field="template")
-    return {"kind": "send_email", "template": slug}
-
-
 # --- the registry ------------------------------------------------------------------------
 
 
@@ -493,10 +381,11 @@ def _assignee_words(spec: str) -> str:
 ACTIONS: dict[str, ActionKind] = {
     "open_case": ActionKind(
         "Open a case",
-        _clean_open_case,
+        clean_open_case,
         _run_open_case,
         lambda p: (
-            f"open {_a(p['case_type'])} {p['case_type']} case (came in by {p['origin']}), owned by the "
+            f"open {_a(p['case_type'])} {p['case_type']} case (came in by {p['origin']}), "
+            "owned by the "
             f"{p['owner_queue']} queue"
             + (
                 f", for {CHOOSERS[p['contact_chooser']][0].lower()}"
@@ -507,7 +396,7 @@ ACTIONS: dict[str, ActionKind] = {
     ),
     "create_task": ActionKind(
         "Create a task",
-        _clean_create_task,
+        clean_create_task,
         _run_create_task,
         lambda p: (
             f"give {_assignee_words(p['assignee'])} the task \u201c{p['title']}\u201d, due "
@@ -517,20 +406,20 @@ ACTIONS: dict[str, ActionKind] = {
     ),
     "close_cases": ActionKind(
         "Close the record's open cases",
-        _clean_close_cases,
+        clean_close_cases,
         _run_close_cases,
         lambda p: f"set the account's open {p['case_type']} cases to \u201c{p['status']}\u201d",
     ),
     "complete_tasks": ActionKind(
         "Complete their open tasks",
-        _clean_complete_tasks,
+        clean_complete_tasks,
         _run_complete_tasks,
         lambda p: "complete their open tasks",
         needs=("open_case", "close_cases"),
     ),
     "send_email": ActionKind(
         "Send an e-mail",
-        _clean_send_email,
+        clean_send_email,
         _run_send_email,
         lambda p: f"e-mail the case's contact (template \u201c{p['template']}\u201d)",
         needs=("open_case",),

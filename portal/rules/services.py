@@ -16,7 +16,8 @@ from portal.errors import Invalid
 from portal.feed.records import RECORD_LABELS, field_info
 from portal.pagination import Page, paginate
 from portal.queues.models import Queue
-from portal.rules.actions import clean_actions, clean_due_days, describe_action
+from portal.rules.actions import clean_actions, describe_action
+from portal.rules.checks import clean_due_days
 from portal.rules.conditions import OP_WORDS, OPS
 from portal.rules.models import EmailTemplate, Rule, RuleFiring
 from portal.rules.texts import PLACEHOLDERS, check_text
