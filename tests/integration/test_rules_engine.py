@@ -10,16 +10,16 @@ import sqlalchemy as sa
 
 from portal.cases.models import Case
 from portal.cases.types import AGING_ORIGIN, AUTO_CLOSURE
-from portal.feed.changes import set_oldest_aging_days
+from portal.feed.changes import apply_changes, contact_changes, set_oldest_aging_days
 from portal.feed.watchers import Cause
 from portal.notifications.models import OutboxMessage
-from portal.rules.builtin import AGING_OPEN_RULE
+from portal.rules.builtin import AGING_OPEN_RULE, ensure_builtin
 from portal.rules.choosers import NOBODY
 from portal.rules.engine import enable_rule, simulate
 from portal.rules.models import Rule, RuleFiring, RuleState
 from portal.workorders.models import TimelineEntry
 from tests.factories import NOW, create_account, create_user
-from tests.rules_world import build_aging_world, cases_of, feed, firings, tasks_of
+from tests.rules_world import FEED, build_aging_world, cases_of, feed, firings, tasks_of
 
 
 @pytest.fixture
@@ -203,3 +203,20 @@ def test_simulate_writes_nothing_and_enabling_does_what_it_showed(session, aging
     fired = [f.record_id for f in firings(session) if f.cause.startswith("Rule enabled")]
     assert sorted(fired) == sorted(r.record_id for r in simulation.records)
     assert simulate(session, rule).firing == 0
+
+
+def test_the_built_in_rules_are_made_once_enabled(session, aging):
+    ensure_builtin(session)
+    ensure_builtin(session)
+    rules = session.scalars(sa.select(Rule).order_by(Rule.position)).all()
+    assert [(r.name, r.enabled, r.built_in) for r in rules] == [
+        ("Aging confirmations: open", True, True),
+        ("Aging confirmations: close", True, True),
+    ]
+
+
+def test_a_contact_log_in_change_fires_no_account_rule(session, aging):
+    changes = contact_changes(session, {aging.older.id: {"last_external_login_at": NOW}})
+    apply_changes(session, changes, FEED)
+    assert firings(session) == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(RuleState)) == 0
