@@ -44,12 +44,15 @@ from portal.dispatch.routes import bp as dispatch_bp
 from portal.errors import register_handlers
 from portal.extensions import csrf, htmx, login_manager
 from portal.feed import kind as feed_kind  # noqa: F401  (registers the account feed's import kind)
+from portal.feed.watchers import watch as watch_fed_records
 from portal.health import bp as health_bp
 from portal.ids import MAX_ID
 from portal.notifications.events import register_expander
 from portal.notifications.routes import bp as notifications_bp
 from portal.privacy.routes import bp as privacy_bp
 from portal.reports.routes import bp as reports_bp
+from portal.rules.views import case_rule_firings
+from portal.rules.watchers import rules_follow_fed_records
 from portal.settings.routes import bp as settings_bp
 from portal.sla.hooks import expand_milestone_webhooks
 from portal.sla.services import EVENT_KIND as MILESTONE_EVENTS
@@ -181,6 +184,9 @@ def _register_watchers() -> None:
     # The SLA clocks follow every case and the back-office work orders cases own.
     watch_case("sla-clocks", case_moved)
     watch("case", "sla-clocks", sla_work_order_moved)
+    # The rules follow every change of fed records, fed or edited by hand (the module
+    # registers itself on import; registering again is a no-op).
+    watch_fed_records(rules_follow_fed_records)
 
 
 # Only our own origin; htmx needs no inline script or eval. Inline styles are not
@@ -218,3 +224,5 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(formatting.GLOBALS)
     # The case page's SLA block (templates/cases/_milestones.html): cases cannot ask sla.
     app.jinja_env.globals.update(case_milestones=case_milestones, sla_hours=hours_minutes)
+    # The case page's "why did this case open?" (templates/rules/_why.html).
+    app.jinja_env.globals.update(case_rule_firings=case_rule_firings)

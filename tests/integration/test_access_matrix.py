@@ -45,6 +45,8 @@ from portal.db import Base
 from portal.notifications.services import notify_user, queue_email
 from portal.queues.services import scheduling_queue_id
 from portal.reports.models import ReportRun
+from portal.rules.builtin import AGING_OPEN_RULE, AGING_TEMPLATE, ensure_builtin
+from portal.rules.models import Rule as RuleRow
 from portal.sla import settings as sla_settings
 from portal.tokens import make_token
 from portal.webhooks.models import WebhookEndpoint
@@ -249,6 +251,14 @@ RULES: dict[str, Rule] = {
     "settings.milestone_remove": staff("manager"),
     "settings.milestone_action_add": staff("manager"),
     "settings.milestone_action_remove": staff("manager"),
+    "settings.rules": staff("manager"),
+    "settings.rules_builtin": staff("manager"),
+    "settings.rule": staff("manager"),
+    "settings.rule_simulate": staff("manager"),
+    "settings.rule_enable": staff("manager"),
+    "settings.rule_disable": staff("manager"),
+    "settings.rule_firings": staff("manager"),
+    "settings.rule_template": staff("manager"),
     # reports
     "reports.index": staff("manager"),
     "reports.create": staff("manager"),
@@ -397,6 +407,8 @@ def build_world(app, session, frozen_now) -> World:
         session, milestone, trigger="warning", action="notify_owner"
     )
     case = create_case(session, contact, by=owner)
+    ensure_builtin(session)
+    rule = session.scalar(sa.select(RuleRow).where(RuleRow.slug == AGING_OPEN_RULE))
     session.flush()
 
     people = {
@@ -452,6 +464,7 @@ def build_world(app, session, frozen_now) -> World:
         "definition_id": milestone.id,
         "action_id": sla_action.id,
         "case_id": case.id,
+        "rule_id": rule.id,
     }
     words = {
         "static": {"filename": "css/portal.css"},
@@ -469,6 +482,7 @@ def build_world(app, session, frozen_now) -> World:
         "cases.work_order_action": {"action": "take"},
         "settings.agent_active": {"action": "deactivate"},
         "settings.user_active": {"action": "deactivate"},
+        "settings.rule_template": {"slug": AGING_TEMPLATE},
         "privacy.anonymise": {"user_id": owner.id},  # customers only: a staff id is 404
         # No real secret for these: the bogus one must be refused.
         "accounts.reset_password": {"token": "bogus"},

@@ -1,7 +1,8 @@
 """The settings blueprint, one module per area: the overview, services and the booking
 policy (overview.py); agents; skills, territories and holidays (catalogues.py); staff
 users; queues; webhooks; the scheduler's disruptions page; the audit log; business-hours
-calendars and entitlement processes (calendars.py, entitlements.py). Each module names its
+calendars and entitlement processes (calendars.py, entitlements.py); rules and their e-mail
+templates (rules.py). Each module names its
 own URLs in `register(bp)`."""
 
 from flask import Blueprint
@@ -15,6 +16,7 @@ from portal.settings.routes import (
     entitlements,
     overview,
     queues,
+    rules,
     users,
     webhooks,
 )
@@ -29,6 +31,7 @@ for area in (
     disruptions,
     entitlements,
     queues,
+    rules,
     users,
     webhooks,
 ):
