@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -20,12 +19,11 @@ from flask import current_app
 
 from portal.accounts.models import Contact, User
 from portal.cases.comments import add_email_comment
-from portal.cases.models import Case
+from portal.cases.models import Case, new_reply_token
 from portal.errors import NotFound
 from portal.notifications.services import notify_user
 from portal.queues.services import notify_queue
 
-TOKEN_BYTES = 24  # 32 characters of URL-safe base64
 _ADDRESS = re.compile(r"^case\+([A-Za-z0-9_-]{16,43})@", re.IGNORECASE)
 
 
@@ -40,10 +38,10 @@ def inbound_domain() -> str:
 
 
 def reply_address(session: so.Session, case: Case) -> str:
-    """The case's reply address; its token is made on first use."""
+    """The case's reply address; its token is made on first use (written with the
+    caller's next flush)."""
     if not case.reply_token:
-        case.reply_token = secrets.token_urlsafe(TOKEN_BYTES)
-        session.flush()
+        case.reply_token = new_reply_token()
     return f"case+{case.reply_token}@{inbound_domain()}"
 
 

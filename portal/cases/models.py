@@ -9,6 +9,7 @@ a queue, never both, never neither. Comments and changes live on the timeline
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 
 PRIORITIES = ("low", "medium", "high", "urgent")
 STATUS_MEANINGS = ("open", "waiting", "closed")
+
+
+def new_reply_token() -> str:
+    """32 characters of URL-safe base64: the case part of a reply address."""
+    return secrets.token_urlsafe(24)
 
 
 class CaseType(Base):
@@ -107,8 +113,11 @@ class Case(Base):
     first_response_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # The random part of the case's reply address (case+TOKEN@...): a reply to a case's
-    # e-mail lands on the case (portal/cases/inbound.py). Made when first needed.
-    reply_token: so.Mapped[str | None] = so.mapped_column(sa.String(43), unique=True)
+    # e-mail lands on the case (portal/cases/inbound.py). Made with the case (cases from
+    # before it get theirs when first needed).
+    reply_token: so.Mapped[str | None] = so.mapped_column(
+        sa.String(43), unique=True, default=lambda: new_reply_token()
+    )
 
     case_type: so.Mapped[CaseType] = so.relationship()
     account: so.Mapped[CustomerAccount] = so.relationship()

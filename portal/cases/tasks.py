@@ -37,13 +37,34 @@ def create_case_task(
     user: User | None = None,
     queue: Queue | None = None,
     by: User | None = None,
+    fresh: bool = False,
 ) -> WorkOrderTask:
-    """A task on `case` for one user or one queue; Invalid when the case has an open task."""
+    """A task on `case` for one user or one queue; Invalid when the case has an open task.
+
+    `fresh`: the case was opened in this transaction, so it has no task yet: the task is
+    added without looking first (the rules open thousands of cases in one import; the
+    unique index still guards)."""
     if (user is None) == (queue is None):
         raise Invalid("A task is for one person or one queue.", field="assignee")
+    if fresh:
+        task = _task_row(case, title, due_at, user, queue, by)
+        session.add(task)
+        session.flush()
+        return task
     if open_task(session, case) is not None:
         raise Invalid("This case has an open task: complete it first.", field="task")
-    task = WorkOrderTask(
+    task = _task_row(case, title, due_at, user, queue, by)
+    try:
+        with session.begin_nested():
+            session.add(task)
+            session.flush()
+    except sa.exc.IntegrityError:  # a concurrent maker got there first
+        raise Invalid("This case has an open task: complete it first.", field="task") from None
+    return task
+
+
+def _task_row(case, title, due_at, user, queue, by) -> WorkOrderTask:
+    return WorkOrderTask(
         case_id=case.id,
         user_id=user.id if user else None,
         queue_id=queue.id if queue else None,
@@ -53,13 +74,6 @@ def create_case_task(
         created_at=now_utc(),
         created_by_id=by.id if by else None,
     )
-    try:
-        with session.begin_nested():
-            session.add(task)
-            session.flush()
-    except sa.exc.IntegrityError:  # a concurrent maker got there first
-        raise Invalid("This case has an open task: complete it first.", field="task") from None
-    return task
 
 
 def complete_open_tasks(session: so.Session, case: Case, *, by: User | None) -> int:

@@ -64,9 +64,18 @@ BUILT_IN = {
 
 
 def case_type(session: so.Session, slug: str) -> CaseType:
-    """The case type with this slug; the built-in ones are made when missing."""
+    """The case type with this slug; the built-in ones are made when missing.
+
+    Found once per session (an import may open thousands of cases): later calls take the
+    row from the session's identity map."""
+    known = session.info.setdefault("case_type_ids", {})
+    if slug in known:
+        cached = session.get(CaseType, known[slug])
+        if cached is not None and cached.slug == slug:
+            return cached
     found = session.scalar(sa.select(CaseType).where(CaseType.slug == slug))
     if found is not None:
+        known[slug] = found.id
         return found
     spec = BUILT_IN.get(slug)
     if spec is None:

@@ -271,7 +271,15 @@ def _run_create_task(run: FiringRun, params: dict) -> None:
     due = due_after(int(params["due_days"]))
     try:
         task = create_case_task(
-            run.session, case, title=params["title"], due_at=due, user=user, queue=queue, by=run.by
+            run.session,
+            case,
+            title=params["title"],
+            due_at=due,
+            user=user,
+            queue=queue,
+            by=run.by,
+            # The case was opened by this firing's open_case: it has no task yet.
+            fresh=True,
         )
     except PortalError as refused:
         run.did("create_task", f"skipped: {refused}")
@@ -312,7 +320,8 @@ def _run_complete_tasks(run: FiringRun, params: dict) -> None:
                     )
                 )
             )
-        complete_open_tasks(run.session, case, by=run.by)
+        if case not in run.closed:  # closing one (set_status) completed its tasks already
+            complete_open_tasks(run.session, case, by=run.by)
         done.extend(before)
     for task_id in done:
         run.effect("task", task_id, "complete_tasks")
