@@ -44,6 +44,7 @@ from portal.dispatch.routes import bp as dispatch_bp
 from portal.errors import register_handlers
 from portal.extensions import csrf, htmx, login_manager
 from portal.health import bp as health_bp
+from portal.imports.routes import bp as imports_bp
 from portal.ids import MAX_ID
 from portal.notifications.events import register_expander
 from portal.notifications.routes import bp as notifications_bp
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(notifications_bp)
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(imports_bp, url_prefix="/imports")
     app.register_blueprint(privacy_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(support_bp)
