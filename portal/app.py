@@ -44,8 +44,8 @@ from portal.dispatch.routes import bp as dispatch_bp
 from portal.errors import register_handlers
 from portal.extensions import csrf, htmx, login_manager
 from portal.health import bp as health_bp
-from portal.imports.routes import bp as imports_bp
 from portal.ids import MAX_ID
+from portal.imports.routes import bp as imports_bp
 from portal.notifications.events import register_expander
 from portal.notifications.routes import bp as notifications_bp
 from portal.privacy.routes import bp as privacy_bp
