@@ -296,25 +296,45 @@ def problem_message(problem: FileProblem) -> str:
 
 
 def _store_rows(session: so.Session, import_id: int, result: KindResult) -> None:
-    table = ImportRow.__table__
-    batch: list[dict] = []
-    for row in result.rows:
-        if row.outcome not in ROW_OUTCOMES:
-            raise ValueError(f"unknown row outcome {row.outcome!r}")
-        batch.append(
-            {
-                "import_id": import_id,
-                "line": row.line,
-                "key": (row.key or "")[:120],
-                "outcome": row.outcome,
-                "column": row.column[:60] if row.column else None,
-                "message": row.message or "",
-            }
+    """Write the run's row outcomes: COPY on PostgreSQL (150,000 rows in about a second,
+    against five with INSERT ... SELECT unnest), batched inserts elsewhere."""
+    rows = (
+        (
+            import_id,
+            row.line,
+            (row.key or "")[:120],
+            _known_outcome(row.outcome),
+            row.column[:60] if row.column else None,
+            row.message or "",
         )
+        for row in result.rows
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_rows(session, rows)
+        return
+    names = ("import_id", "line", "key", "outcome", "column", "message")
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(dict(zip(names, row, strict=True)))
         if len(batch) >= ROW_BATCH:
-            insert_many(session, table, batch)
+            insert_many(session, ImportRow.__table__, batch)
             batch = []
-    insert_many(session, table, batch)
+    insert_many(session, ImportRow.__table__, batch)
+
+
+def _copy_rows(session: so.Session, rows) -> None:
+    # The session's own connection, so the rows are in its transaction (and savepoint).
+    cursor = session.connection().connection.driver_connection.cursor()
+    statement = 'COPY import_rows (import_id, line, key, outcome, "column", message) FROM STDIN'
+    with cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _known_outcome(outcome: str) -> str:
+    if outcome not in ROW_OUTCOMES:
+        raise ValueError(f"unknown row outcome {outcome!r}")
+    return outcome
 
 
 # --- reading --------------------------------------------------------------------------------
