@@ -7,8 +7,8 @@ FileNotFoundError and moves on). The winner imports it (import_now: check and, i
 clean, apply, in one transaction), commits, and moves it to `.done/` when it was applied
 or to `.rejected/` beside `<name>.reason.txt` saying why. The database backs this up: an
 applied file (same kind, same sha256) is never applied again, so a file that came back
-(dropped again, or left claimed by a process that died and put back by hand) is a
-"duplicate" and changes nothing.
+(dropped again, or claimed by a process that died after committing, and put back
+once the claim is STALE_CLAIM old) is a "duplicate" and changes nothing.
 
 Writers should drop a file whole: write it under a dot-name or with `.tmp` or `.part`
 at the end, then rename it; those names are never picked up.
@@ -21,6 +21,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy.orm as so
@@ -34,6 +35,11 @@ log = logging.getLogger(__name__)
 
 CLAIMED, DONE, REJECTED = ".claimed", ".done", ".rejected"
 PARTIAL_SUFFIXES = (".tmp", ".part", ".partial")
+# A claim this old belongs to a process that died before it finished (an import takes
+# seconds): the file is put back to be picked up again. Should the import have been
+# applied after all, the database makes the second one a "duplicate".
+STALE_CLAIM = timedelta(minutes=30)
+_STAMP = "%Y%m%dT%H%M%S"
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ def claim(path: Path) -> Path | None:
     claimed it first."""
     claimed = path.parent / CLAIMED
     claimed.mkdir(exist_ok=True)
-    target = claimed / f"{now_utc():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}-{path.name}"
+    target = claimed / f"{now_utc():{_STAMP}}-{secrets.token_hex(4)}-{path.name}"
     try:
         os.rename(path, target)
     except FileNotFoundError:
@@ -78,13 +84,41 @@ def original_name(claimed: Path) -> str:
     return claimed.name.split("-", 2)[-1]
 
 
+def release_stale_claims(folder: Path, now: datetime) -> list[Path]:
+    """Put back into `folder` the files claimed longer than STALE_CLAIM ago."""
+    released = []
+    try:
+        entries = list(os.scandir(folder / CLAIMED))
+    except FileNotFoundError:
+        return released
+    for entry in entries:
+        try:
+            claimed_at = datetime.strptime(entry.name.split("-", 1)[0], _STAMP)
+        except ValueError:
+            continue  # not one of our claims
+        if now - claimed_at.replace(tzinfo=UTC) < STALE_CLAIM:
+            continue
+        target = folder / original_name(Path(entry.path))
+        if target.exists():
+            target = folder / f"returned-{entry.name}"
+        try:
+            os.rename(entry.path, target)
+        except FileNotFoundError:
+            continue  # another process put it back (or finished it) first
+        log.warning("Put back %s: claimed at %s and never finished", target.name, claimed_at)
+        released.append(target)
+    return released
+
+
 def pick_up_folder(
     folder: Path,
     kind: str,
     session_factory: Callable[[], so.Session],
 ) -> list[PickedUp]:
-    """Import every file waiting in `folder` as `kind`, each in its own transaction."""
+    """Import every file waiting in `folder` as `kind`, each in its own transaction
+    (after putting back the files a dead process had claimed)."""
     folder.mkdir(parents=True, exist_ok=True)
+    release_stale_claims(folder, now_utc())
     done: list[PickedUp] = []
     for path in waiting_files(folder):
         claimed = claim(path)

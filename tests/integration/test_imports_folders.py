@@ -205,3 +205,16 @@ def test_two_processes_given_the_same_dropped_files_import_each_once(
     assert skills == 20
     assert len(names(folder / ".done")) == 20
     assert [n for n in names(folder) if not n.startswith(".")] == []
+
+
+def test_a_file_a_dead_process_claimed_long_ago_is_put_back_and_imported(app, session, folder):
+    claimed = folder / ".claimed"
+    claimed.mkdir()
+    drop(claimed, "20260601T052000-0badc0de-late.csv", csv_bytes(("oil", "Oil")))  # 40 min ago
+    drop(claimed, "20260601T055000-0badc0de-busy.csv", csv_bytes(("gas", "Gas")))  # 10 min ago
+
+    pick_up_dropped_files(app)
+
+    [imp] = imports(session)
+    assert (imp.filename, imp.status) == ("late.csv", "applied")
+    assert names(claimed) == ["20260601T055000-0badc0de-busy.csv"]  # still being worked on
