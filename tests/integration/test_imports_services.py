@@ -5,14 +5,18 @@ or nothing, the same file twice is a duplicate, and a checked import can be disc
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 import sqlalchemy as sa
 
+from portal.app import create_app
+from portal.db import get_session
 from portal.errors import Invalid
 from portal.imports import services
 from portal.imports.models import Import, ImportRow
 from portal.workforce.models import Skill
+from tests.conftest import app_config
 from tests.factories import NOW, create_skill, create_user
 from tests.import_kinds import KIND, csv_bytes, skills_kind
 
@@ -281,3 +285,57 @@ def test_the_summary_counts_every_outcome(session, kind, manager):
     imp = check(session, csv_bytes(("gas", "Gas"), ("oil", "Oil")), manager)
 
     assert services.summary(imp) == "2 rows: 1 new, 0 changed, 1 unchanged, 0 errors"
+
+
+class _Together:
+    """Wraps the test kind so that two applies wait for each other inside the kind:
+    both have passed the look for an applied copy before either commits."""
+
+    def __init__(self, inner, parties: int):
+        self.inner, self.kind, self.label, self.accept = inner, inner.kind, inner.label, ()
+        self.barrier = threading.Barrier(parties, timeout=30)
+
+    def run(self, session, path, imp, *, apply, by):
+        if apply:
+            self.barrier.wait()
+        return self.inner.run(session, path, imp, apply=apply, by=by)
+
+
+def test_two_applies_of_the_same_file_at_once_apply_it_once(pg_url, tmp_path, kind, monkeypatch):
+    """Two sessions on PostgreSQL apply two checked copies of one file at the same moment:
+    the partial unique index lets one be applied; the other becomes a duplicate and its
+    writes are rolled back."""
+    app = create_app(app_config(pg_url, tmp_path / "instance"))
+    try:
+        with app.app_context():
+            session = get_session()
+            create_skill(session, code="oil", name="Oil")
+            data = csv_bytes(("oil", "Heating oil"))
+            ids = [check(session, data, None).id for _ in range(2)]
+            session.commit()
+        together = _Together(kind, 2)
+        monkeypatch.setattr(services, "kind_or_invalid", lambda name: together)
+        outcomes = {}
+
+        def apply(import_id):
+            with app.app_context():
+                db_session = get_session()
+                imp = services.apply_import(db_session, db_session.get(Import, import_id), by=None)
+                db_session.commit()
+                outcomes[import_id] = imp.status
+
+        threads = [threading.Thread(target=apply, args=(i,)) for i in ids]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        assert sorted(outcomes.values()) == ["applied", "duplicate"]
+        with app.app_context():
+            session = get_session()
+            applied = session.scalars(sa.select(Import).where(Import.status == "applied")).one()
+            copy = session.scalars(sa.select(Import).where(Import.status == "duplicate")).one()
+            assert copy.duplicate_of_id == applied.id
+            assert skill_names(session) == {"oil": "Heating oil"}
+    finally:
+        app.extensions["portal.engine"].dispose()
