@@ -83,6 +83,8 @@ def _rows(path: Path, filename: str):
             items = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, ValueError) as err:
             raise FileProblem(f"The file is not JSON: {err}") from None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise FileProblem("The file is not a JSON list of objects.")
         for number, item in enumerate(items, start=1):
             yield number, str(item.get("code", "")).strip(), str(item.get("name", "")).strip()
         return

@@ -182,6 +182,12 @@ def _document_app():
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _document_app())
 
 
+@schemathesis.serializer("text/csv")
+def _csv_body(_context, value) -> bytes:
+    """Generated CSV bodies (schemathesis has no serializer of its own for text/csv)."""
+    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else b""
+
+
 @schema.include(tag="imports").parametrize()
 @settings(
     max_examples=25,
@@ -190,6 +196,8 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _document_app())
 )
 def test_the_imports_api_keeps_to_its_document_for_managers(case, manager_api):
     app, headers = manager_api
+    if "kind" in (case.path_parameters or {}):
+        case.path_parameters["kind"] = KIND  # a kind that exists, so the file is read
     case.call_and_validate(
         app=app,
         headers=headers,
