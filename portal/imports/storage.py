@@ -2,8 +2,9 @@
 
 A file is kept under IMPORT_DIR as `<sha[:2]>/<sha>`: the same bytes are kept once, and
 a kept file is never changed (its name is its content). It is written to a temporary
-file in the same folder, flushed to disk (fsync) and then renamed into place, so a crash
-leaves either the whole file or none; a reader never sees half of one.
+file in the same folder, flushed to disk (fsync) and then renamed into place (the folder
+synced too), so a crash leaves either the whole file or none; a reader never sees half
+of one.
 """
 
 from __future__ import annotations
@@ -61,9 +62,18 @@ def store_stream(stream: BinaryIO, folder: Path, *, max_bytes: int) -> StoredFil
         target = folder / relative
         target.parent.mkdir(exist_ok=True)
         os.replace(temp, target)  # the same bytes, if a copy is there already
+        _sync_folder(target.parent)  # the rename itself survives a crash too
         return StoredFile(relative, sha, size)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _sync_folder(folder: Path) -> None:
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def stored_file(folder: Path, relative: str) -> Path:
