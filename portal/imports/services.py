@@ -225,6 +225,7 @@ def _apply(session: so.Session, kind: ImportKind, imp: Import, *, by: User | Non
     savepoint = session.begin_nested()
     try:
         result = kind.run(session, path, imp, apply=True, by=by)
+        session.flush()  # the kind's own writes: their errors are the kind's, not a race
     except FileProblem as problem:
         savepoint.rollback()
         _record(session, imp, KindResult(), problem)
