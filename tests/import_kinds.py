@@ -65,6 +65,10 @@ class SkillsKind:
 def _problem(code, name, seen, existing):
     if not code:
         return "code", "The code is missing."
+    if len(code) > 40 or not code.isprintable():
+        return "code", "The code is not 1 to 40 printable characters."
+    if len(name) > 80 or not name.isprintable():
+        return "name", "The name is not up to 80 printable characters."
     if code in seen:
         return "code", f"The code {code} is in the file twice."
     if not name:
@@ -90,20 +94,27 @@ def _rows(path: Path, filename: str):
         return
     with path.open("rb") as raw:
         reader = csv.reader(_decoded(raw))
-        header = next(reader, None)
-        if header is None:
-            raise FileProblem("The file is empty.", line=1)
-        header = [h.strip().lower() for h in header]
-        for column in COLUMNS:
-            if column not in header:
-                raise FileProblem(f"The column {column} is missing.", line=1, column=column)
-        at = {column: header.index(column) for column in COLUMNS}
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            cells = [*row, "", ""]
-            code, name = (cells[at[c]].strip() for c in COLUMNS)
-            yield reader.line_num, code, name
+        try:
+            yield from _csv_rows(reader)
+        except csv.Error as err:
+            raise FileProblem(f"The file is not CSV: {err}", line=reader.line_num) from None
+
+
+def _csv_rows(reader):
+    header = next(reader, None)
+    if header is None:
+        raise FileProblem("The file is empty.", line=1)
+    header = [h.strip().lower() for h in header]
+    for column in COLUMNS:
+        if column not in header:
+            raise FileProblem(f"The column {column} is missing.", line=1, column=column)
+    at = {column: header.index(column) for column in COLUMNS}
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = [*row, "", ""]
+        code, name = (cells[at[c]].strip() for c in COLUMNS)
+        yield reader.line_num, code, name
 
 
 def _decoded(raw):
