@@ -303,10 +303,10 @@ def _store_rows(session: so.Session, import_id: int, result: KindResult) -> None
         (
             import_id,
             row.line,
-            (row.key or "")[:120],
+            _storable(row.key or "")[:120],
             _known_outcome(row.outcome),
-            row.column[:60] if row.column else None,
-            row.message or "",
+            _storable(row.column)[:60] if row.column else None,
+            _storable(row.message or ""),
         )
         for row in result.rows
     )
@@ -330,6 +330,14 @@ def _copy_rows(session: so.Session, rows) -> None:
     with cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def _storable(text: str) -> str:
+    """Text from a file as the database can keep it: PostgreSQL refuses NUL and lone
+    surrogates (a key or a message may quote a broken row)."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
 def _known_outcome(outcome: str) -> str:

@@ -339,3 +339,17 @@ def test_two_applies_of_the_same_file_at_once_apply_it_once(pg_url, tmp_path, ki
             assert skill_names(session) == {"oil": "Heating oil"}
     finally:
         app.extensions["portal.engine"].dispose()
+
+
+def test_a_key_with_characters_the_database_refuses_is_kept_readable(session, kind, manager):
+    imp = services.import_now(
+        session,
+        KIND,
+        io.BytesIO(b'[{"code": "a\\u0000b\\ud800", "name": "x"}]'),
+        "f.json",
+        source="api",
+        by=manager,
+    )
+
+    [row] = services.rows_of(session, imp).items
+    assert row.outcome == "error" and row.key == "a\ufffdb?"
