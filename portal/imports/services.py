@@ -270,7 +270,7 @@ def _record(
         imp.meta = {**(imp.meta or {}), **result.meta}
     if problem is not None:
         imp.status = "rejected"
-        imp.message = problem_message(problem)
+        imp.message = _storable(problem_message(problem))
     elif result.error_count:
         imp.status = "rejected"
         imp.message = (
