@@ -47,6 +47,7 @@ from portal.feed import kind as feed_kind  # noqa: F401  (registers the account 
 from portal.feed.watchers import watch as watch_fed_records
 from portal.health import bp as health_bp
 from portal.ids import MAX_ID
+from portal.imports.routes import bp as imports_bp
 from portal.notifications.events import register_expander
 from portal.notifications.routes import bp as notifications_bp
 from portal.privacy.routes import bp as privacy_bp
@@ -140,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_bp, url_prefix="/settings")
     app.register_blueprint(notifications_bp)
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(imports_bp, url_prefix="/imports")
     app.register_blueprint(privacy_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(support_bp)

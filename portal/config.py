@@ -146,6 +146,21 @@ def _check_clock_offset() -> None:
         raise ConfigError(f"PORTAL_CLOCK_OFFSET must be a number of seconds, not {raw!r}")
 
 
+def _imports(instance: Path) -> dict:
+    """Where imported files are kept, how large one may be, and the watched folders.
+
+    IMPORT_FOLDERS maps a kind of import to the folder the scheduler process picks its
+    files up from (portal/imports/folders.py); each kind that has one adds its variable
+    here (the account feed: PORTAL_FEED_DIR)."""
+    return {
+        "IMPORT_DIR": os.environ.get("PORTAL_IMPORT_DIR") or str(instance / "imports"),
+        "IMPORT_MAX_BYTES": _bounded("PORTAL_IMPORT_MAX_MB", 50, 1, 4096, "MB") * 1024 * 1024,
+        "IMPORT_FOLDERS": {
+            "account_feed": os.environ.get("PORTAL_FEED_DIR") or str(instance / "feed"),
+        },
+    }
+
+
 def from_environment(overrides: dict | None = None) -> dict:
     """Build the Flask config from the process environment; `overrides` win (tests)."""
     overrides = overrides or {}
@@ -193,6 +208,7 @@ def from_environment(overrides: dict | None = None) -> dict:
         # Development only: admins (never managers) see the links in /admin/mail, and sent
         # bodies keep them; off, every private link is redacted and removed once sent.
         "MAIL_VIEWER_SHOWS_LINKS": _bool("PORTAL_MAIL_VIEWER_SHOWS_LINKS", False),
+        **_imports(instance),
     }
     settings.update(overrides)
     _prepare_database_folder(settings)

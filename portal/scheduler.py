@@ -116,6 +116,8 @@ JOBS = (
     JobSpec.every("purge-counters", "portal.cleanup:purge_request_counters", hours=1),
     JobSpec.every("purge-sessions", "portal.accounts.jobs:purge_sessions", hours=1),
     JobSpec.every("purge-mail-bodies", "portal.notifications.jobs:purge_mail_bodies", hours=1),
+    # Files dropped into the watched folders (the account feed's PORTAL_FEED_DIR).
+    JobSpec.every("pick-up-imports", "portal.imports.jobs:pick_up_dropped_files", seconds=60),
     JobSpec.cron(
         "email-weekly-reports",
         "portal.reports.jobs:email_weekly_reports",

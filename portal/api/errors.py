@@ -124,8 +124,9 @@ def _http_problem(err: HTTPException) -> Response:
     detail = {
         404: f"There is nothing at {request.path}.",
         405: "That method is not available here.",
+        # The route's own limit where it has one (a file to import), else the app's.
         413: "The request body is too large: send at most "
-        f"{(current_app.config.get('MAX_CONTENT_LENGTH') or 0) // 1024} KB.",
+        f"{(request.max_content_length or 0) // 1024} KB.",
     }.get(status, err.description or TITLES.get(status, "Error"))
     headers = {}
     if status == 405:

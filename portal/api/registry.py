@@ -38,6 +38,8 @@ from portal.ids import MAX_ID  # larger ids are refused by the route, not the da
 ID = f"int(min=1, max={MAX_ID})"  # the path converter for record ids
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _PATH_PARAM = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
+# A word in a path (a kind of import): what the views accept there.
+PATH_WORD = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Operation:
     errors: tuple[int, ...]
     idempotency_key: bool
     path_params: tuple[str, ...] = field(default=())
+    # A body the view reads itself, as a stream (a file to import): its media types.
+    raw_body: tuple[str, ...] = field(default=())
 
 
 OPERATIONS: list[Operation] = []
@@ -74,11 +78,14 @@ def operation(
     status: int = 200,
     errors: tuple[int, ...] = (),
     idempotency_key: bool = False,
+    raw_body: tuple[str, ...] = (),
 ) -> Callable:
     """Register `view(user, **path, query=..., body=..., idempotency_key=...)` on the API.
 
     The view returns an instance of `response`; it is sent as JSON with `status`.
     `roles` lists who may call it (higher staff roles included, as on the pages).
+    `raw_body` names the media types of a body the view reads itself (a file), in place
+    of a JSON `body` model.
     """
 
     def decorator(view: Callable) -> Callable:
@@ -97,6 +104,7 @@ def operation(
             errors=errors,
             idempotency_key=idempotency_key,
             path_params=tuple(_PATH_PARAM.findall(rule)),
+            raw_body=raw_body,
         )
 
         @wraps(view)
@@ -233,12 +241,7 @@ def openapi_document(*, title: str, version: str, description: str) -> dict:
 
 def _operation_object(op: Operation, refs: dict, problem_ref: dict, ref_template: str) -> dict:
     parameters = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-        }
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(op.rule, name)}
         for name in op.path_params
     ]
     if op.query is not None:
@@ -300,7 +303,23 @@ def _operation_object(op: Operation, refs: dict, problem_ref: dict, ref_template
             "required": True,
             "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
         }
+    if op.raw_body:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                media: {"schema": {} if media == "application/json" else {"type": "string"}}
+                for media in op.raw_body
+            },
+        }
     return operation
+
+
+def _path_schema(rule: str, name: str) -> dict:
+    """A record id (our int converter), or a word (a kind of import) where the rule
+    takes a plain string."""
+    if re.search(rf"<(?:string(?:\([^>]*\))?:)?{name}>", rule):
+        return {"type": "string", "minLength": 1, "maxLength": 40, "pattern": PATH_WORD.pattern}
+    return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 def _error_statuses(op: Operation) -> list[int]:
@@ -311,6 +330,8 @@ def _error_statuses(op: Operation) -> list[int]:
         statuses.add(404)
     if op.query is not None or op.body is not None or op.idempotency_key:
         statuses.add(422)
-    if op.body is not None:
+    if op.body is not None or op.raw_body:
         statuses.update((400, 413, 415))
+    if op.raw_body:
+        statuses.add(422)
     return sorted(statuses)

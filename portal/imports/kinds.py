@@ -66,6 +66,10 @@ class ImportKind(Protocol):
     label: str  # "Account feed"
     # The file types an upload may have, for the form's accept= ("text/csv", ".csv").
     accept: tuple[str, ...]
+    # Optional (not part of the protocol): `help_text: str`, the file's format in a
+    # sentence or two, shown on the upload form. A file sent through the API is named
+    # `<kind>.csv` or `<kind>.json` after its Content-Type unless the client names it:
+    # a kind that takes both tells them apart by `imp.filename`.
 
     def run(
         self,

@@ -30,9 +30,11 @@ What is checked:
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -42,6 +44,8 @@ from portal.api.tokens import create_token
 from portal.calendar_feeds.services import feed_token, reset_feed
 from portal.calendars import editing as calendar_editing
 from portal.db import Base
+from portal.imports.models import Import
+from portal.imports.storage import store_stream
 from portal.notifications.services import notify_user, queue_email
 from portal.queues.services import scheduling_queue_id
 from portal.reports.models import ReportRun
@@ -267,6 +271,13 @@ RULES: dict[str, Rule] = {
     "reports.subscription": staff("manager"),
     # the live SLA panel's fragment: every team user (204 unless a lead or a manager)
     "reports.sla_panel_fragment": staff("agent", backoffice="ok"),
+    # imports (#15): managers and admins
+    "imports.index": staff("manager"),
+    "imports.new_import": staff("manager"),
+    "imports.detail": staff("manager"),
+    "imports.apply": staff("manager"),
+    "imports.discard": staff("manager"),
+    "imports.download": staff("manager"),
     # personal data (the customer's own export; anonymising is the admin's)
     "privacy.download_data": CUSTOMER,
     "privacy.anonymise": staff("admin"),
@@ -295,6 +306,8 @@ RULES: dict[str, Rule] = {
     "api.get_case": staff("agent", customer=True, backoffice="404"),
     "api.list_case_comments": staff("agent", customer=True, backoffice="404"),
     "api.add_case_comment": staff("agent", customer=True, backoffice="404"),
+    "api.import_file": staff("manager"),
+    "api.get_import": staff("manager"),
     # cases: the team (staff on the ladder see every case) and the customer's Support area
     "cases.list_cases": staff("agent", backoffice="ok"),
     "cases.new_case": staff("scheduler"),
@@ -409,6 +422,7 @@ def build_world(app, session, frozen_now) -> World:
     case = create_case(session, contact, by=owner)
     ensure_builtin(session)
     rule = session.scalar(sa.select(RuleRow).where(RuleRow.slug == AGING_OPEN_RULE))
+    imported = _an_import(app, session, manager)
     session.flush()
 
     people = {
@@ -465,6 +479,7 @@ def build_world(app, session, frozen_now) -> World:
         "action_id": sla_action.id,
         "case_id": case.id,
         "rule_id": rule.id,
+        "import_id": imported.id,
     }
     words = {
         "static": {"filename": "css/portal.css"},
@@ -484,6 +499,7 @@ def build_world(app, session, frozen_now) -> World:
         "settings.user_active": {"action": "deactivate"},
         "settings.rule_template": {"slug": AGING_TEMPLATE},
         "privacy.anonymise": {"user_id": owner.id},  # customers only: a staff id is 404
+        "api.import_file": {"kind": "account_feed"},
         # No real secret for these: the bogus one must be refused.
         "accounts.reset_password": {"token": "bogus"},
         "accounts.verify": {"token": "bogus"},
@@ -501,6 +517,26 @@ def build_world(app, session, frozen_now) -> World:
         "api.list_windows": {"location": location.id, "from": "2026-06-01", "to": "2026-06-07"},
     }
     return World(ids, words, queries, visitors, engine=app.extensions["portal.engine"])
+
+
+def _an_import(app, session, manager) -> Import:
+    """A checked import with its file kept, as an upload leaves it."""
+    kept = store_stream(
+        io.BytesIO(b"account,days\n"), Path(app.config["IMPORT_DIR"]), max_bytes=1024
+    )
+    imported = Import(
+        kind="account_feed",
+        source="upload",
+        filename="feed.csv",
+        sha256=kept.sha256,
+        size_bytes=kept.size,
+        stored_path=kept.path,
+        status="checked",
+        created_by_id=manager.id,
+        checked_at=NOW,
+    )
+    session.add(imported)
+    return imported
 
 
 # Ids of records somebody owns: account A's (the customer pages, the API), agent X's

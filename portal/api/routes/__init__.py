@@ -13,6 +13,7 @@ from portal.api.routes import (  # noqa: F401  (views on bp)
     cases,
     catalogue,
     docs,
+    imports,
     staff,
 )
 from portal.extensions import csrf
