@@ -29,7 +29,9 @@ from portal.api.models import ApiToken
 from portal.api.tokens import create_token, find_usable_token, hash_secret
 from portal.booking.demo import book_demo_month
 from portal.booking.models import BookingPolicy, Service
+from portal.feed.demo import load_feed_demo
 from portal.queues.services import sync_scheduling_membership
+from portal.rules.builtin import ensure_builtin
 from portal.sla.demo import load_back_office_demo
 from portal.webhooks.models import WEBHOOK_EVENTS, WebhookEndpoint
 from portal.webhooks.services import create_endpoint, queue_ping
@@ -290,6 +292,10 @@ def load_demo(
         load_back_office_demo(
             session, lambda email, name, role: _demo_user(session, email, name, role)
         )
+        # The account feed: the built-in aging rules first, so that the demo's first
+        # feed opens aging cases (and their tasks for aging@demo.test) as a real one does.
+        ensure_builtin(session)
+        load_feed_demo(session)
     add_demo_integrations(session, webhook_url=webhook_url)
     return True
 

@@ -84,6 +84,8 @@ class AccountFeed:
     kind = "account_feed"
     label = "Account feed"
     accept = (".csv", "text/csv", ".json", "application/json")
+    # A file to try the upload with (under static/), the demo accounts' next feed.
+    sample = "samples/account-feed.csv"
     help_text = (
         "The confirmation service's daily file: CSV with the columns account_number, "
         "oldest_aging_days, contact_id, contact_name, contact_email, last_login_at (one row "

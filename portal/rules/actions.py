@@ -24,7 +24,7 @@ from portal.cases.tasks import complete_open_tasks, create_case_task
 from portal.cases.types import AGING_QUEUE, BUILT_IN, aging_queue
 from portal.cases.types import case_type as case_type_row
 from portal.errors import Invalid, PortalError
-from portal.formatting import org_zone
+from portal.formatting import fmt_datetime, org_zone
 from portal.notifications.services import queue_email
 from portal.queues.models import Queue
 from portal.rules.checks import (
@@ -277,7 +277,9 @@ def _run_create_task(run: FiringRun, params: dict) -> None:
             due_at=due,
             user=user,
             queue=queue,
-            by=run.by,
+            # The rule made it, not the person whose change fired the rule: nobody to
+            # hand it "back" to.
+            by=None,
             # The case was opened by this firing's open_case: it has no task yet.
             fresh=True,
         )
@@ -285,7 +287,8 @@ def _run_create_task(run: FiringRun, params: dict) -> None:
         run.did("create_task", f"skipped: {refused}")
         return
     run.effect("task", task.id, "create_task")
-    run.did("create_task", f"task for {words}, due {due.isoformat()}", task_id=task.id)
+    when = fmt_datetime(due, org_zone())
+    run.did("create_task", f"task for {words}, due {when}", task_id=task.id, due_at=due.isoformat())
 
 
 def _run_close_cases(run: FiringRun, params: dict) -> None:
