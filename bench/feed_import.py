@@ -40,6 +40,7 @@ from common import make_app, server_reachable, temporary_database  # noqa: E402 
 from portal.accounts.models import Contact, CustomerAccount  # noqa: E402
 from portal.db import get_engine, get_session  # noqa: E402
 from portal.feed import kind as _registers_the_feed  # noqa: E402, F401
+from portal.feed.reading import CSV_COLUMNS  # noqa: E402
 from portal.imports.services import check_file, import_now  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
 from portal.timeutil import freeze  # noqa: E402
@@ -51,14 +52,7 @@ ACCOUNTS = 50_000
 CONTACTS_EACH = 3
 CROSS_EVERY = 20  # 5% of the accounts cross the threshold in the next day's feed
 NOW = datetime(2026, 6, 3, 6, 0, tzinfo=UTC)
-COLUMNS = [
-    "account_number",
-    "oldest_aging_days",
-    "contact_id",
-    "contact_name",
-    "contact_email",
-    "last_login_at",
-]
+COLUMNS = list(CSV_COLUMNS)
 
 
 def build(app) -> None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import TEAM_ROLES, CustomerAccount, User
+from portal.audit.services import record_change, snapshot
 from portal.errors import Conflict, Invalid
 from portal.feed.changes import set_oldest_aging_days
 from portal.feed.values import parse_days
@@ -71,6 +72,7 @@ def set_feed_details(
         if owner is None or not owner.active or not owner.is_team:
             raise Invalid("The owner must be an active member of the team.", field="owner")
     before = account.owner_user_id
+    audited = snapshot(account, "external_number", "owner_user_id")
     account.external_number = number
     account.owner_user_id = owner_id
     try:
@@ -80,6 +82,14 @@ def set_feed_details(
         raise Conflict(
             f"{number} was just given to another account.", field="external_number"
         ) from None
+    record_change(
+        session,
+        by,
+        "account.feed_details",
+        account,
+        audited,
+        snapshot(account, "external_number", "owner_user_id"),
+    )
     if before != owner_id:
         change = RecordChange(
             "account", account.id, {"owner_user_id": before}, {"owner_user_id": owner_id}

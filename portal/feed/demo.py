@@ -20,6 +20,7 @@ import sqlalchemy.orm as so
 from portal.accounts.models import Contact, CustomerAccount, User
 from portal.accounts.services import add_contact
 from portal.feed.changes import account_changes, apply_changes, contact_changes
+from portal.feed.reading import CSV_COLUMNS
 from portal.feed.watchers import Cause
 
 SALES_EMAIL = "sales@demo.test"
@@ -93,16 +94,7 @@ def load_feed_demo(session: so.Session) -> int:
 def sample_feed_rows(moves: dict[str, int | None]) -> list[list[str]]:
     """The demo feed as CSV rows (header first), with the days of the accounts in `moves`
     changed: how static/samples/account-feed.csv was written (and is checked)."""
-    rows = [
-        [
-            "account_number",
-            "oldest_aging_days",
-            "contact_id",
-            "contact_name",
-            "contact_email",
-            "last_login_at",
-        ]
-    ]
+    rows = [list(CSV_COLUMNS)]
     for _name, number, oldest, contacts in DEMO_FEED:
         oldest = moves.get(number, oldest)
         for email, full_name, external_id, login in contacts:

@@ -26,6 +26,7 @@ from portal.imports.models import IMPORT_SOURCES, ROW_OUTCOMES, Import, ImportRo
 from portal.imports.storage import store_stream, stored_file
 from portal.pagination import Page, paginate
 from portal.timeutil import now_utc
+from portal.webhooks.services import queue_to_subscribers
 
 # Row outcomes are written in batches of this many (one statement each on PostgreSQL).
 ROW_BATCH = 10_000
@@ -251,6 +252,31 @@ def _apply(session: so.Session, kind: ImportKind, imp: Import, *, by: User | Non
         return
     savepoint.commit()
     _record(session, imp, result, None)
+    queue_to_subscribers(session, WEBHOOK_EVENT, lambda: import_data(imp), imp.applied_at)
+
+
+# The webhook event an applied import sends (to the endpoints subscribed to it).
+WEBHOOK_EVENT = "import.applied"
+
+
+def import_data(imp: Import) -> dict:
+    """The `import.applied` webhook's data: what came in and what it did (no row's
+    content: the organisation's systems fetch the details from the API)."""
+    return {
+        "import": {
+            "id": imp.id,
+            "number": imp.number,
+            "kind": imp.kind,
+            "source": imp.source,
+            "filename": imp.filename,
+            "sha256": imp.sha256,
+            "rows": imp.row_count,
+            "new": imp.new_count,
+            "changed": imp.changed_count,
+            "unchanged": imp.unchanged_count,
+            "applied_at": imp.applied_at.isoformat() if imp.applied_at else None,
+        }
+    }
 
 
 def _record(

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import Contact, CustomerAccount, User
+from portal.audit.services import record_change
 from portal.db import insert_many
 from portal.errors import Conflict
 from portal.feed.records import RECORD_TYPES, field_info
@@ -368,6 +369,7 @@ def enable_rule(session: so.Session, rule: Rule, by: User) -> Simulation:
     steps, evaluated = _steps_now(session, rule)
     rule.enabled = True
     rule.updated_by_id = by.id
+    record_change(session, by, "rule.enabled", rule, {"enabled": False}, {"enabled": True})
     write_states(session, rule, steps)
     cause = Cause("rule_enabled", f"Rule enabled by {by.full_name}", actor_id=by.id)
     fire(session, rule, [s for s in steps if s.fires], cause)
@@ -381,3 +383,4 @@ def disable_rule(session: so.Session, rule: Rule, by: User) -> None:
     rule.enabled = False
     rule.updated_by_id = by.id
     session.flush()
+    record_change(session, by, "rule.disabled", rule, {"enabled": True}, {"enabled": False})

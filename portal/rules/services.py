@@ -12,6 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import Contact, CustomerAccount, User
+from portal.audit.services import record_change, snapshot
 from portal.errors import Invalid
 from portal.feed.records import RECORD_LABELS, field_info
 from portal.pagination import Page, paginate
@@ -105,6 +106,7 @@ def editable(rule: Rule) -> dict[str, object]:
 def update_rule(session: so.Session, rule: Rule, changes: dict[str, object], by: User) -> Rule:
     """Save new parameters (only those `editable` offers); Invalid naming the field."""
     allowed = editable(rule)
+    before = snapshot(rule, "params", "actions")
     params = dict(rule.params or {})
     actions = copy.deepcopy(list(rule.actions or []))
     for name, value in changes.items():
@@ -125,6 +127,7 @@ def update_rule(session: so.Session, rule: Rule, changes: dict[str, object], by:
     rule.params = params
     rule.updated_by_id = by.id
     session.flush()
+    record_change(session, by, "rule.updated", rule, before, snapshot(rule, "params", "actions"))
     return rule
 
 
@@ -208,7 +211,12 @@ def template_by_slug(session: so.Session, slug: str) -> EmailTemplate | None:
 
 
 def update_template(
-    session: so.Session, template: EmailTemplate, *, subject: str, body: str
+    session: so.Session,
+    template: EmailTemplate,
+    *,
+    subject: str,
+    body: str,
+    by: User | None = None,
 ) -> EmailTemplate:
     """Save the template's subject and body; Invalid naming an unknown placeholder."""
     subject = " ".join((subject or "").split())
@@ -217,9 +225,12 @@ def update_template(
         raise Invalid("Write a subject (200 characters at most).", field="subject")
     if not body or len(body) > BODY_MAX:
         raise Invalid(f"Write the body ({BODY_MAX:,} characters at most).", field="body")
+    before = snapshot(template, "subject", "body")
     template.subject = check_text(subject, "subject")
     template.body = check_text(body, "body")
     session.flush()
+    after = snapshot(template, "subject", "body")
+    record_change(session, by, "email_template.updated", template, before, after)
     return template
 
 

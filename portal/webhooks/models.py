@@ -31,6 +31,7 @@ WEBHOOK_EVENTS = {
     "case.closed": "Case closed",
     "milestone.warning": "SLA milestone close to its target (warning)",
     "milestone.violated": "SLA milestone missed its target (violated)",
+    "import.applied": "Import applied (a file such as the account feed)",
 }
 # Sent only by the "Send a test ping" button, whatever the endpoint subscribes to.
 PING_EVENT = "ping"

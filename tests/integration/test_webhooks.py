@@ -13,6 +13,7 @@ from portal.booking import hooks as booking_hooks
 from portal.booking.announce import announce
 from portal.cases import hooks as case_hooks
 from portal.errors import Invalid, NotAllowed
+from portal.imports import services as import_services
 from portal.notifications.models import OutboxMessage
 from portal.sla import hooks as sla_hooks
 from portal.webhooks import services as webhooks
@@ -241,6 +242,7 @@ def test_every_subscribable_event_has_an_announced_source():
         set(booking_hooks.ANNOUNCED.values())
         | set(sla_hooks.ANNOUNCED.values())
         | set(case_hooks.ANNOUNCED.values())
+        | {import_services.WEBHOOK_EVENT}
     )
     assert sources == set(WEBHOOK_EVENTS)
 

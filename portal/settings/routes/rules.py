@@ -163,7 +163,11 @@ def rule_template(slug: str):
     done, error = save_form(
         form,
         lambda: rules.update_template(
-            session, template, subject=form.subject.data, body=form.body.data
+            session,
+            template,
+            subject=form.subject.data,
+            body=form.body.data,
+            by=current_user,
         ),
         f"The e-mail template '{template.name}' is saved.",
         url_for("settings.rule_template", slug=slug),
