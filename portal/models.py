@@ -16,6 +16,7 @@ from portal.cases import models as cases
 from portal.db import Base
 from portal.imports import models as imports
 from portal.notifications import models as notifications
+from portal.orders import models as orders
 from portal.queues import models as queues
 from portal.reports import models as reports
 from portal.rules import models as rules
@@ -34,6 +35,7 @@ MODULES = (
     cases,
     imports,
     notifications,
+    orders,
     queues,
     ratelimit,
     reports,

@@ -263,3 +263,30 @@ sa.event.listen(
     "before_create",
     sa.DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(dialect="postgresql"),
 )
+
+
+class VisitLink(Base):
+    """A signed, single-use link that lets a site contact book the field visit of an
+    existing work order (an order's) without logging in (portal/booking/visit_links.py).
+    The URL carries a random token; only its SHA-256 is kept here. Used once: `used_at`
+    is set by a conditional UPDATE in the booking's transaction."""
+
+    __tablename__ = "visit_links"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    work_order_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    service_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("services.id"))
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=now_utc)
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # The appointment it booked; a new link for the same work order ends older ones.
+    appointment_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("appointments.id", ondelete="SET NULL")
+    )
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)

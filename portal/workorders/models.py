@@ -24,7 +24,7 @@ ACTIVE_TASK_STATES = ("open", "assigned", "accepted", "in_progress")
 VISIBILITIES = ("internal", "customer")
 # Which part of the product made a work order, and so whose watchers hear of its changes
 # (portal/workorders/watchers.py). The spine stores the name and knows nothing more.
-OWNER_KINDS = ("booking", "case")
+OWNER_KINDS = ("booking", "case", "order")
 
 
 class WorkOrder(Base):
