@@ -127,7 +127,10 @@ def _rows(session: so.Session, products: dict, queue: Queue) -> list[tables.RowD
             product_id=products["STATIC-IP"].id,
             summary="Static IP address for {location}",
             queue_id=queue.id,
-            tasks="Assign an address from the pool\nE-mail the address and gateway to the site contact",
+            tasks=(
+                "Assign an address from the pool\n"
+                "E-mail the address and gateway to the site contact"
+            ),
         ),
         tables.RowData(
             label="Licences",
