@@ -14,6 +14,7 @@ from portal.orders import catalogue, tables
 from portal.orders.demo_catalogue import load_catalogue_demo
 from portal.orders.models import DecisionRow, DecisionTable, Product
 from portal.orders.planning import published_table
+from portal.orders.table_words import describe_row
 from portal.queues.services import create_queue
 from tests.factories import create_service, create_territory, create_user
 
@@ -276,7 +277,7 @@ def test_a_field_visit_row_books_a_service(session):
             summary="Install at {location}", service_id=service.id, needs_appointment=True
         ),
     )
-    assert tables.describe_row(row).outcome == (
+    assert describe_row(row).outcome == (
         "work order 'Install at {location}', field visit: Fibre installation"
     )
 
@@ -287,7 +288,7 @@ def test_a_row_that_makes_no_work_order_keeps_no_outcome(session, orders_queue):
         session, draft, queue_row(orders_queue, creates_work_order=False, summary="{bad}")
     )
     assert (row.queue_id, row.tasks, row.creates_work_order) == (None, [], False)
-    assert tables.describe_row(row).outcome == "no work order"
+    assert describe_row(row).outcome == "no work order"
 
 
 def test_a_row_reads_as_a_sentence(session, orders_queue):
@@ -306,7 +307,7 @@ def test_a_row_reads_as_a_sentence(session, orders_queue):
             tasks="Order the line\nTell the customer",
         ),
     )
-    assert tables.describe_row(row).sentence == (
+    assert describe_row(row).sentence == (
         "Fibre broadband (FIBRE) with managed = true in London at postcode SW… → work order "
         "'{product} for {location}', back office: Orders (tasks: Order the line; Tell the "
         "customer)"

@@ -15,6 +15,7 @@ from portal.orders import catalogue, tables
 from portal.orders.decision import attributes_text
 from portal.orders.models import DecisionTable, Product
 from portal.orders.planning import published_table
+from portal.orders.table_words import describe_row
 from portal.queues.services import list_queues
 from portal.settings.forms import ActionForm
 from portal.settings.helpers import check_action_form, load_or_404, me, refuse, save_form, status
@@ -137,7 +138,7 @@ def _table_page(error: str | None = None, problems: list[str] | None = None, cod
         problems=problems
         if problems is not None
         else (tables.publish_problems(draft) if draft else []),
-        describe=tables.describe_row,
+        describe=describe_row,
         action_form=ActionForm(),
         error=error,
     )
@@ -306,9 +307,7 @@ def decision_version(version: int):
     table = tables.table_by_version(get_session(), version)
     if table is None or table.status == "draft":
         abort(404)
-    return render_template(
-        "settings/decision_version.html", table=table, describe=tables.describe_row
-    )
+    return render_template("settings/decision_version.html", table=table, describe=describe_row)
 
 
 def register(bp: Blueprint) -> None:
