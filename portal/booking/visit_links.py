@@ -42,11 +42,12 @@ VISIT_PATH = "/visit/"
 LINK_DAYS = 30
 MAX_LINK_DAYS = 90
 SUBJECT = "Book your visit"
-# Requests to one link (the page, its windows list refreshing itself, the confirm step)
-# and refused requests (an unknown token) from one address, per window.
-RATE_LIMIT = 300
-REFUSAL_LIMIT = 20
-RATE_WINDOW_SECONDS = 600
+# Requests to one link (the page, its windows list refreshing itself every 15 seconds,
+# the confirm step) and refused requests (an unknown token) from one address, per
+# window: the calendar feeds' measures.
+RATE_LIMIT = 60
+REFUSAL_LIMIT = 30
+RATE_WINDOW_SECONDS = 60
 
 
 def token_hash(token: str) -> str:
