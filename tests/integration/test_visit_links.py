@@ -194,7 +194,7 @@ def test_a_second_use_is_refused_and_names_the_booking(session, world):
 
     assert refused.value.state.state == "booked"
     assert refused.value.state.appointment.id == first.id
-    assert "This visit is booked: Tue 2 Jun, 08:00–10:00 BST." == refused.value.message
+    assert refused.value.message == "This visit is booked: Tue 2 Jun, 08:00–10:00 BST."
     assert count(session, Appointment) == 1
 
 
