@@ -29,6 +29,7 @@ from portal.booking.services import (
     current_appointment,
     lock_work_order,
 )
+from portal.booking.states import PARKED_STATES
 from portal.booking.windows import location_zone
 from portal.errors import Conflict, Invalid, NotFound
 from portal.formatting import fmt_datetime, fmt_window
@@ -222,6 +223,9 @@ def visit_state(session: so.Session, link: VisitLink, now: datetime) -> VisitSta
     if booked is not None and (link.used_at is not None or work_order.status != "new"):
         if booked.status == "cancelled":
             return VisitState("closed", "This visit was booked and then cancelled.", booked)
+        if booked.status in PARKED_STATES:
+            message = "We need to find a new time for this visit: our scheduler will contact you."
+            return VisitState("booked", message, booked)
         zone = location_zone(booked.location)
         when = fmt_window(booked.window_start, booked.window_end, zone)
         return VisitState("booked", f"This visit is booked: {when}.", booked)
@@ -259,17 +263,19 @@ def book_from_link(
     WindowTaken the caller rolls back (the claim with it)."""
     now = now_utc()
     work_order = lock_work_order(session, link.work_order_id)
-    claimed = session.execute(
-        sa.update(VisitLink)
-        .where(
-            VisitLink.id == link.id,
-            VisitLink.used_at.is_(None),
-            VisitLink.revoked_at.is_(None),
-            VisitLink.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    claimed = 0
+    if work_order.status == "new":  # not booked, cancelled or done meanwhile
+        claimed = session.execute(
+            sa.update(VisitLink)
+            .where(
+                VisitLink.id == link.id,
+                VisitLink.used_at.is_(None),
+                VisitLink.revoked_at.is_(None),
+                VisitLink.expires_at > now,
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
     session.refresh(link)
     if not claimed:
         state = visit_state(session, link, now)

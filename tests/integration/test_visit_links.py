@@ -338,3 +338,28 @@ def test_the_e_mails_body_leaves_the_database_once_sent(session, world, smtp_ser
     assert row.status == "sent"
     assert (row.body_text, row.body_html) == ("", "")
     assert row.body_removed_at == NOW
+
+
+def test_a_link_of_a_work_order_cancelled_meanwhile_does_not_book(session, world):
+    link = issue(session, world)
+    world["work_order"].status = "cancelled"
+
+    with pytest.raises(VisitLinkClosed) as refused:
+        book_from_link(session, link, WINDOW)
+
+    assert refused.value.state.state == "closed"
+    assert count(session, Appointment) == 0
+
+
+def test_the_contact_is_sent_the_usual_booking_e_mail(session, world, expand_events):
+    book_from_link(session, issue(session, world), WINDOW)
+    session.flush()
+
+    expand_events()
+
+    subjects = session.scalars(
+        sa.select(OutboxMessage.subject).where(
+            OutboxMessage.channel == "email", OutboxMessage.recipient == "site@example.com"
+        )
+    ).all()
+    assert any(subject.startswith("Booked:") for subject in subjects)
