@@ -199,3 +199,13 @@ def test_a_customer_cannot_open_the_scheduler_page(client, auth, world):
     auth.login(world.customer.email)
 
     assert client.get(f"/staff/work-orders/{world['work_order'].id}/book").status_code == 403
+
+
+def test_the_windows_list_of_a_link_booked_elsewhere_stops_and_says_so(client, world):
+    book(client, world["path"])
+
+    response = client.get(f"{world['path']}/windows")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "This visit is booked" in page and "hx-get" not in page

@@ -62,15 +62,21 @@ def _closed(message: str, *, status: int, appointment=None) -> Response:
     return Response(page, status=status)
 
 
-def _live(token: str):
-    """(link, work order, service), or the page saying why the link no longer books."""
+def _live(token: str, *, partial: bool = False):
+    """(link, work order, service), or the page (or, for the windows list, the
+    `partial`) saying why the link no longer books."""
     link = _open(token)
     if isinstance(link, Response):
         return link
     session = get_session()
     state = visit_state(session, link, now_utc())
     if not state.live:
-        status = {"booked": 200, "expired": 410, "revoked": 410}.get(state.state, 410)
+        if partial:  # swapped in for the list (htmx swaps only a 200), which stops polling
+            page = render_template(
+                "booking/visit_windows_closed.html", message=state.message, token=token
+            )
+            return Response(page)
+        status = 200 if state.state == "booked" else 410
         return _closed(state.message, status=status, appointment=state.appointment)
     return link, session.get(WorkOrder, link.work_order_id), session.get(Service, link.service_id)
 
@@ -110,7 +116,7 @@ def visit(token: str):
 
 def visit_windows(token: str):
     """The live list alone: htmx polls this, and it replaces itself."""
-    opened = _live(token)
+    opened = _live(token, partial=True)
     if isinstance(opened, Response):
         return opened
     _link, work_order, service = opened
