@@ -316,7 +316,7 @@ def test_the_e_mail_holds_the_link_and_what_to_book(session, world):
         world["work_order"].number,
         world.location.one_line,
         "Wed 1 Jul 2026, 07:00 BST",  # until when it works
-        "Sam Scheduler at sam@example.com",  # who to call
+        "Contact Sam Scheduler at sam@example.com",  # who to call
     ):
         assert words in mail.body_text
     assert mail.reply_to == "sam@example.com"
