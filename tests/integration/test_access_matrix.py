@@ -194,6 +194,7 @@ RULES: dict[str, Rule] = {
     "staff.book_for_confirm": staff("scheduler"),
     "staff.work_order_book": staff("scheduler"),
     "staff.work_order_book_confirm": staff("scheduler"),
+    "staff.work_order_send_link": staff("scheduler"),
     "staff.task_action": TASK_AGENT,
     "staff.take": staff(
         "agent", backoffice="ok"
@@ -535,6 +536,7 @@ def build_world(app, session, frozen_now) -> World:
         "staff.book_for_confirm": {**on_behalf, "start": start},
         "booking.visit_confirm": {"start": start},
         "staff.work_order_book_confirm": {"service": service.id, "start": start},
+        "staff.work_order_send_link": {"service": service.id},
         "api.list_windows": {"location": location.id, "from": "2026-06-01", "to": "2026-06-07"},
     }
     return World(ids, words, queries, visitors, engine=app.extensions["portal.engine"])

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from portal.booking.models import Appointment
 from portal.booking.visit_links import issue_visit_link
+from portal.notifications.models import OutboxMessage
 from portal.workorders.models import WorkOrder
 from tests.factories import NOW, build_world, create_appointment, create_work_order
 
@@ -209,3 +210,18 @@ def test_the_windows_list_of_a_link_booked_elsewhere_stops_and_says_so(client, w
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "This visit is booked" in page and "hx-get" not in page
+
+
+def test_a_scheduler_sends_a_new_link_and_the_old_one_stops(client, auth, session, world):
+    auth.login(world.scheduler.email)
+    page = f"/staff/work-orders/{world['work_order'].id}/book"
+    url = f"/staff/work-orders/{world['work_order'].id}/visit-link?service={world.service.id}"
+
+    response = client.post_form(url, form_url=page)
+
+    assert response.status_code == 302
+    assert "A newer link was sent" in client.get(world["path"]).get_data(as_text=True)
+    sent = session.scalars(
+        sa.select(OutboxMessage.body_text).where(OutboxMessage.recipient == world.contact.email)
+    ).all()
+    assert any("/visit/" in body for body in sent)

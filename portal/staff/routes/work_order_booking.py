@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from portal.access import role_required
+from portal.booking.forms import ActionForm
 from portal.booking.models import Service
 from portal.booking.queries import parse_week, week_view
 from portal.booking.services import (
@@ -22,7 +23,7 @@ from portal.booking.services import (
     book_work_order,
     current_appointment,
 )
-from portal.booking.visit_links import latest_service
+from portal.booking.visit_links import latest_service, send_visit_link
 from portal.booking.windows import location_zone, window_end
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import PortalError
@@ -97,6 +98,7 @@ def work_order_book(work_order_id: int):
         services=_services(),
         block=block,
         booked=current_appointment(get_session(), work_order),
+        send_form=ActionForm(),
         week=week,
         **links,
     )
@@ -157,11 +159,47 @@ def work_order_book_confirm(work_order_id: int):
     ), (409 if taken else 422 if refused and request.method == "POST" else 200)
 
 
+@role_required("scheduler")
+def work_order_send_link(work_order_id: int):
+    """Send the contact a new visit link (the earlier one stops working)."""
+    work_order = _work_order(work_order_id)
+    service = _service(work_order)
+    if service is None:
+        abort(404)
+    back = url_for("staff.work_order_book", work_order_id=work_order.id, service=service.id)
+    if not ActionForm().validate_on_submit():
+        flash("The form was out of date; please try again.", "error")
+        return redirect(back)
+    block = _block(work_order)
+    if block is not None:
+        flash(block, "error")
+        return redirect(back)
+    try:
+        send_visit_link(get_session(), work_order, work_order.contact, service, by=current_user)
+    except PortalError as err:
+        rollback_request_session()
+        flash(err.message, "error")
+        return redirect(back)
+    commit()
+    flash(
+        f"Sent {work_order.contact.full_name} a new link to book the visit; "
+        "the earlier link no longer works.",
+        "success",
+    )
+    return redirect(back)
+
+
 def register(bp: Blueprint) -> None:
-    """Booking an existing work order on the contact's behalf: windows, confirm."""
+    """Booking an existing work order on the contact's behalf (windows, confirm), or
+    sending its contact a new visit link."""
     bp.add_url_rule("/work-orders/<int:work_order_id>/book", view_func=work_order_book)
     bp.add_url_rule(
         "/work-orders/<int:work_order_id>/book/confirm",
         view_func=work_order_book_confirm,
         methods=["GET", "POST"],
+    )
+    bp.add_url_rule(
+        "/work-orders/<int:work_order_id>/visit-link",
+        view_func=work_order_send_link,
+        methods=["POST"],
     )
