@@ -21,7 +21,7 @@ from portal.db import get_session
 from portal.notifications.models import OutboxMessage
 from portal.workorders.models import WorkOrder
 from tests.browser.axe import check_accessibility
-from tests.browser.pages import screenshots
+from tests.browser.pages import log_in, screenshots
 
 
 @pytest.fixture
@@ -99,3 +99,23 @@ def test_the_site_contact_books_its_visit_from_the_e_mails_link(
     expect(page.get_by_text(re.compile(r"This visit is booked: \w{3} \d+ \w{3}, "))).to_be_visible()
     check_accessibility(page, "the booked visit")
     screenshots(page, screenshot_dir, "visit-link-booked")
+
+
+def test_a_scheduler_books_the_waiting_work_order_on_the_contacts_behalf(
+    page: Page, waiting_work_order, screenshot_dir
+):
+    work_order_id, _path = waiting_work_order
+    log_in(page, "scheduler@demo.test")
+
+    page.goto(f"/staff/work-orders/{work_order_id}/book")
+    expect(page.get_by_role("heading", name=f"Book WO-{work_order_id:06d}")).to_be_visible()
+    for _ in range(4):
+        if page.locator("a.slot").count():
+            break
+        page.get_by_role("link", name="Next week →").click()
+    check_accessibility(page, "the scheduler's work-order booking page")
+    screenshots(page, screenshot_dir, "work-order-book")
+    page.locator("a.slot").first.click()
+    page.get_by_role("button", name="Book on their behalf").click()
+
+    expect(page.get_by_text(re.compile(r"Booked SA-\d+ for "))).to_be_visible()
