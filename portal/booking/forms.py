@@ -43,6 +43,15 @@ class ConfirmBookingForm(FlaskForm):
     pref_agent = SelectField("Preferred technician", coerce=int, default=0)
 
 
+class VisitConfirmForm(FlaskForm):
+    """Booking an order's visit through its link: a note, and the key that books once."""
+
+    note = TextAreaField(
+        "Anything the technician should know?", validators=[Optional(), Length(max=2000)]
+    )
+    idempotency_key = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
 class NewLocationForm(FlaskForm):
     label = StringField("Name for this address", validators=[DataRequired(), Length(max=80)])
     street = StringField("Street and number", validators=[DataRequired(), Length(max=160)])

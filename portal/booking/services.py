@@ -1,15 +1,18 @@
 """Booking: turn a chosen window into an appointment, a work order and its tasks.
 
-`book_window` is the one way an appointment comes into being. It re-checks the window
-against live availability, picks the agents fairly, and writes everything in one
-transaction. The database has the last word on overlaps: if another booking took the
-same agent a moment earlier, the insert of the hold fails, and the service looks again
-(another agent may still be free) before it tells the customer the window is gone.
+`book_window` is the one way an appointment comes into being with its own new work
+order; `book_work_order` books an existing one (an order's field visit, through the site
+contact's visit link or by a scheduler), which moves it from new to scheduled. Both
+re-check the window against live availability, pick the agents fairly, and write
+everything in one transaction. The database has the last word on overlaps: if another
+booking took the same agent a moment earlier, the insert of the hold fails, and the
+service looks again (another agent may still be free) before it tells the customer the
+window is gone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -22,7 +25,8 @@ from portal.accounts.services import require_verified
 from portal.availability import engine
 from portal.booking.announce import announce
 from portal.booking.holds import place_holds
-from portal.booking.models import Appointment, AppointmentHold, Service
+from portal.booking.models import Appointment, AppointmentHold, Service, VisitLink
+from portal.booking.states import CLOSED_STATES
 from portal.booking.suggestions import Preferences
 from portal.booking.windows import get_availability, location_zone
 from portal.errors import Conflict, Invalid, NotAllowed, NotFound, PortalError
@@ -31,6 +35,7 @@ from portal.timeutil import now_utc, week_start
 from portal.workforce.models import Agent
 from portal.workorders.models import WorkOrder, WorkOrderTask
 from portal.workorders.services import record
+from portal.workorders.status import set_work_order_status
 
 MAX_NOTE_LENGTH = 2000
 
@@ -54,6 +59,8 @@ class BookingRequest:
     idempotency_key: str | None = None
     contact: Contact | None = None  # defaults to the customer's own contact
     preferences: Preferences | None = None
+    # An existing work order to book (book_work_order) rather than a new one.
+    work_order: WorkOrder | None = None
 
     @property
     def booking_contact(self) -> Contact | None:
@@ -94,19 +101,10 @@ def book_window(
             return found
         raise
 
-    def attempt() -> Appointment | None:
-        window = live_window(
-            session, request.service, request.location, request.window_start, org_zone
-        )
-        if window is None:
-            return None
-        agent_ids = choose_agents(
-            session, list(window.agent_ids), window.planned_start, request.service.agents_needed
-        )
-        return _write_booking(session, request, window, agent_ids, actor)
-
+    if request.work_order is not None:
+        raise Invalid("An existing work order is booked with book_work_order.")
     try:
-        appointment = place_holds(session, attempt)
+        appointment = _hold_and_write(session, request, actor, org_zone)
     except IntegrityError as err:
         if "idempotency" not in str(err.orig):
             raise
@@ -123,6 +121,118 @@ def book_window(
     if found is not None:
         return found
     raise _taken(session, request, org_zone)
+
+
+def _hold_and_write(
+    session: so.Session, request: BookingRequest, actor: User | None, org_zone: str | None
+) -> Appointment | None:
+    """Hold the window's agents and write the booking; None when the window is gone."""
+
+    def attempt() -> Appointment | None:
+        window = live_window(
+            session, request.service, request.location, request.window_start, org_zone
+        )
+        if window is None:
+            return None
+        agent_ids = choose_agents(
+            session, list(window.agent_ids), window.planned_start, request.service.agents_needed
+        )
+        return _write_booking(session, request, window, agent_ids, actor)
+
+    return place_holds(session, attempt)
+
+
+class AlreadyBooked(Conflict):
+    """The work order has an appointment already; `appointment` is it."""
+
+    def __init__(self, message: str, appointment: Appointment):
+        super().__init__(message)
+        self.appointment = appointment
+
+
+def lock_work_order(session: so.Session, work_order_id: int) -> WorkOrder:
+    """Re-read the work order with a row lock (PostgreSQL), so that two bookings of it
+    (the contact's link and a scheduler, or a double submit) queue up."""
+    locked = session.scalar(
+        sa.select(WorkOrder)
+        .where(WorkOrder.id == work_order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if locked is None:
+        raise NotFound("There is no such work order.")
+    return locked
+
+
+def current_appointment(session: so.Session, work_order: WorkOrder) -> Appointment | None:
+    """The work order's latest appointment that is not cancelled or signed off."""
+    return session.scalar(
+        sa.select(Appointment)
+        .where(
+            Appointment.work_order_id == work_order.id,
+            Appointment.status.not_in(CLOSED_STATES),
+        )
+        .order_by(Appointment.id.desc())
+        .limit(1)
+    )
+
+
+def book_work_order(
+    session: so.Session,
+    request: BookingRequest,
+    *,
+    actor: User | None,
+    by_link: bool = False,
+    org_zone: str | None = None,
+) -> Appointment:
+    """Book the window for the existing work order `request.work_order` (new, with a
+    location and a contact, no appointment): the appointment, holds and tasks as any
+    booking, and the work order moves new -> scheduled. Either a scheduler books it on
+    the contact's behalf (`actor`), or the contact does through its visit link
+    (`by_link`: the caller has checked and claimed the link; `actor` is the contact's
+    user or None). Live visit links of the work order are used up by the booking.
+    A repeat with the same idempotency key answers with the first booking."""
+    if request.work_order is None:
+        raise Invalid("Name the work order to book.")
+    work_order = lock_work_order(session, request.work_order.id)
+    contact = request.booking_contact
+    if contact is None or work_order.contact_id is None or contact.id != work_order.contact_id:
+        raise NotFound("This work order is not this contact's.")
+    if by_link:
+        if actor is not None and (contact.user_id is None or actor.id != contact.user_id):
+            raise NotFound("This work order is not yours.")
+    elif actor is None or not actor.has_role("scheduler"):
+        raise NotAllowed("Only a scheduler books a work order on the customer's behalf.")
+    if work_order.location_id is None or request.location.id != work_order.location_id:
+        raise Invalid("The work order's visit is at its own address.", field="location")
+    booked = current_appointment(session, work_order)
+    if booked is not None:
+        if request.idempotency_key and booked.idempotency_key == request.idempotency_key:
+            return booked
+        raise AlreadyBooked(f"Work order {work_order.number} is booked already.", booked)
+    if work_order.status != "new":
+        raise Conflict(
+            f"Work order {work_order.number} is {work_order.status.replace('_', ' ')}, "
+            "so it cannot be booked."
+        )
+    _validate(session, request, contact.account_id)
+    appointment = _hold_and_write(session, replace(request, work_order=work_order), actor, org_zone)
+    if appointment is None:
+        raise _taken(session, request, org_zone)
+    set_work_order_status(session, work_order, "scheduled", by=actor)
+    now = now_utc()
+    session.execute(
+        sa.update(VisitLink)
+        .where(
+            VisitLink.work_order_id == work_order.id,
+            VisitLink.used_at.is_(None),
+            VisitLink.revoked_at.is_(None),
+        )
+        .values(used_at=now, appointment_id=appointment.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return appointment
 
 
 def _taken(session: so.Session, request: BookingRequest, org_zone: str | None) -> WindowTaken:
@@ -284,11 +394,14 @@ def _write_booking(
 ) -> Appointment:
     service, location, customer = request.service, request.location, request.customer
     contact = request.booking_contact
-    on_behalf = customer if customer is not None and actor.id != customer.id else None
+    acting_for = actor is not None and customer is not None and actor.id != customer.id
+    on_behalf = customer if acting_for else None
     prefs = request.preferences
     planned_end = window.planned_start + timedelta(minutes=service.duration_minutes)
     hold_end = planned_end + timedelta(minutes=service.buffer_minutes)
-    work_order = WorkOrder(
+    # An existing work order (book_work_order) moves to scheduled through the status
+    # service once the holds are placed; a new one is made scheduled.
+    work_order = request.work_order or WorkOrder(
         account_id=location.account_id,
         contact_id=contact.id,
         location_id=location.id,
@@ -309,7 +422,7 @@ def _write_booking(
         planned_end=planned_end,
         note=request.note.strip(),
         idempotency_key=request.idempotency_key or None,
-        created_by_id=actor.id,
+        created_by_id=actor.id if actor is not None else None,
     )
     if prefs is not None:
         appointment.pref_weekdays = "".join(str(d) for d in sorted(prefs.weekdays))
@@ -343,16 +456,17 @@ def _write_booking(
             field="agent",
             new=task.agent_id,
         )
-    record(
-        session,
-        work_order,
-        "created",
-        actor=actor,
-        work_order_id=work_order.id,
-        on_behalf_of=on_behalf,
-        new=work_order.summary,
-        visibility="customer",
-    )
+    if request.work_order is None:
+        record(
+            session,
+            work_order,
+            "created",
+            actor=actor,
+            work_order_id=work_order.id,
+            on_behalf_of=on_behalf,
+            new=work_order.summary,
+            visibility="customer",
+        )
     record(
         session,
         appointment,

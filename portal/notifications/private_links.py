@@ -27,8 +27,8 @@ REDACTED_LINK = "[redacted link]"
 REDACTED = "[redacted]"
 
 # Secret routes today: /reset/<token>, /invite/<token>, /verify/<token>, /manage/<token>
-# (and its sub-pages), /calendar/<token>.ics.
-SECRET_ROUTES = ("/reset/", "/invite/", "/verify/", "/manage/", "/calendar/")
+# (and its sub-pages), /calendar/<token>.ics, /visit/<token> (and its steps).
+SECRET_ROUTES = ("/reset/", "/invite/", "/verify/", "/manage/", "/calendar/", "/visit/")
 
 _TOKEN_ARGUMENT = re.compile(r"<(?:\w+(?:\([^)]*\))?:)?token>")
 _URL_SAFE = r"A-Za-z0-9_\-"

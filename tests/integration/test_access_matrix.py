@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from portal.accounts.models import ROLE_RANK, UserSession
 from portal.api.registry import OPERATIONS
 from portal.api.tokens import create_token
+from portal.booking.visit_links import issue_visit_link
 from portal.calendar_feeds.services import feed_token, reset_feed
 from portal.calendars import editing as calendar_editing
 from portal.db import Base
@@ -70,6 +71,7 @@ from tests.factories import (
     create_task,
     create_territory,
     create_user,
+    create_work_order,
     ensure_policy,
 )
 
@@ -170,6 +172,10 @@ RULES: dict[str, Rule] = {
     "booking.manage_move_windows": TOKEN,
     "booking.manage_move_confirm": TOKEN,
     "booking.manage_done": PUBLIC,  # a thank-you page naming a state, nothing else
+    # an order's visit, booked through the site contact's e-mailed link (#16)
+    "booking.visit": TOKEN,
+    "booking.visit_windows": TOKEN,
+    "booking.visit_confirm": TOKEN,
     "calendar_feeds.feed": TOKEN,
     "calendar_feeds.reset": LOGGED_IN,
     "notifications.index": LOGGED_IN,
@@ -187,6 +193,9 @@ RULES: dict[str, Rule] = {
     "staff.edit_details": staff("manager"),
     "staff.book_for": staff("scheduler"),
     "staff.book_for_confirm": staff("scheduler"),
+    "staff.work_order_book": staff("scheduler"),
+    "staff.work_order_book_confirm": staff("scheduler"),
+    "staff.work_order_send_link": staff("scheduler"),
     "staff.task_action": TASK_AGENT,
     "staff.take": staff(
         "agent", backoffice="ok"
@@ -376,6 +385,9 @@ class World:
 def build_world(app, session, frozen_now) -> World:
     """Two accounts and everyone around them, through the factories and the services."""
     frozen_now(NOW)
+    # Every visitor comes from one address, and each tries a wrong visit link on each of
+    # its pages: more than the limit of wrong links one address may try in a minute.
+    app.config["VISIT_LINK_REFUSAL_LIMIT"] = 1000
     ensure_policy(session)
     service = create_service(session)
     skill = create_skill(session)
@@ -470,6 +482,11 @@ def build_world(app, session, frozen_now) -> World:
     owner_session = session.scalar(sa.select(UserSession.id).where(UserSession.user_id == owner.id))
 
     manage = make_token("manage", {"appointment": appointment.id})
+    # An order's work order waiting for its contact to book the visit (#16).
+    waiting = create_work_order(
+        session, account=account, contact=contact, location=location, owner_kind="order"
+    )
+    visit = issue_visit_link(session, waiting, contact, service, by=scheduler).rsplit("/", 1)[1]
     ids = {
         "appointment_id": appointment.id,
         "work_order_id": appointment.work_order_id,
@@ -512,6 +529,9 @@ def build_world(app, session, frozen_now) -> World:
         "booking.manage_move_confirm": {"token": manage},
         "booking.manage_done": {"status": "cancelled"},
         "calendar_feeds.feed": {"token": feed_token(feed, SECRET_KEY)},
+        "booking.visit": {"token": visit},
+        "booking.visit_windows": {"token": visit},
+        "booking.visit_confirm": {"token": visit},
         "staff.appointment_action": {"action": "cancel"},
         "staff.task_action": {"action": "accept"},
         "cases.case_action": {"action": "comment"},
@@ -535,6 +555,9 @@ def build_world(app, session, frozen_now) -> World:
         "booking.confirm": {**choice, "start": start},
         "staff.book_for": on_behalf,
         "staff.book_for_confirm": {**on_behalf, "start": start},
+        "booking.visit_confirm": {"start": start},
+        "staff.work_order_book_confirm": {"service": service.id, "start": start},
+        "staff.work_order_send_link": {"service": service.id},
         "api.list_windows": {"location": location.id, "from": "2026-06-01", "to": "2026-06-07"},
     }
     return World(ids, words, queries, visitors, engine=app.extensions["portal.engine"])
