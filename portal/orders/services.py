@@ -20,7 +20,7 @@ from portal.errors import Conflict, Invalid, NotAllowed
 from portal.orders.models import Order, OrderLine, OrderLineItem, Product
 from portal.orders.notes import note as write_note
 from portal.orders.notes import set_order_status, words
-from portal.orders.queries import ENDED, may_approve, may_handle_orders
+from portal.orders.queries import ENDED, lock_order, may_approve, may_handle_orders
 
 MAX_QUANTITY = 999
 NOTE_MAX = 2000
@@ -350,6 +350,7 @@ def place(session: so.Session, order: Order, *, by: User) -> Order:
     """The draft goes to a manager for approval: it needs a line, and every line products
     and a site contact."""
     require_handler(session, by)
+    order = lock_order(session, order)
     if order.status != "draft":
         raise Conflict(f"{order.number} is {words(order.status)}: only a draft can be placed.")
     problems = place_problems(order)
@@ -364,6 +365,7 @@ def reject(session: so.Session, order: Order, *, by: User, reason: str) -> Order
     """A manager turns the placed order down, saying why."""
     require_manager(by)
     reason = clean_reason(reason, what="why the order is rejected")
+    order = lock_order(session, order)  # an approval at the same moment waits, or wins
     if order.status != "placed":
         raise Conflict(
             f"{order.number} is {words(order.status)}: only a placed order can be rejected."
