@@ -88,6 +88,7 @@ def approve(session: so.Session, order: Order, *, by: User) -> Order:
         new="approved",
         text=f"Approved with decision table version {table.version}",
         visibility="customer",
+        field="status",
     )
     make_work_orders(session, order, {line.id: line for line in lines}, plan.work_orders, by=by)
     queue_order_event(session, "order.approved", order)
