@@ -17,6 +17,7 @@ from portal.accounts.fields import check_email, clean_name, clean_phone
 from portal.accounts.models import Contact, CustomerAccount, ServiceLocation, User
 from portal.accounts.services import add_contact, add_service_location, normalise_email
 from portal.errors import Conflict, Invalid, NotAllowed
+from portal.ids import parse_id
 from portal.orders.models import Order, OrderLine, OrderLineItem, Product
 from portal.orders.notes import note as write_note
 from portal.orders.notes import set_order_status, words
@@ -91,7 +92,8 @@ def clean_items(session: so.Session, items: Mapping[int, int]) -> dict[int, int]
     """{product id: quantity} with every product active and every quantity 1..999."""
     cleaned: dict[int, int] = {}
     for product_id, quantity in items.items():
-        product = session.get(Product, int(product_id)) if product_id is not None else None
+        number = parse_id(product_id)
+        product = session.get(Product, number) if number is not None else None
         if product is None or not product.active:
             raise Invalid("Choose products from the catalogue.", field="items")
         try:
