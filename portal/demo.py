@@ -31,6 +31,7 @@ from portal.booking.demo import book_demo_month
 from portal.booking.models import BookingPolicy, Service
 from portal.feed.demo import load_feed_demo
 from portal.orders.demo_catalogue import load_catalogue_demo
+from portal.orders.demo_orders import load_orders_demo
 from portal.queues.services import sync_scheduling_membership
 from portal.rules.builtin import ensure_builtin
 from portal.sla.demo import load_back_office_demo
@@ -299,6 +300,8 @@ def load_demo(
         load_feed_demo(session)
         # Orders: the product catalogue and the decision table's first version.
         load_catalogue_demo(session)
+        # An order in every state, made through the services (one line past its PONR).
+        load_orders_demo(session)
     add_demo_integrations(session, webhook_url=webhook_url)
     return True
 

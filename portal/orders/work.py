@@ -25,6 +25,7 @@ from portal.booking.lifecycle import cancel_appointment
 from portal.booking.models import Appointment, Service
 from portal.booking.states import CLOSED_STATES
 from portal.booking.steps import Actor
+from portal.booking.visit_links import send_visit_link as send_booking_link
 from portal.db import insert_many
 from portal.errors import NotAllowed
 from portal.orders.models import Order, OrderLine, OrderWorkOrder
@@ -36,11 +37,6 @@ from portal.timeutil import now_utc
 from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrder, WorkOrderTask
 from portal.workorders.queue_tasks import WAITING_LINK
 from portal.workorders.status import set_task_status, set_work_order_status
-
-try:  # booking's signed visit links (portal/booking/visit_links.py)
-    from portal.booking.visit_links import send_visit_link as _send_visit_link
-except ImportError:  # a branch without them: the work note says no link went out
-    _send_visit_link = None
 
 FINAL = ("closed", "cancelled")
 
@@ -58,11 +54,11 @@ def send_visit_link(
     """E-mail the site contact a link to book the field visit of `work_order`, and say so
     in a work note on the order (appended to `notes` as a row for `insert_notes`, when
     given: approval writes hundreds at once). False when no link could be sent."""
-    if _send_visit_link is None or contact is None or service is None:
-        why = "no site contact" if contact is None else "visit links are not available"
+    if contact is None or service is None:
+        why = "no site contact" if contact is None else "no service to book"
         text = f"{work_order.number}: visit link not sent ({why}); a scheduler books it."
     else:
-        _send_visit_link(session, work_order, contact, service, by=by)
+        send_booking_link(session, work_order, contact, service, by=by)
         text = f"{work_order.number}: visit link sent to {contact.full_name} ({service.name})"
     if notes is None:
         note(session, order, "visit_link", by=by, work_order=work_order, text=text)
@@ -70,7 +66,7 @@ def send_visit_link(
         notes.extend(
             note_rows(order, [("visit_link", work_order.number, text)], by=by, at=now_utc())
         )
-    return _send_visit_link is not None and contact is not None and service is not None
+    return contact is not None and service is not None
 
 
 def make_work_orders(

@@ -13,8 +13,6 @@ from portal.orders.notes import work_notes
 from tests.factories import NOW, create_customer
 from tests.order_factories import build_order_world, create_approved, line_of, work_orders_of
 
-pytest.importorskip("portal.booking.visit_links")
-
 
 @pytest.fixture
 def world(session, frozen_now):
