@@ -66,6 +66,7 @@ def _issue(
     *,
     by: User | None,
     days: int,
+    fresh: bool = False,
 ) -> tuple[VisitLink, str]:
     if contact.account_id != work_order.account_id:
         raise NotFound("That contact is not one of the work order's account.")
@@ -78,17 +79,19 @@ def _issue(
     if not 1 <= days <= MAX_LINK_DAYS:
         raise Invalid(f"A visit link works for 1 to {MAX_LINK_DAYS} days.")
     now = now_utc()
-    # A newer link ends the older ones: only the latest e-mail books.
-    session.execute(
-        sa.update(VisitLink)
-        .where(
-            VisitLink.work_order_id == work_order.id,
-            VisitLink.used_at.is_(None),
-            VisitLink.revoked_at.is_(None),
+    # A newer link ends the older ones: only the latest e-mail books. (A work order made
+    # in this transaction has none: an approval sends hundreds of links at once.)
+    if not fresh:
+        session.execute(
+            sa.update(VisitLink)
+            .where(
+                VisitLink.work_order_id == work_order.id,
+                VisitLink.used_at.is_(None),
+                VisitLink.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .execution_options(synchronize_session="fetch")
         )
-        .values(revoked_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
     token = secrets.token_urlsafe(32)
     link = VisitLink(
         work_order_id=work_order.id,
@@ -98,8 +101,7 @@ def _issue(
         created_at=now,
         expires_at=now + timedelta(days=days),
     )
-    session.add(link)
-    session.flush()
+    session.add(link)  # written with the e-mail's flush (one round trip for both)
     record(
         session,
         work_order,
@@ -124,15 +126,24 @@ def issue_visit_link(
 ) -> str:
     """A new single-use link (its URL path) for `contact` to book `service` for the work
     order; older live links of the work order are revoked."""
-    return _issue(session, work_order, contact, service, by=by, days=days)[1]
+    path = _issue(session, work_order, contact, service, by=by, days=days)[1]
+    session.flush()
+    return path
 
 
 def send_visit_link(
-    session: so.Session, work_order: WorkOrder, contact: Contact, service: Service, *, by
+    session: so.Session,
+    work_order: WorkOrder,
+    contact: Contact,
+    service: Service,
+    *,
+    by,
+    fresh: bool = False,
 ) -> VisitLink:
     """Issue a link and queue the "Book your visit" e-mail to the contact: which work,
-    where, the link, until when it works and who to call (text and HTML)."""
-    link, path = _issue(session, work_order, contact, service, by=by, days=LINK_DAYS)
+    where, the link, until when it works and who to call (text and HTML). `fresh`: the
+    work order was made in this transaction, so it has no older link to revoke."""
+    link, path = _issue(session, work_order, contact, service, by=by, days=LINK_DAYS, fresh=fresh)
     base = current_app.config["BASE_URL"]
     location = work_order.location
     context = {
@@ -155,6 +166,7 @@ def send_visit_link(
         subject_type="WorkOrder",
         subject_id=work_order.id,
         reply_to=by.email if by is not None else None,
+        flush=not fresh,  # an approval's links are written in one batch by its flush
     )
     return link
 

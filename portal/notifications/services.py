@@ -45,6 +45,7 @@ def queue_email(
     subject_type: str | None = None,
     subject_id: int | None = None,
     reply_to: str | None = None,
+    flush: bool = True,
 ) -> OutboxMessage | None:
     """Store an e-mail for sending; None when a message with `dedupe_key` exists already."""
     if dedupe_key is not None:
@@ -70,7 +71,8 @@ def queue_email(
         next_attempt_at=now_utc(),
     )
     session.add(message)
-    session.flush()
+    if flush:  # a bulk sender (an approval's hundreds of links) flushes them all once
+        session.flush()
     return message
 
 

@@ -50,6 +50,7 @@ def send_visit_link(
     *,
     by: User | None,
     notes: list[dict] | None = None,
+    fresh: bool = False,
 ) -> bool:
     """E-mail the site contact a link to book the field visit of `work_order`, and say so
     in a work note on the order (appended to `notes` as a row for `insert_notes`, when
@@ -58,7 +59,7 @@ def send_visit_link(
         why = "no site contact" if contact is None else "no service to book"
         text = f"{work_order.number}: visit link not sent ({why}); a scheduler books it."
     else:
-        send_booking_link(session, work_order, contact, service, by=by)
+        send_booking_link(session, work_order, contact, service, by=by, fresh=fresh)
         text = f"{work_order.number}: visit link sent to {contact.full_name} ({service.name})"
     if notes is None:
         note(session, order, "visit_link", by=by, work_order=work_order, text=text)
@@ -167,7 +168,14 @@ def make_work_orders(
             services[p.service_id] = session.get(Service, p.service_id)
         line = lines[p.line_id]
         send_visit_link(
-            session, order, wo, line.contact, services[p.service_id], by=by, notes=timeline
+            session,
+            order,
+            wo,
+            line.contact,
+            services[p.service_id],
+            by=by,
+            notes=timeline,
+            fresh=True,  # made just now: no older link to revoke
         )
     insert_notes(session, timeline)
     session.flush()
