@@ -50,6 +50,7 @@ from portal.ids import MAX_ID
 from portal.imports.routes import bp as imports_bp
 from portal.notifications.events import register_expander
 from portal.notifications.routes import bp as notifications_bp
+from portal.orders.watchers import order_follows_its_work
 from portal.privacy.routes import bp as privacy_bp
 from portal.reports.routes import bp as reports_bp
 from portal.rules.views import case_rule_firings
@@ -183,6 +184,8 @@ def _register_watchers() -> None:
     add_profile_section("your-data", "privacy/_profile_panel.html")
     watch("booking", "booking-follows-its-work-orders", work_order_moved)
     watch("case", "case-follows-its-work", case_follows_its_work)
+    # An order's work notes, points of no return and status follow its work orders.
+    watch("order", "orders", order_follows_its_work)
     # The SLA clocks follow every case and the back-office work orders cases own.
     watch_case("sla-clocks", case_moved)
     watch("case", "sla-clocks", sla_work_order_moved)

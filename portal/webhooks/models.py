@@ -32,6 +32,9 @@ WEBHOOK_EVENTS = {
     "milestone.warning": "SLA milestone close to its target (warning)",
     "milestone.violated": "SLA milestone missed its target (violated)",
     "import.applied": "Import applied (a file such as the account feed)",
+    "order.approved": "Order approved (its work orders made)",
+    "order.ready_to_close": "Order ready to close (all its work orders are final)",
+    "order.closed": "Order closed",
 }
 # Sent only by the "Send a test ping" button, whatever the endpoint subscribes to.
 PING_EVENT = "ping"
