@@ -1,6 +1,6 @@
 """Finding orders for the pages and the API: the team's list, one order for the team or
-for a customer (another account's, or a customer's draft, is 404), and an order's work
-notes (timeline entries on the order, newest first)."""
+for a customer (another account's, or a customer's draft, is 404), with its lines, items,
+work orders and their visits loaded."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from portal.accounts.models import User
 from portal.errors import NotFound
 from portal.orders.models import ORDER_STATES, Order, OrderLine, OrderWorkOrder
 from portal.pagination import Page, paginate
-from portal.workorders.models import TimelineEntry, WorkOrder
+from portal.workorders.models import WorkOrder
 
 NOT_FOUND = "There is no such order."
 
@@ -44,7 +44,9 @@ def list_orders(
         query = query.where(Order.status == status)
     if account_id is not None:
         query = query.where(Order.account_id == account_id)
-    return paginate(session, query.order_by(Order.created_at.desc(), Order.id.desc()), page, per_page)
+    return paginate(
+        session, query.order_by(Order.created_at.desc(), Order.id.desc()), page, per_page
+    )
 
 
 def order_for_team(session: so.Session, order_id: int) -> Order:
@@ -75,24 +77,3 @@ def order_for_customer(session: so.Session, user: User, order_id: int) -> Order:
     if order is None:
         raise NotFound(NOT_FOUND)
     return order
-
-
-def work_notes(session: so.Session, order: Order, *, limit: int = 200) -> list[TimelineEntry]:
-    """The order's work notes, newest first, with who wrote them."""
-    return list(
-        session.scalars(
-            sa.select(TimelineEntry)
-            .where(TimelineEntry.subject_type == "Order", TimelineEntry.subject_id == order.id)
-            .options(so.joinedload(TimelineEntry.actor))
-            .order_by(TimelineEntry.at.desc(), TimelineEntry.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def work_order_numbers(session: so.Session, entries: list[TimelineEntry]) -> dict[int, str]:
-    """{work order id: WO-000123} for the entries that name one."""
-    ids = {e.work_order_id for e in entries if e.work_order_id is not None}
-    if not ids:
-        return {}
-    return {wo.id: wo.number for wo in session.scalars(sa.select(WorkOrder).where(WorkOrder.id.in_(ids)))}

@@ -15,8 +15,8 @@ from portal.api.registry import ID, operation
 from portal.db import commit, get_session
 from portal.errors import NotAllowed, NotFound
 from portal.orders import lifecycle, services
-from portal.orders.access import may_approve, works_orders
 from portal.orders.models import Order, Product
+from portal.orders.queries import may_approve, may_handle_orders
 from portal.orders.reading import list_orders as find_orders
 from portal.orders.reading import order_for_team
 from portal.orders.shapes import OrderOut, order_out
@@ -26,7 +26,7 @@ WORKERS = ("scheduler", "backoffice")
 
 
 def _may_work(user: User) -> None:
-    if not works_orders(get_session(), user):
+    if not may_handle_orders(get_session(), user):
         raise NotAllowed("Orders are for schedulers and up and the Orders queue's members.")
 
 
@@ -153,7 +153,7 @@ def place_order(user: User, order_id: int) -> OrderOut:
     A manager approves it next."""
     _may_work(user)
     order = load(order_id)
-    lifecycle.place(get_session(), order, by=user)
+    services.place(get_session(), order, by=user)
     commit()
     return order_out(load(order_id))
 

@@ -10,8 +10,8 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from portal.db import get_session
-from portal.orders.access import works_orders
 from portal.orders.models import Order
+from portal.orders.queries import may_handle_orders
 from portal.orders.reading import order_for_team
 
 
@@ -19,7 +19,7 @@ def orders_team_required(view: Callable) -> Callable:
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
-        if not works_orders(get_session(), current_user):
+        if not may_handle_orders(get_session(), current_user):
             abort(403)
         return view(*args, **kwargs)
 

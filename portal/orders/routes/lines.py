@@ -11,23 +11,26 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.accounts.models import Contact, ServiceLocation
-from portal.accounts.services import add_contact, add_service_location
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import Invalid, NotFound, PortalError, put_on_form
 from portal.orders import inflight, services
 from portal.orders.forms import NEW, ActionForm, LineForm, quantities
+from portal.orders.inflight import ponr_block
 from portal.orders.models import Order, OrderLine, Product
 from portal.orders.routes.common import load_order, orders_team_required
 from portal.orders.routes.staff import IN_FLIGHT, render_order
 
-# The service's field names for a new address, as the form names them.
-ADDRESS_FIELDS = {"label": "location_label"}
+# The services' field names for a new address or person, as the form names them.
+FORM_FIELDS = {
+    "label": "location_label",
+    "full_name": "contact_name",
+    "email": "contact_email",
+    "phone": "contact_phone",
+}
 
 
 def register(bp) -> None:
-    bp.add_url_rule(
-        "/orders/<int:order_id>/lines/new", view_func=add_line, methods=["GET", "POST"]
-    )
+    bp.add_url_rule("/orders/<int:order_id>/lines/new", view_func=add_line, methods=["GET", "POST"])
     bp.add_url_rule(
         "/orders/<int:order_id>/lines/<int:line_id>", view_func=edit_line, methods=["GET", "POST"]
     )
@@ -76,19 +79,19 @@ def _form(order: Order, line: OrderLine | None) -> LineForm:
 
 
 def _location(order: Order, form: LineForm) -> ServiceLocation:
-    session = get_session()
     if form.location.data in (None, NEW):
         try:
-            return add_service_location(
-                session,
-                order.account,
+            return services.add_location(
+                get_session(),
+                order,
                 label=form.location_label.data or "",
                 street=form.street.data or "",
                 city=form.city.data or "",
                 postal_code=form.postal_code.data or "",
+                by=current_user,
             )
-        except Invalid as err:
-            err.field = ADDRESS_FIELDS.get(err.field, err.field)
+        except PortalError as err:
+            err.field = FORM_FIELDS.get(err.field, err.field)
             raise
     for location in order.account.locations:
         if location.id == form.location.data:
@@ -98,19 +101,18 @@ def _location(order: Order, form: LineForm) -> ServiceLocation:
 
 def _contact(order: Order, form: LineForm) -> Contact:
     if form.contact.data in (None, NEW):
-        name = (form.contact_name.data or "").strip()
-        email = (form.contact_email.data or "").strip()
-        if not name:
-            raise Invalid("Write the new site contact's name.", field="contact_name")
-        if "@" not in email:
-            raise Invalid("Write the new site contact's e-mail address.", field="contact_email")
-        return add_contact(
-            get_session(),
-            order.account,
-            full_name=name,
-            email=email,
-            phone=(form.contact_phone.data or "").strip(),
-        )
+        try:
+            return services.add_site_contact(
+                get_session(),
+                order,
+                full_name=form.contact_name.data or "",
+                email=form.contact_email.data or "",
+                phone=form.contact_phone.data or "",
+                by=current_user,
+            )
+        except PortalError as err:
+            err.field = FORM_FIELDS.get(err.field, err.field)
+            raise
     for contact in order.account.contacts:
         if contact.id == form.contact.data:
             return contact
@@ -129,7 +131,9 @@ def add_line(order_id: int):
     session = get_session()
     order = load_order(order_id)
     if order.status != "draft":
-        raise Invalid(f"{order.number} is {order.status.replace('_', ' ')}: only a draft takes new lines.")
+        raise Invalid(
+            f"{order.number} is {order.status.replace('_', ' ')}: only a draft takes new lines."
+        )
     products = _products()
     form = _form(order, None)
     error = None
@@ -160,33 +164,20 @@ def edit_line(order_id: int, line_id: int):
     order = load_order(order_id)
     line = _line(order, line_id)
     if order.status != "draft" and order.status not in IN_FLIGHT:
-        raise Invalid(f"{order.number} is {order.status.replace('_', ' ')}: its lines cannot change.")
+        raise Invalid(
+            f"{order.number} is {order.status.replace('_', ' ')}: its lines cannot change."
+        )
     products = _products()
     form = _form(order, line)
     error = None
     if form.validate_on_submit():
         try:
             items = _quantities(products)
+            location = _location(order, form)
             contact = _contact(order, form)
-            if order.status == "draft":
-                if form.location.data != line.location_id:
-                    raise Invalid(
-                        "Remove the line and add another to change a draft line's address.",
-                        field="location",
-                    )
-                if contact.id != line.contact_id:
-                    services.set_line_contact(session, line, contact, by=current_user)
-                services.set_items(session, line, items, by=current_user)
-            else:
-                location = _location(order, form)
-                inflight.edit_line(
-                    session,
-                    line,
-                    items=items,
-                    location=location if location.id != line.location_id else None,
-                    contact=contact if contact.id != line.contact_id else None,
-                    by=current_user,
-                )
+            inflight.edit_line(
+                session, line, items=items, location=location, contact=contact, by=current_user
+            )
         except PortalError as err:
             rollback_request_session()
             order = load_order(order_id)
@@ -218,6 +209,7 @@ def _render_line(order, line, form, products, error):
             amounts=amounts,
             error=error,
             in_flight=order.status in IN_FLIGHT,
+            locked=ponr_block(line, current_user.time_zone) if line is not None else None,
         ),
         422 if posted else 200,
     )

@@ -14,17 +14,19 @@ from portal.booking.models import Service
 from portal.db import commit, get_session, rollback_request_session
 from portal.errors import NotFound, PortalError, put_on_form
 from portal.ids import parse_id
-from portal.orders import lifecycle, services
-from portal.orders.access import fulfilment_candidates, may_approve
+from portal.orders import inflight, lifecycle, services
+from portal.orders.access import fulfilment_candidates
 from portal.orders.forms import ActionForm, NewOrderForm, ReasonForm
 from portal.orders.models import ORDER_STATES, Order
+from portal.orders.notes import work_notes
 from portal.orders.planning import plan_order
-from portal.orders.reading import list_orders, work_notes, work_order_numbers
+from portal.orders.queries import may_approve
+from portal.orders.reading import list_orders
 from portal.orders.routes.common import load_order, orders_team_required
 from portal.pagination import page_arg
 from portal.queues.models import Queue
 
-# The order page's actions: (form, who may, the states it is offered in).
+# The order page's actions and the states each is offered in.
 ACTIONS = {
     "place": ("draft",),
     "approve": ("placed",),
@@ -34,6 +36,7 @@ ACTIONS = {
 }
 NEEDS_REASON = ("reject", "cancel")
 MANAGERS_ONLY = ("approve", "reject")
+NOTES_SHOWN = 200  # the newest work notes on the order page
 # Orders whose lines have work orders to show and follow.
 IN_FLIGHT = ("approved", "in_fulfilment")
 
@@ -100,7 +103,6 @@ def order_page(order_id: int):
 def order_action(order_id: int, action: str):
     if action not in ACTIONS:
         abort(404)
-    session = get_session()
     order = load_order(order_id)
     if action in MANAGERS_ONLY and not may_approve(current_user):
         abort(403)
@@ -126,16 +128,16 @@ def order_action(order_id: int, action: str):
 def _perform(order: Order, action: str, form) -> str:
     session, me = get_session(), current_user
     if action == "place":
-        lifecycle.place(session, order, by=me)
+        services.place(session, order, by=me)
         return f"{order.number} placed: a manager approves it."
     if action == "approve":
         lifecycle.approve(session, order, by=me)
         return f"{order.number} approved: its work orders are made."
     if action == "reject":
-        lifecycle.reject(session, order, by=me, reason=form.reason.data)
+        services.reject(session, order, by=me, reason=form.reason.data)
         return f"{order.number} rejected."
     if action == "cancel":
-        lifecycle.cancel(session, order, by=me, reason=form.reason.data)
+        inflight.cancel(session, order, by=me, reason=form.reason.data)
         return f"{order.number} cancelled."
     lifecycle.close(session, order, by=me)
     return f"{order.number} closed."
@@ -148,8 +150,8 @@ def _forms(order: Order) -> dict:
             continue
         if action in MANAGERS_ONLY and not may_approve(current_user):
             continue
-        forms[action] = ReasonForm(formdata=None) if action in NEEDS_REASON else ActionForm(
-            formdata=None
+        forms[action] = (
+            ReasonForm(formdata=None) if action in NEEDS_REASON else ActionForm(formdata=None)
         )
     return forms
 
@@ -180,7 +182,7 @@ def render_order(order: Order, *, forms=None, error=None, status=200):
     session = get_session()
     page_forms = _forms(order)
     page_forms.update(forms or {})
-    notes = work_notes(session, order)
+    notes = work_notes(session, order, limit=NOTES_SHOWN)
     return (
         render_template(
             "orders/order.html",
@@ -190,7 +192,7 @@ def render_order(order: Order, *, forms=None, error=None, status=200):
             error=error,
             dry=dry_run(order),
             notes=notes,
-            numbers=work_order_numbers(session, notes),
+            ponr_words=inflight.ponr_words,
             editable=order.status == "draft" or order.status in IN_FLIGHT,
             in_flight=order.status in IN_FLIGHT,
         ),
