@@ -27,9 +27,18 @@ import sqlalchemy.orm as so
 from portal.accounts.models import Contact, CustomerAccount, ServiceLocation, User
 from portal.booking.models import Service
 from portal.orders import lifecycle, services
-from portal.orders.models import DecisionRow, DecisionTable, Order, OrderLine, Product
+from portal.orders.models import (
+    DecisionRow,
+    DecisionTable,
+    Order,
+    OrderLine,
+    OrderWorkOrder,
+    Product,
+)
 from portal.queues.models import Queue, QueueMember
 from portal.workforce.models import Agent
+from portal.workorders.models import WorkOrder
+from portal.workorders.status import set_work_order_status
 from tests.factories import (
     create_agent,
     create_customer,
@@ -217,3 +226,36 @@ def create_approved(session: so.Session, world: OrderWorld, lines=None, **kwargs
 
 def line_of(order: Order, position: int = 1) -> OrderLine:
     return next(line for line in order.lines if line.position == position)
+
+
+def work_orders_of(session: so.Session, order: Order, *, live: bool = True) -> list[WorkOrder]:
+    """The order's work orders (live ones only unless `live=False`), oldest first."""
+    query = (
+        sa.select(WorkOrder)
+        .join(OrderWorkOrder, OrderWorkOrder.work_order_id == WorkOrder.id)
+        .where(OrderWorkOrder.order_id == order.id)
+        .order_by(WorkOrder.id)
+    )
+    if live:
+        query = query.where(OrderWorkOrder.superseded_at.is_(None))
+    return list(session.scalars(query))
+
+
+# The way a work order goes, one step at a time, to each status (through the status
+# service, so the order hears of every step).
+PATH = ("scheduled", "in_progress", "completed", "closed")
+
+
+def advance(
+    session: so.Session, work_order: WorkOrder, to: str, *, by: User | None, why: str = ""
+) -> WorkOrder:
+    """Move the work order along new -> scheduled -> in progress -> completed -> closed
+    until it is `to` ("cancelled": straight there)."""
+    if to == "cancelled":
+        set_work_order_status(session, work_order, "cancelled", by=by, why=why)
+        return work_order
+    start = PATH.index(work_order.status) + 1 if work_order.status in PATH else 0
+    for status in PATH[start : PATH.index(to) + 1]:
+        set_work_order_status(session, work_order, status, by=by, why=why)
+    session.flush()
+    return work_order

@@ -88,8 +88,8 @@ def set_ponr(session: so.Session, line: OrderLine, *, by: User) -> OrderLine:
     line.ponr_at = now_utc()
     line.ponr_by_id = by.id
     line.ponr_reason = SET_BY_HAND
+    line.ponr_by = by
     session.flush()
-    session.refresh(line, ["ponr_by"])
     note(
         session,
         order,

@@ -232,6 +232,7 @@ class OrderLine(Base):
     order: so.Mapped[Order] = so.relationship(back_populates="lines")
     location: so.Mapped[ServiceLocation] = so.relationship()
     contact: so.Mapped[Contact | None] = so.relationship()
+    ponr_by: so.Mapped[User | None] = so.relationship(foreign_keys=[ponr_by_id])
     items: so.Mapped[list[OrderLineItem]] = so.relationship(
         back_populates="line", cascade="all, delete-orphan", order_by="OrderLineItem.id"
     )

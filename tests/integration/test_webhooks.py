@@ -15,6 +15,7 @@ from portal.cases import hooks as case_hooks
 from portal.errors import Invalid, NotAllowed
 from portal.imports import services as import_services
 from portal.notifications.models import OutboxMessage
+from portal.orders import hooks as order_hooks
 from portal.sla import hooks as sla_hooks
 from portal.webhooks import services as webhooks
 from portal.webhooks import urls
@@ -242,6 +243,7 @@ def test_every_subscribable_event_has_an_announced_source():
         set(booking_hooks.ANNOUNCED.values())
         | set(sla_hooks.ANNOUNCED.values())
         | set(case_hooks.ANNOUNCED.values())
+        | set(order_hooks.ANNOUNCED)
         | {import_services.WEBHOOK_EVENT}
     )
     assert sources == set(WEBHOOK_EVENTS)
