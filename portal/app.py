@@ -52,6 +52,7 @@ from portal.notifications.events import register_expander
 from portal.notifications.routes import bp as notifications_bp
 from portal.orders.routes import bp as orders_bp
 from portal.orders.routes import customer_bp as my_orders_bp
+from portal.orders.routes.common import order_handler
 from portal.orders.watchers import order_follows_its_work
 from portal.privacy.routes import bp as privacy_bp
 from portal.reports.routes import bp as reports_bp
@@ -235,3 +236,5 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(case_milestones=case_milestones, sla_hours=hours_minutes)
     # The case page's "why did this case open?" (templates/rules/_why.html).
     app.jinja_env.globals.update(case_rule_firings=case_rule_firings)
+    # The nav's "Orders" for back office: the Orders queue's members only.
+    app.jinja_env.globals.update(handles_orders=order_handler)

@@ -26,5 +26,10 @@ def orders_team_required(view: Callable) -> Callable:
     return wrapped
 
 
+def order_handler() -> bool:
+    """May the logged-in user work orders (the nav asks)."""
+    return may_handle_orders(get_session(), current_user)
+
+
 def load_order(order_id: int) -> Order:
     return order_for_team(get_session(), order_id)
