@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy.orm as so
 
 from portal.orders.models import Order
+from portal.orders.queries import load_for_shape
 from portal.orders.shapes import order_out
 from portal.timeutil import now_utc
 from portal.webhooks.services import queue_to_subscribers
@@ -25,7 +26,9 @@ def queue_order_event(session: so.Session, event: str, order: Order) -> int:
     if event not in ANNOUNCED:
         raise ValueError(f"unknown order event {event!r}")
     session.flush()
-    return queue_to_subscribers(session, event, lambda: order_data(order), now_utc())
+    return queue_to_subscribers(
+        session, event, lambda: order_data(load_for_shape(session, order)), now_utc()
+    )
 
 
 def order_data(order: Order) -> dict:

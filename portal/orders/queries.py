@@ -73,6 +73,30 @@ def load_lines(session: so.Session, order: Order) -> list[OrderLine]:
     return lines
 
 
+def load_for_shape(session: so.Session, order: Order) -> Order:
+    """The order with all its public shape reads (lines, addresses, contacts, items,
+    products, work orders) loaded in a few queries, not one per line."""
+    return session.scalars(
+        sa.select(Order)
+        .where(Order.id == order.id)
+        .options(
+            so.joinedload(Order.account),
+            so.joinedload(Order.fulfilment_user),
+            so.joinedload(Order.decision_table),
+            so.selectinload(Order.lines).options(
+                so.joinedload(OrderLine.location),
+                so.joinedload(OrderLine.contact),
+                so.selectinload(OrderLine.items).joinedload(OrderLineItem.product),
+                so.selectinload(OrderLine.work_order_links).options(
+                    so.joinedload(OrderWorkOrder.work_order),
+                    so.joinedload(OrderWorkOrder.product),
+                ),
+            ),
+        )
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def live_links(
     session: so.Session, order: Order, *, line: OrderLine | None = None
 ) -> list[OrderWorkOrder]:

@@ -28,7 +28,7 @@ from portal.booking.steps import Actor
 from portal.db import insert_many
 from portal.errors import NotAllowed
 from portal.orders.models import Order, OrderLine, OrderWorkOrder
-from portal.orders.notes import SUBJECT, insert_notes, note
+from portal.orders.notes import SUBJECT, insert_notes, note, note_rows
 from portal.orders.planning import PlannedWorkOrder
 from portal.queues.models import Queue
 from portal.queues.services import notify_queue
@@ -52,30 +52,24 @@ def send_visit_link(
     service: Service | None,
     *,
     by: User | None,
+    notes: list[dict] | None = None,
 ) -> bool:
-    """E-mail the site contact a link to book the field visit of `work_order`; notes
-    what happened on the order. False when no link could be sent."""
+    """E-mail the site contact a link to book the field visit of `work_order`, and say so
+    in a work note on the order (appended to `notes` as a row for `insert_notes`, when
+    given: approval writes hundreds at once). False when no link could be sent."""
     if _send_visit_link is None or contact is None or service is None:
         why = "no site contact" if contact is None else "visit links are not available"
-        note(
-            session,
-            order,
-            "visit_link",
-            by=by,
-            work_order=work_order,
-            text=f"{work_order.number}: visit link not sent ({why}); a scheduler books it.",
+        text = f"{work_order.number}: visit link not sent ({why}); a scheduler books it."
+    else:
+        _send_visit_link(session, work_order, contact, service, by=by)
+        text = f"{work_order.number}: visit link sent to {contact.full_name} ({service.name})"
+    if notes is None:
+        note(session, order, "visit_link", by=by, work_order=work_order, text=text)
+    else:
+        notes.extend(
+            note_rows(order, [("visit_link", work_order.number, text)], by=by, at=now_utc())
         )
-        return False
-    _send_visit_link(session, work_order, contact, service, by=by)
-    note(
-        session,
-        order,
-        "visit_link",
-        by=by,
-        work_order=work_order,
-        text=f"{work_order.number}: visit link sent to {contact.full_name} ({service.name})",
-    )
-    return True
+    return _send_visit_link is not None and contact is not None and service is not None
 
 
 def make_work_orders(
@@ -166,7 +160,6 @@ def make_work_orders(
                 "visibility": "internal",
             }
         )
-    insert_notes(session, timeline)
     for line in {lines[p.line_id] for p in planned}:
         session.expire(line, ["work_order_links"])
     services = {}
@@ -176,7 +169,10 @@ def make_work_orders(
         if p.service_id not in services:
             services[p.service_id] = session.get(Service, p.service_id)
         line = lines[p.line_id]
-        send_visit_link(session, order, wo, line.contact, services[p.service_id], by=by)
+        send_visit_link(
+            session, order, wo, line.contact, services[p.service_id], by=by, notes=timeline
+        )
+    insert_notes(session, timeline)
     session.flush()
     return work_orders
 
