@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.accounts.models import ServiceLocation
-from portal.orders import lifecycle, services
+from portal.orders import inflight, lifecycle, services
 from portal.orders.models import DecisionRow, DecisionTable, Order, OrderLine, Product
 from tests.case_factories import create_backoffice_user, create_queue
 from tests.factories import create_customer, create_location, create_territory, create_user
@@ -416,3 +416,72 @@ def test_a_backoffice_member_of_the_orders_queue_works_orders(client, auth, sess
     auth.login(fay.email)
     assert client.get("/orders").status_code == 403
     assert 'href="/orders"' not in page(client, "/staff/")
+
+
+def test_an_in_flight_edit_before_the_point_of_no_return_makes_the_new_work_order(
+    client, auth, session, shop
+):
+    order = approved(session, shop)
+    line = order.lines[0]
+    auth.login(shop["scheduler"].email)
+    html = page(client, f"/orders/{order.id}/lines/{line.id}")
+    assert "re-plans this line" in html
+    response = client.post_form(
+        f"/orders/{order.id}/lines/{line.id}",
+        {
+            "location": shop.location.id,
+            "contact": shop.contact.id,
+            f"qty-{shop['broadband'].id}": "3",
+        },
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    live = [link for link in line.work_order_links if link.superseded_at is None]
+    assert len(live) == 3
+
+
+def test_an_order_is_cancelled_with_a_reason(client, auth, session, shop):
+    order = placed(session, shop)
+    auth.login(shop["scheduler"].email)
+    response = client.post_form(
+        f"/orders/{order.id}/cancel",
+        {"reason": "Customer changed plans"},
+        form_url=f"/orders/{order.id}",
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert (order.status, order.reason) == ("cancelled", "Customer changed plans")
+
+
+def test_a_cancel_after_the_point_of_no_return_is_refused_with_the_reason(
+    client, auth, session, shop
+):
+    order = approved(session, shop)
+    inflight.set_ponr(session, order.lines[0], by=shop["scheduler"])
+    session.commit()
+    auth.login(shop["scheduler"].email)
+    response = client.post_form(
+        f"/orders/{order.id}/cancel", {"reason": "Too late?"}, form_url=f"/orders/{order.id}"
+    )
+    assert response.status_code == 422
+    assert "past its point of no return" in response.get_data(as_text=True)
+    session.expire_all()
+    assert order.status == "approved"
+
+
+def test_a_field_work_order_not_booked_yet_links_to_the_staff_booking_page(
+    app, client, auth, session, shop
+):
+    # The staff page that books a work order comes with the visit links (another branch):
+    # until it is here, a stand-in route of that name shows the link is made.
+    if "staff.work_order_book" not in app.view_functions:
+        app.add_url_rule(
+            "/staff/work-orders/<int:work_order_id>/book",
+            endpoint="staff.work_order_book",
+            view_func=lambda work_order_id: "",
+        )
+    order = approved(session, shop)
+    work_order = order.lines[0].work_order_links[0].work_order
+    auth.login(shop["scheduler"].email)
+    html = page(client, f"/orders/{order.id}")
+    assert f"/staff/work-orders/{work_order.id}/book" in html

@@ -5,7 +5,7 @@ reject (managers), cancel, close. Routes parse, call one service, render."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -17,7 +17,7 @@ from portal.ids import parse_id
 from portal.orders import inflight, lifecycle, services
 from portal.orders.access import fulfilment_candidates
 from portal.orders.forms import ActionForm, NewOrderForm, ReasonForm
-from portal.orders.models import ORDER_STATES, Order
+from portal.orders.models import ORDER_STATES, DecisionRow, Order
 from portal.orders.notes import work_notes
 from portal.orders.planning import plan_order
 from portal.orders.queries import may_approve
@@ -36,6 +36,7 @@ ACTIONS = {
 }
 NEEDS_REASON = ("reject", "cancel")
 MANAGERS_ONLY = ("approve", "reject")
+BOOK_ENDPOINT = "staff.work_order_book"  # a scheduler books a work order's visit
 NOTES_SHOWN = 200  # the newest work notes on the order page
 # Orders whose lines have work orders to show and follow.
 IN_FLIGHT = ("approved", "in_fulfilment")
@@ -178,6 +179,30 @@ def _names(session, model, ids: set[int]) -> dict[int, str]:
     return {r.id: r.name for r in session.scalars(sa.select(model).where(model.id.in_(ids)))}
 
 
+def _bookable(order: Order) -> set[int]:
+    """The order's field work orders not booked yet, when the staff page that books a
+    work order exists (portal/staff: `staff.work_order_book`) and the viewer schedules."""
+    if BOOK_ENDPOINT not in current_app.view_functions or not current_user.has_role("scheduler"):
+        return set()
+    links = [
+        link
+        for line in order.lines
+        for link in line.work_order_links
+        if link.superseded_at is None and link.work_order.status == "new"
+    ]
+    row_ids = {link.decision_row_id for link in links if link.decision_row_id is not None}
+    if not row_ids:
+        return set()
+    field_rows = set(
+        get_session().scalars(
+            sa.select(DecisionRow.id).where(
+                DecisionRow.id.in_(row_ids), DecisionRow.needs_appointment.is_(True)
+            )
+        )
+    )
+    return {link.work_order_id for link in links if link.decision_row_id in field_rows}
+
+
 def render_order(order: Order, *, forms=None, error=None, status=200):
     session = get_session()
     page_forms = _forms(order)
@@ -193,6 +218,8 @@ def render_order(order: Order, *, forms=None, error=None, status=200):
             dry=dry_run(order),
             notes=notes,
             ponr_words=inflight.ponr_words,
+            bookable=_bookable(order),
+            book_endpoint=BOOK_ENDPOINT,
             editable=order.status == "draft" or order.status in IN_FLIGHT,
             in_flight=order.status in IN_FLIGHT,
         ),
