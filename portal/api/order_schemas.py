@@ -25,9 +25,10 @@ class OrdersQuery(PageQuery):
 
 class OrderIn(Body):
     account_id: Id = Field(description="The customer account the order is for.")
-    fulfilment_user_id: Id = Field(
+    fulfilment_user_id: Id | None = Field(
+        default=None,
         description="Who fulfils it: a scheduler or above, or a back-office member of the "
-        "Orders queue."
+        "Orders queue; the token's user when left out.",
     )
     note: Text = Field(default="", max_length=5000)
 

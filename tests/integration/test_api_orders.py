@@ -186,3 +186,21 @@ def test_the_operations_are_in_the_openapi_document(client, world):
 
 def test_no_token_is_401(client, world):
     assert client.get(ORDERS, headers=bearer("pt_nope")).status_code == 401
+
+
+def test_the_fulfilment_user_is_the_token_user_when_left_out(client, world):
+    response = client.post(
+        ORDERS, json={"account_id": world.account.id}, headers=world.headers("olu")
+    )
+    assert response.status_code == 201
+    assert response.get_json()["fulfilment_user_id"] == world["olu"].id
+
+
+def test_a_fulfilment_user_who_may_not_handle_orders_is_refused(client, world):
+    response = client.post(
+        ORDERS,
+        json={"account_id": world.account.id, "fulfilment_user_id": world.agent.user.id},
+        headers=world.headers("scheduler"),
+    )
+    assert response.status_code == 422
+    assert response.get_json()["field"] == "fulfilment_user_id"

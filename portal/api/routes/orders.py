@@ -13,7 +13,7 @@ from portal.accounts.models import Contact, CustomerAccount, ServiceLocation, Us
 from portal.api.order_schemas import LineIn, OrderIn, OrderPage, OrdersQuery
 from portal.api.registry import ID, operation
 from portal.db import commit, get_session
-from portal.errors import NotAllowed, NotFound
+from portal.errors import NotAllowed, NotFound, PortalError
 from portal.orders import lifecycle, services
 from portal.orders.models import Order, Product
 from portal.orders.queries import may_approve, may_handle_orders
@@ -76,12 +76,19 @@ def create_order(user: User, body: OrderIn) -> OrderOut:
     account = session.get(CustomerAccount, body.account_id)
     if account is None:
         raise NotFound("There is no such customer account.", field="account_id")
-    fulfiller = session.get(User, body.fulfilment_user_id)
+    fulfiller = user
+    if body.fulfilment_user_id is not None:
+        fulfiller = session.get(User, body.fulfilment_user_id)
     if fulfiller is None:
         raise NotFound("There is no such member of staff.", field="fulfilment_user_id")
-    order = services.create_order(
-        session, account, fulfilment_user=fulfiller, by=user, note=body.note
-    )
+    try:
+        order = services.create_order(
+            session, account, fulfilment_user=fulfiller, by=user, note=body.note
+        )
+    except PortalError as err:
+        if err.field == "fulfilment_user":
+            err.field = "fulfilment_user_id"
+        raise
     commit()
     return order_out(load(order.id))
 
