@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -9,7 +11,14 @@ from portal.accounts.models import ServiceLocation
 from portal.orders import inflight, lifecycle, services
 from portal.orders.models import DecisionRow, DecisionTable, Order, OrderLine, Product
 from tests.case_factories import create_backoffice_user, create_queue
-from tests.factories import create_customer, create_location, create_territory, create_user
+from tests.factories import (
+    NOW,
+    create_appointment,
+    create_customer,
+    create_location,
+    create_territory,
+    create_user,
+)
 
 
 @pytest.fixture
@@ -485,3 +494,31 @@ def test_a_field_work_order_not_booked_yet_links_to_the_staff_booking_page(
     auth.login(shop["scheduler"].email)
     html = page(client, f"/orders/{order.id}")
     assert f"/staff/work-orders/{work_order.id}/book" in html
+
+
+def test_the_customer_sees_a_lines_booked_visit(client, auth, session, shop):
+    order = approved(session, shop)
+    work_order = order.lines[0].work_order_links[0].work_order
+    visit = create_appointment(
+        session,
+        start=NOW + timedelta(days=2),
+        contact=shop.contact,
+        service=shop.service,
+        location=shop.location,
+        work_order=work_order,
+    )
+    session.commit()
+    auth.login(shop.customer.email)
+    html = page(client, f"/my-orders/{order.id}")
+    assert f"/appointments/{visit.id}" in html
+
+
+def test_a_draft_line_is_removed(client, auth, session, shop):
+    order = draft(session, shop)
+    auth.login(shop["scheduler"].email)
+    response = client.post_form(
+        f"/orders/{order.id}/lines/{order.lines[0].id}/remove", form_url=f"/orders/{order.id}"
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert order.lines == []
