@@ -12,6 +12,8 @@ product is tried against most of them. An endpoint subscribes to `order.approved
                              timeline entries and work notes, visit links, the webhook
   order_approve_max_ms       the slowest of the 3
   order_approve_work_orders  work orders one approval made
+  order_approve_statements   SQL statements one approval sent (round trips: what a loaded
+                             machine makes slow)
 """
 
 from __future__ import annotations
@@ -160,21 +162,32 @@ def build(app) -> tuple[int, list[int]]:
         return manager.id, orders
 
 
-def approve_once(app, manager_id: int, order_id: int) -> tuple[float, int]:
+def approve_once(app, manager_id: int, order_id: int) -> tuple[float, int, int]:
+    """(seconds, work orders made, SQL statements) for one approval, committed."""
+    statements = [0]
+
+    def count(*_args, **_kwargs):
+        statements[0] += 1
+
     with app.app_context():
         session = get_session()
         manager = session.get(User, manager_id)
         order = session.get(Order, order_id)
-        started = time.perf_counter()
-        lifecycle.approve(session, order, by=manager)
-        session.commit()
-        spent = time.perf_counter() - started
+        engine = app.extensions["portal.engine"]
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            started = time.perf_counter()
+            lifecycle.approve(session, order, by=manager)
+            session.commit()
+            spent = time.perf_counter() - started
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
         made = session.scalar(
             sa.select(sa.func.count())
             .select_from(OrderWorkOrder)
             .where(OrderWorkOrder.order_id == order_id)
         )
-        return spent, made
+        return spent, made, statements[0]
 
 
 def main() -> None:
@@ -188,10 +201,11 @@ def main() -> None:
         manager_id, order_ids = build(app)
         results = [approve_once(app, manager_id, order_id) for order_id in order_ids]
         app.extensions["portal.engine"].dispose()
-    times = [spent * 1000 for spent, _ in results]
+    times = [spent * 1000 for spent, _, _ in results]
     print(f"order_approve_ms={statistics.median(times):.0f}")
     print(f"order_approve_max_ms={max(times):.0f}")
     print(f"order_approve_work_orders={results[0][1]}")
+    print(f"order_approve_statements={results[0][2]}")
 
 
 if __name__ == "__main__":

@@ -20,11 +20,18 @@ import sqlalchemy.orm as so
 
 from portal.accounts.models import Contact, ServiceLocation, User
 from portal.errors import Conflict, Invalid, NotFound
-from portal.orders.lifecycle import lock_order, settle
+from portal.orders.lifecycle import settle
 from portal.orders.models import DecisionRow, Order, OrderLine
 from portal.orders.notes import note, set_order_status, words
 from portal.orders.planning import plan_lines
-from portal.orders.queries import ENDED, FINAL_WORK, IN_FLIGHT, lines_past_ponr, live_links
+from portal.orders.queries import (
+    ENDED,
+    FINAL_WORK,
+    IN_FLIGHT,
+    lines_past_ponr,
+    live_links,
+    lock_order,
+)
 from portal.orders.services import (
     check_contact,
     check_location,
@@ -118,6 +125,9 @@ def edit_line(
     order = line.order
     if order.status == "draft":
         return _edit_draft(session, line, items=items, location=location, contact=contact, by=by)
+    # The order first, then the line: a closure or cancellation at the same moment waits
+    # for this change (or this one for it), so no work is made on a closed order.
+    order = lock_order(session, order)
     if order.status not in IN_FLIGHT:
         raise Conflict(f"{order.number} is {words(order.status)}: its lines cannot change now.")
     line = _lock_line(session, line)

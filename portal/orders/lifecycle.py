@@ -22,7 +22,7 @@ import sqlalchemy.orm as so
 from flask import current_app, has_app_context
 
 from portal.accounts.models import User
-from portal.errors import Conflict, Invalid, NotFound
+from portal.errors import Conflict, Invalid
 from portal.notifications.services import notify_user, queue_email
 from portal.orders.hooks import queue_order_event
 from portal.orders.models import Order
@@ -34,6 +34,7 @@ from portal.orders.queries import (
     UNDER_WAY,
     live_statuses,
     load_lines,
+    lock_order,
     open_work_orders,
     open_work_words,
 )
@@ -43,19 +44,6 @@ from portal.timeutil import now_utc
 
 # Orders that went past approval: a second approval finds them and makes nothing.
 APPROVED_ALREADY = ("approved", "in_fulfilment", "ready_to_close", "closed")
-
-
-def lock_order(session: so.Session, order: Order) -> Order:
-    """Re-read the order with a row lock (PostgreSQL), so changes to it queue up."""
-    locked = session.scalar(
-        sa.select(Order)
-        .where(Order.id == order.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if locked is None:
-        raise NotFound("There is no such order.")
-    return locked
 
 
 def approve(session: so.Session, order: Order, *, by: User) -> Order:
@@ -100,6 +88,7 @@ def approve(session: so.Session, order: Order, *, by: User) -> Order:
         new="approved",
         text=f"Approved with decision table version {table.version}",
         visibility="customer",
+        field="status",
     )
     make_work_orders(session, order, {line.id: line for line in lines}, plan.work_orders, by=by)
     queue_order_event(session, "order.approved", order)

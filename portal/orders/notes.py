@@ -57,14 +57,16 @@ def note(
     old: str | None = None,
     new: str | None = None,
     visibility: str = "internal",
+    field: str | None = None,
 ) -> TimelineEntry:
-    """Write one work note on the order (naming `work_order` when it is about one)."""
+    """Write one work note on the order (naming `work_order` when it is about one; else
+    `field` says what changed, "status" for the order's own)."""
     return record(
         session,
         order,
         action,
         actor=by,
-        field=work_order.number if work_order is not None else None,
+        field=work_order.number if work_order is not None else field,
         old=old,
         new=new,
         note=text,

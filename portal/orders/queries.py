@@ -7,6 +7,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.accounts.models import User
+from portal.errors import NotFound
 from portal.orders.models import Order, OrderLine, OrderLineItem, OrderWorkOrder
 from portal.queues.models import Queue, QueueMember
 from portal.workorders.models import WorkOrder
@@ -49,6 +50,19 @@ def may_handle_orders(session: so.Session, user: User | None) -> bool:
 def may_approve(user: User | None) -> bool:
     """Managers (and admins) approve and reject orders."""
     return user is not None and user.active and user.has_role("manager")
+
+
+def lock_order(session: so.Session, order: Order) -> Order:
+    """Re-read the order with a row lock (PostgreSQL), so changes to it queue up."""
+    locked = session.scalar(
+        sa.select(Order)
+        .where(Order.id == order.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if locked is None:
+        raise NotFound("There is no such order.")
+    return locked
 
 
 def get_order(session: so.Session, order_id: int) -> Order | None:

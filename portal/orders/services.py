@@ -17,10 +17,11 @@ from portal.accounts.fields import check_email, clean_name, clean_phone
 from portal.accounts.models import Contact, CustomerAccount, ServiceLocation, User
 from portal.accounts.services import add_contact, add_service_location, normalise_email
 from portal.errors import Conflict, Invalid, NotAllowed
+from portal.ids import parse_id
 from portal.orders.models import Order, OrderLine, OrderLineItem, Product
 from portal.orders.notes import note as write_note
 from portal.orders.notes import set_order_status, words
-from portal.orders.queries import ENDED, may_approve, may_handle_orders
+from portal.orders.queries import ENDED, lock_order, may_approve, may_handle_orders
 
 MAX_QUANTITY = 999
 NOTE_MAX = 2000
@@ -91,7 +92,8 @@ def clean_items(session: so.Session, items: Mapping[int, int]) -> dict[int, int]
     """{product id: quantity} with every product active and every quantity 1..999."""
     cleaned: dict[int, int] = {}
     for product_id, quantity in items.items():
-        product = session.get(Product, int(product_id)) if product_id is not None else None
+        number = parse_id(product_id)
+        product = session.get(Product, number) if number is not None else None
         if product is None or not product.active:
             raise Invalid("Choose products from the catalogue.", field="items")
         try:
@@ -350,6 +352,7 @@ def place(session: so.Session, order: Order, *, by: User) -> Order:
     """The draft goes to a manager for approval: it needs a line, and every line products
     and a site contact."""
     require_handler(session, by)
+    order = lock_order(session, order)
     if order.status != "draft":
         raise Conflict(f"{order.number} is {words(order.status)}: only a draft can be placed.")
     problems = place_problems(order)
@@ -364,6 +367,7 @@ def reject(session: so.Session, order: Order, *, by: User, reason: str) -> Order
     """A manager turns the placed order down, saying why."""
     require_manager(by)
     reason = clean_reason(reason, what="why the order is rejected")
+    order = lock_order(session, order)  # an approval at the same moment waits, or wins
     if order.status != "placed":
         raise Conflict(
             f"{order.number} is {words(order.status)}: only a placed order can be rejected."

@@ -234,6 +234,19 @@ def cancel_work(
                 "cancels it."
             )
         cancel_appointment(session, appointment, Actor(by), reason)
+        link = session.scalar(
+            sa.select(OrderWorkOrder).where(OrderWorkOrder.work_order_id == work_order.id)
+        )
+        if link is not None:
+            note(
+                session,
+                session.get(Order, link.order_id),
+                "visit_cancelled",
+                by=by,
+                work_order=work_order,
+                text=f"{work_order.number}: visit {appointment.number} cancelled ({reason}); "
+                "the customer is told",
+            )
     for task in list(work_order.tasks):
         if task.status in ACTIVE_TASK_STATES:
             set_task_status(session, task, "cancelled", by=by, why=reason)

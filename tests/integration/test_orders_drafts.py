@@ -111,6 +111,14 @@ def test_a_quantity_is_a_whole_number_from_1_to_999(session, world, quantity):
         services.set_items(session, line_of(order), {world.fibre.id: quantity}, by=world.scheduler)
 
 
+@pytest.mark.parametrize("product_id", ["abc", None, -1, 2**40, "99999"])
+def test_an_unknown_product_is_a_clear_refusal(session, world, product_id):
+    order = create_draft(session, world)
+
+    with pytest.raises(Invalid, match="from the catalogue"):
+        services.set_items(session, line_of(order), {product_id: 1}, by=world.scheduler)
+
+
 def test_an_inactive_product_cannot_be_ordered(session, world):
     old = create_product(session, active=False)
     order = create_draft(session, world)

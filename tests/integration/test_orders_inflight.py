@@ -87,6 +87,7 @@ def test_a_lower_quantity_cancels_a_work_order_and_its_booked_visit(session, wor
     assert link.superseded_at == NOW
     notes = [n.note for n in work_notes(session, order) if n.field == drop.number]
     assert any("scheduled → cancelled" in n for n in notes)
+    assert any(f"visit {visit.number} cancelled" in n for n in notes)
 
 
 def test_a_new_product_on_the_line_makes_its_work_order(session, world):
