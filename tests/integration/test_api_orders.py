@@ -8,7 +8,7 @@ import pytest
 from portal.api.tokens import create_token
 from portal.orders.models import DecisionRow, DecisionTable, Order, Product
 from tests.case_factories import create_backoffice_user, create_queue
-from tests.factories import create_user
+from tests.factories import create_location, create_user
 from tests.integration.api_world import bearer, make_world
 
 ORDERS = "/api/v1/orders"
@@ -204,3 +204,20 @@ def test_a_fulfilment_user_who_may_not_handle_orders_is_refused(client, world):
     )
     assert response.status_code == 422
     assert response.get_json()["field"] == "fulfilment_user_id"
+
+
+def test_placing_a_draft_without_lines_is_422_saying_why(client, world, session):
+    order = draft(client, world)
+    response = client.post(f"{ORDERS}/{order['id']}/place", headers=world.headers("scheduler"))
+    assert response.status_code == 422
+    assert response.get_json()["detail"]
+    assert session.get(Order, order["id"]).status == "draft"
+
+
+def test_a_line_for_a_placed_order_is_409(client, world, session):
+    order = placed(client, world)
+    second = create_location(session, world.account, label="Annexe")
+    session.commit()
+    response = add_line(client, world, order["id"], location_id=second.id)
+    assert response.status_code == 409
+    assert len(session.get(Order, order["id"]).lines) == 1

@@ -153,7 +153,7 @@ def _items(session, body: LineIn) -> dict[int, int]:
     tag="orders",
     response=OrderOut,
     roles=WORKERS,
-    errors=(409,),
+    errors=(409, 422),
 )
 def place_order(user: User, order_id: int) -> OrderOut:
     """A draft becomes placed: it needs a line, and every line a site contact and items.
@@ -172,7 +172,7 @@ def place_order(user: User, order_id: int) -> OrderOut:
     tag="orders",
     response=OrderOut,
     roles=("manager",),
-    errors=(409,),
+    errors=(409, 422),
 )
 def approve_order(user: User, order_id: int) -> OrderOut:
     """Approve a placed order: its work orders are made from the published decision
