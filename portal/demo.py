@@ -30,6 +30,7 @@ from portal.api.tokens import create_token, find_usable_token, hash_secret
 from portal.booking.demo import book_demo_month
 from portal.booking.models import BookingPolicy, Service
 from portal.feed.demo import load_feed_demo
+from portal.orders.demo_catalogue import load_catalogue_demo
 from portal.queues.services import sync_scheduling_membership
 from portal.rules.builtin import ensure_builtin
 from portal.sla.demo import load_back_office_demo
@@ -296,6 +297,8 @@ def load_demo(
         # feed opens aging cases (and their tasks for aging@demo.test) as a real one does.
         ensure_builtin(session)
         load_feed_demo(session)
+        # Orders: the product catalogue and the decision table's first version.
+        load_catalogue_demo(session)
     add_demo_integrations(session, webhook_url=webhook_url)
     return True
 

@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 
 from portal.accounts.models import CustomerAccount, User
 from portal.orders import inflight, lifecycle, services
-from portal.orders.models import Order, Product
+from portal.orders.models import DecisionRow, Order, Product
 from portal.orders.planning import plan_lines, published_table
 from portal.orders.queries import live_links, load_lines, may_handle_orders
 from portal.workorders.status import set_work_order_status
@@ -21,6 +21,8 @@ from portal.workorders.status import set_work_order_status
 FULFILLER = "orders@demo.test"
 FALLBACK_FULFILLER = "scheduler@demo.test"
 APPROVER = "manager@demo.test"
+# The demo catalogue's fibre install (a field visit) and static IP (back office).
+PREFERRED = ("FIBRE-INSTALL", "STATIC-IP")
 # (account, the state its order ends in, products per line by catalogue position)
 ORDERS = [
     ("Harbour Lane Dental", "draft", [[0]]),
@@ -34,6 +36,17 @@ ORDERS = [
 ]
 
 
+def _products(session: so.Session) -> list[Product]:
+    """A field product and a back-office one from the demo catalogue (by code), else the
+    first two active products."""
+    by_code = {
+        p.code: p
+        for p in session.scalars(sa.select(Product).where(Product.active).order_by(Product.id))
+    }
+    chosen = [by_code[c] for c in PREFERRED if c in by_code]
+    return chosen if len(chosen) == len(PREFERRED) else list(by_code.values())[:2]
+
+
 def _user(session: so.Session, email: str) -> User | None:
     return session.scalar(sa.select(User).where(User.email == email))
 
@@ -42,9 +55,7 @@ def load_orders_demo(session: so.Session) -> list[Order]:
     """Make the demo's orders (none when there is no published decision table, no active
     product or no demo people); returns them."""
     table = published_table(session)
-    products = list(
-        session.scalars(sa.select(Product).where(Product.active).order_by(Product.id).limit(2))
-    )
+    products = _products(session)
     fulfiller = _user(session, FULFILLER) or _user(session, FALLBACK_FULFILLER)
     manager = _user(session, APPROVER)
     if table is None or not products or fulfiller is None or manager is None:
@@ -76,6 +87,11 @@ def _draft(session, account, lines, products, by: User) -> Order | None:
     return order
 
 
+def _needs_visit(session: so.Session, link) -> bool:
+    row = session.get(DecisionRow, link.decision_row_id) if link.decision_row_id else None
+    return row is not None and row.needs_appointment
+
+
 def _bring_to(session, order: Order, state: str, by: User, manager: User, table) -> None:
     if state == "draft":
         return
@@ -93,8 +109,13 @@ def _bring_to(session, order: Order, state: str, by: User, manager: User, table)
     lifecycle.approve(session, order, by=manager)
     links = live_links(session, order)
     if state == "in_fulfilment" and links:
-        # Work started on line 1: it is past its point of no return.
-        set_work_order_status(session, links[0].work_order, "in_progress", by=by, why="Started")
+        # The back office started its work on line 1 (a field visit starts only once it
+        # is booked): the line is past its point of no return.
+        office = [link for link in links if not _needs_visit(session, link)]
+        started = (office or links)[0].work_order
+        set_work_order_status(
+            session, started, "in_progress", by=by, why="Taken by the back office"
+        )
     elif state in ("ready_to_close", "closed"):
         for link in links:
             work_order = link.work_order

@@ -16,7 +16,14 @@ from portal.orders.decision import (
     first_match,
     summary_text,
 )
-from portal.orders.models import DecisionRow, DecisionTable, Order, OrderLine, Product
+from portal.orders.models import (
+    DecisionRow,
+    DecisionTable,
+    Order,
+    OrderLine,
+    OrderLineItem,
+    Product,
+)
 
 
 @dataclass(frozen=True)
@@ -149,4 +156,21 @@ def plan_order(session: so.Session, order: Order, table: DecisionTable | None = 
         table = session.get(DecisionTable, order.decision_table_id)
     if table is None:
         table = published_table(session)
+    _load_lines(session, order)
     return plan_lines(list(order.lines), table)
+
+
+def _load_lines(session: so.Session, order: Order) -> None:
+    """Load the order's lines with their locations, items and products in three queries,
+    not three per line (an order may have hundreds of lines). Lines already in the
+    session keep what it holds; the query only fills what is not loaded yet."""
+    if order.id is None:
+        return
+    session.scalars(
+        sa.select(OrderLine)
+        .where(OrderLine.order_id == order.id)
+        .options(
+            so.joinedload(OrderLine.location),
+            so.selectinload(OrderLine.items).joinedload(OrderLineItem.product),
+        )
+    ).unique().all()

@@ -96,10 +96,7 @@ def clean_items(session: so.Session, items: Mapping[int, int]) -> dict[int, int]
         product = session.get(Product, number) if number is not None else None
         if product is None or not product.active:
             raise Invalid("Choose products from the catalogue.", field="items")
-        try:
-            amount = int(quantity)
-        except (TypeError, ValueError):
-            amount = 0
+        amount = _whole_number(quantity)
         if not 1 <= amount <= MAX_QUANTITY:
             raise Invalid(
                 f"The quantity of {product.name} must be a whole number from 1 to {MAX_QUANTITY}.",
@@ -107,6 +104,16 @@ def clean_items(session: so.Session, items: Mapping[int, int]) -> dict[int, int]
             )
         cleaned[product.id] = amount
     return cleaned
+
+
+def _whole_number(value: object) -> int:
+    """An int, or a string of at most 4 ASCII digits; 0 (refused) for anything else."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else 0
 
 
 # --- drafts -------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from portal.queues.models import Queue
 from portal.queues.services import notify_queue
 from portal.timeutil import now_utc
 from portal.workorders.models import ACTIVE_TASK_STATES, WorkOrder, WorkOrderTask
+from portal.workorders.queue_tasks import WAITING_LINK
 from portal.workorders.status import set_task_status, set_work_order_status
 
 try:  # booking's signed visit links (portal/booking/visit_links.py)
@@ -205,6 +206,7 @@ def _queue_tasks(session, order, planned, work_orders, by, at) -> None:
             session,
             queue,
             f"{order.number}: {what} for {order.account.name}",
+            WAITING_LINK,
             dedupe_key=f"order-tasks:{order.id}:{queue_id}:{at.isoformat()}",
             skip_user_id=by.id if by else None,
         )

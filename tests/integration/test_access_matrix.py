@@ -47,8 +47,9 @@ from portal.db import Base
 from portal.imports.models import Import
 from portal.imports.storage import store_stream
 from portal.notifications.services import notify_user, queue_email
-from portal.orders.models import Order, OrderLine, OrderLineItem, Product
-from portal.queues.services import scheduling_queue_id
+from portal.orders import catalogue, tables
+from portal.orders.models import Order, OrderLine, OrderLineItem
+from portal.queues.services import create_queue, scheduling_queue_id
 from portal.reports.models import ReportRun
 from portal.rules.builtin import AGING_OPEN_RULE, AGING_TEMPLATE, ensure_builtin
 from portal.rules.models import Rule as RuleRow
@@ -256,6 +257,22 @@ RULES: dict[str, Rule] = {
     "settings.milestone_remove": staff("manager"),
     "settings.milestone_action_add": staff("manager"),
     "settings.milestone_action_remove": staff("manager"),
+    # products and the decision table (#16)
+    "settings.products": staff("manager"),
+    "settings.product_new": staff("manager"),
+    "settings.product_edit": staff("manager"),
+    "settings.product_deactivate": staff("manager"),
+    "settings.product_reactivate": staff("manager"),
+    "settings.decision_table": staff("manager"),
+    "settings.decision_draft_start": staff("manager"),
+    "settings.decision_draft_discard": staff("manager"),
+    "settings.decision_publish": staff("manager"),
+    "settings.decision_row_new": staff("manager"),
+    "settings.decision_row_edit": staff("manager"),
+    "settings.decision_row_delete": staff("manager"),
+    "settings.decision_row_move": staff("manager"),
+    "settings.decision_versions": staff("manager"),
+    "settings.decision_version": staff("manager"),
     "settings.rules": staff("manager"),
     "settings.rules_builtin": staff("manager"),
     "settings.rule": staff("manager"),
@@ -443,7 +460,8 @@ def build_world(app, session, frozen_now) -> World:
     ensure_builtin(session)
     rule = session.scalar(sa.select(RuleRow).where(RuleRow.slug == AGING_OPEN_RULE))
     imported = _an_import(app, session, manager)
-    order = _an_order(session, account, location, contact, scheduler)
+    product, published, draft_row = _a_catalogue(session)
+    order = _an_order(session, account, location, contact, scheduler, product)
     session.flush()
 
     people = {
@@ -501,6 +519,9 @@ def build_world(app, session, frozen_now) -> World:
         "case_id": case.id,
         "rule_id": rule.id,
         "import_id": imported.id,
+        "product_id": product.id,
+        "row_id": draft_row.id,
+        "version": published.version,
         "order_id": order.id,
         "line_id": order.lines[0].id,
     }
@@ -544,6 +565,18 @@ def build_world(app, session, frozen_now) -> World:
     return World(ids, words, queries, visitors, engine=app.extensions["portal.engine"])
 
 
+def _a_catalogue(session):
+    """A product, version 1 of the decision table published, and a draft with its row."""
+    product = catalogue.create_product(session, catalogue.ProductData("MATRIX", "Matrix"))
+    queue = create_queue(session, name="Orders")
+    row = tables.RowData(product_id=product.id, queue_id=queue.id, tasks="Check access")
+    first = tables.start_draft(session)
+    tables.add_row(session, first, row)
+    tables.publish(session, first)
+    draft = tables.start_draft(session)
+    return product, first, draft.rows[0]
+
+
 def _an_import(app, session, manager) -> Import:
     """A checked import with its file kept, as an upload leaves it."""
     kept = store_stream(
@@ -564,9 +597,8 @@ def _an_import(app, session, manager) -> Import:
     return imported
 
 
-def _an_order(session, account, location, contact, scheduler) -> Order:
+def _an_order(session, account, location, contact, scheduler, product) -> Order:
     """A placed order of account A: one line at its address, one product."""
-    product = Product(code="MATRIX", name="Matrix check")
     order = Order(account=account, status="placed", fulfilment_user=scheduler, placed_at=NOW)
     order.lines = [
         OrderLine(

@@ -11,6 +11,7 @@ from portal.accounts.models import User
 from portal.app import create_app
 from portal.db import get_session
 from portal.errors import Conflict, Invalid, NotAllowed
+from portal.notifications.models import Notification
 from portal.orders import lifecycle, services
 from portal.orders.models import Order, OrderWorkOrder
 from portal.orders.notes import work_notes
@@ -85,6 +86,17 @@ def test_a_back_office_row_puts_its_tasks_in_its_queue(session, world):
     ).all()
     assert sorted(t.title for t in tasks) == ["Configure the router", "Reserve the address"]
     assert {(t.queue_id, t.status) for t in tasks} == {(world.queue.id, "open")}
+
+
+def test_the_queues_members_are_told_once_per_approval(session, world):
+    order = create_placed(session, world, [{world.static_ip: 1}, {world.static_ip: 1}])
+
+    lifecycle.approve(session, order, by=world.manager)
+
+    notices = session.scalars(
+        sa.select(Notification.message).where(Notification.user_id == world.backoffice.id)
+    ).all()
+    assert notices == [f"{order.number}: 4 tasks for {world.account.name}"]
 
 
 def test_each_work_order_made_is_a_work_note_and_on_its_own_timeline(session, world):

@@ -103,7 +103,7 @@ def test_items_are_exactly_what_was_given(session, world):
     assert items == {world.fibre.id: 2, world.static_ip.id: 1}
 
 
-@pytest.mark.parametrize("quantity", [0, 1000, "two", None])
+@pytest.mark.parametrize("quantity", [0, 1000, "two", None, 1.5, True, "-1", "9" * 5000])
 def test_a_quantity_is_a_whole_number_from_1_to_999(session, world, quantity):
     order = create_draft(session, world)
 

@@ -2,7 +2,7 @@
 policy (overview.py); agents; skills, territories and holidays (catalogues.py); staff
 users; queues; webhooks; the scheduler's disruptions page; the audit log; business-hours
 calendars and entitlement processes (calendars.py, entitlements.py); rules and their e-mail
-templates (rules.py). Each module names its
+templates (rules.py); products and the decision table (orders.py). Each module names its
 own URLs in `register(bp)`."""
 
 from flask import Blueprint
@@ -14,6 +14,7 @@ from portal.settings.routes import (
     catalogues,
     disruptions,
     entitlements,
+    orders,
     overview,
     queues,
     rules,
@@ -30,6 +31,7 @@ for area in (
     catalogues,
     disruptions,
     entitlements,
+    orders,
     queues,
     rules,
     users,
