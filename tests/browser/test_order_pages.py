@@ -1,7 +1,8 @@
 """A scheduler drafts an order for two of a customer's addresses from the customer's
-page, adds both lines and places it; the dry run shows what approval will make; a
-manager approves it and sees the work orders; the customer sees the order's progress.
-Every page is checked with axe and photographed on a phone and a desktop."""
+page (products of the demo catalogue), adds both lines and places it; the dry run shows
+what approval will make; a manager approves it and sees the work orders, and closing is
+refused naming them; the customer sees the order's progress. Every page is checked with
+axe and photographed on a phone and a desktop."""
 
 from __future__ import annotations
 
@@ -12,56 +13,24 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 
 from portal.accounts.models import CustomerAccount
-from portal.booking.models import Service
 from portal.db import get_session
-from portal.orders.models import DecisionRow, DecisionTable, Product
-from portal.orders.planning import published_table
 from tests.browser.axe import check_accessibility
 from tests.browser.pages import log_in, screenshots
 
 pytestmark = pytest.mark.browser
 
 ACCOUNT = "Harbour Lane Dental"  # the demo customer (customer@demo.test): two addresses
-PRODUCT = "Fibre install (browser)"
+# The demo catalogue (portal/orders/demo_catalogue.py): a field visit, a back-office job.
+FIBRE = "Fibre broadband installation"
+STATIC_IP = "Static IP address"
 
 
-def _catalogue(live_app) -> int:
-    """A product with a site visit, and a published decision table that makes a field
-    work order of it (the demo's own table when it has one: its default row matches);
-    the demo account's id."""
+def _account_id(live_app) -> int:
     with live_app.app_context():
         session = get_session()
-        service = session.scalar(sa.select(Service).order_by(Service.id))
-        product = session.scalar(sa.select(Product).where(Product.code == "BROWSER-FIBRE"))
-        if product is None:
-            product = Product(
-                code="BROWSER-FIBRE",
-                name=PRODUCT,
-                needs_site_visit=True,
-                service_id=service.id,
-            )
-            session.add(product)
-            session.flush()
-        if published_table(session) is None:
-            version = (session.scalar(sa.select(sa.func.max(DecisionTable.version))) or 0) + 1
-            table = DecisionTable(version=version, status="published")
-            table.rows = [
-                DecisionRow(
-                    position=1,
-                    label="Site installs",
-                    product_id=product.id,
-                    service_id=service.id,
-                    needs_appointment=True,
-                ),
-                DecisionRow(
-                    position=2, label="Everything else", is_default=True, creates_work_order=False
-                ),
-            ]
-            session.add(table)
         account_id = session.scalar(
             sa.select(CustomerAccount.id).where(CustomerAccount.name == ACCOUNT)
         )
-        session.commit()
         session.close()
     return account_id
 
@@ -69,7 +38,7 @@ def _catalogue(live_app) -> int:
 def test_an_order_for_two_sites_is_placed_approved_and_makes_its_work_orders(
     browser: Browser, base_url: str, live_app, screenshot_dir
 ):
-    account_id = _catalogue(live_app)
+    account_id = _account_id(live_app)
 
     scheduler = browser.new_context(base_url=base_url).new_page()
     log_in(scheduler, "scheduler@demo.test")
@@ -82,11 +51,12 @@ def test_an_order_for_two_sites_is_placed_approved_and_makes_its_work_orders(
     order_url = scheduler.url
     number = scheduler.locator("h1").inner_text().split(" ·")[0]
 
-    for location, quantity in (("Surgery", "1"), ("Head office", "2")):
+    for location, products in (("Surgery", (FIBRE,)), ("Head office", (FIBRE, STATIC_IP))):
         scheduler.get_by_role("link", name="Add a line").click()
         option = scheduler.get_by_label("Location").locator("option", has_text=f"{location}:")
         scheduler.get_by_label("Location").select_option(option.get_attribute("value"))
-        scheduler.get_by_label(PRODUCT).fill(quantity)
+        for product in products:
+            scheduler.get_by_label(product).fill("1")
         if location == "Surgery":
             check_accessibility(scheduler, "the line form")
             screenshots(scheduler, screenshot_dir, "order-line-form")
@@ -99,6 +69,8 @@ def test_an_order_for_two_sites_is_placed_approved_and_makes_its_work_orders(
         "section", has=scheduler.get_by_role("heading", name=re.compile("Dry run"))
     )
     expect(dry_run.get_by_role("listitem")).to_have_count(3)
+    expect(dry_run.get_by_text("field visit").first).to_be_visible()
+    expect(dry_run.get_by_text("back office: Orders")).to_be_visible()
     expect(scheduler.get_by_role("button", name="Approve the order")).to_have_count(0)
     check_accessibility(scheduler, "the placed order with its dry run")
     screenshots(scheduler, screenshot_dir, "order-placed")
