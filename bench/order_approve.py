@@ -14,6 +14,8 @@ product is tried against most of them. An endpoint subscribes to `order.approved
   order_approve_work_orders  work orders one approval made
   order_approve_statements   SQL statements one approval sent (round trips: what a loaded
                              machine makes slow)
+  order_approve_visit_links  "book your visit" links it sent (200; 0 on a branch without
+                             booking's visit links, whose 4 statements each it then saves)
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from common import make_app, server_reachable, temporary_database  # noqa: E402 
 
 from portal.accounts.models import ServiceLocation, User  # noqa: E402
 from portal.accounts.services import add_contact, create_customer_account  # noqa: E402
-from portal.booking.models import Service  # noqa: E402
+from portal.booking.models import Service, VisitLink  # noqa: E402
 from portal.db import get_session  # noqa: E402
 from portal.migrate import upgrade  # noqa: E402
 from portal.orders import lifecycle, services  # noqa: E402
@@ -162,8 +164,9 @@ def build(app) -> tuple[int, list[int]]:
         return manager.id, orders
 
 
-def approve_once(app, manager_id: int, order_id: int) -> tuple[float, int, int]:
-    """(seconds, work orders made, SQL statements) for one approval, committed."""
+def approve_once(app, manager_id: int, order_id: int) -> tuple[float, int, int, int]:
+    """(seconds, work orders made, SQL statements, visit links sent) for one approval,
+    committed."""
     statements = [0]
 
     def count(*_args, **_kwargs):
@@ -187,7 +190,13 @@ def approve_once(app, manager_id: int, order_id: int) -> tuple[float, int, int]:
             .select_from(OrderWorkOrder)
             .where(OrderWorkOrder.order_id == order_id)
         )
-        return spent, made, statements[0]
+        links = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(VisitLink)
+            .join(OrderWorkOrder, OrderWorkOrder.work_order_id == VisitLink.work_order_id)
+            .where(OrderWorkOrder.order_id == order_id)
+        )
+        return spent, made, statements[0], links
 
 
 def main() -> None:
@@ -201,11 +210,12 @@ def main() -> None:
         manager_id, order_ids = build(app)
         results = [approve_once(app, manager_id, order_id) for order_id in order_ids]
         app.extensions["portal.engine"].dispose()
-    times = [spent * 1000 for spent, _, _ in results]
+    times = [spent * 1000 for spent, *_ in results]
     print(f"order_approve_ms={statistics.median(times):.0f}")
     print(f"order_approve_max_ms={max(times):.0f}")
     print(f"order_approve_work_orders={results[0][1]}")
     print(f"order_approve_statements={results[0][2]}")
+    print(f"order_approve_visit_links={results[0][3]}")
 
 
 if __name__ == "__main__":
