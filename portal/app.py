@@ -50,6 +50,9 @@ from portal.ids import MAX_ID
 from portal.imports.routes import bp as imports_bp
 from portal.notifications.events import register_expander
 from portal.notifications.routes import bp as notifications_bp
+from portal.orders.routes import bp as orders_bp
+from portal.orders.routes import customer_bp as my_orders_bp
+from portal.orders.routes.common import order_handler
 from portal.orders.watchers import order_follows_its_work
 from portal.privacy.routes import bp as privacy_bp
 from portal.reports.routes import bp as reports_bp
@@ -146,6 +149,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(support_bp)
+    app.register_blueprint(orders_bp)
+    app.register_blueprint(my_orders_bp)
 
     @app.get("/")
     def index():
@@ -231,3 +236,5 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(case_milestones=case_milestones, sla_hours=hours_minutes)
     # The case page's "why did this case open?" (templates/rules/_why.html).
     app.jinja_env.globals.update(case_rule_firings=case_rule_firings)
+    # The nav's "Orders" for back office: the Orders queue's members only.
+    app.jinja_env.globals.update(handles_orders=order_handler)

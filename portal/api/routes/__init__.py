@@ -14,6 +14,7 @@ from portal.api.routes import (  # noqa: F401  (views on bp)
     catalogue,
     docs,
     imports,
+    orders,
     staff,
 )
 from portal.extensions import csrf
