@@ -3,21 +3,16 @@ case services record, with the case in the API's shape (portal/cases/shapes.py).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 
 import pytest
 import sqlalchemy as sa
 
-from portal.booking import hooks as booking_hooks
-from portal.cases import hooks as case_hooks
 from portal.cases.services import close_case, set_status
 from portal.cases.shapes import case_out
 from portal.notifications.models import OutboxMessage
 from portal.webhooks import services as webhooks
 from portal.webhooks import urls
-from portal.webhooks.models import WEBHOOK_EVENTS
 from tests.case_factories import create_case
 from tests.factories import create_user
 
@@ -101,11 +96,3 @@ def test_nothing_is_sent_without_a_subscriber(session, world, expand_events):
     expand_events()
 
     assert deliveries(session) == []
-
-
-def test_every_subscribable_event_has_an_announced_source():
-    announced = set(booking_hooks.ANNOUNCED.values()) | set(case_hooks.ANNOUNCED.values())
-    # The SLA's milestone.warning / milestone.violated, once its package has them.
-    if importlib.util.find_spec("portal.sla.hooks") is not None:
-        announced |= set(importlib.import_module("portal.sla.hooks").ANNOUNCED.values())
-    assert announced == set(WEBHOOK_EVENTS)
