@@ -24,6 +24,7 @@ from portal.db import Base
 from portal.errors import Invalid, NotAllowed, NotFound
 from portal.privacy import (
     case_data,  # noqa: F401  (registers cases)
+    order_data,  # noqa: F401  (registers orders)
     providers,  # noqa: F401  (registers the built-in systems)
 )
 from portal.privacy.registry import KEEP_AS_IS, Subject, systems
