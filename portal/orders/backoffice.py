@@ -155,4 +155,3 @@ def _clean(text: str | None, field: str) -> str:
 
 def _words(status: str) -> str:
     return status.replace("_", " ")
-

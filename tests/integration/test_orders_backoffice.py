@@ -90,12 +90,9 @@ def test_a_take_racing_another_is_refused_by_the_conditional_update(session, sho
 def test_whoever_took_it_finds_it_though_no_longer_in_the_queue(session, shop):
     _, work_order = office_work(session, shop)
     backoffice.take(session, work_order, shop.named["second"])
-    session.execute(
-        sa.delete(QueueMember).where(QueueMember.user_id == shop.named["second"].id)
-    )
+    session.execute(sa.delete(QueueMember).where(QueueMember.user_id == shop.named["second"].id))
     assert (
-        backoffice.work_order_for_member(session, shop.named["second"], work_order.id)
-        is work_order
+        backoffice.work_order_for_member(session, shop.named["second"], work_order.id) is work_order
     )
 
 

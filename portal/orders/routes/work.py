@@ -26,9 +26,7 @@ class WorkNoteForm(FlaskForm):
 
 
 class DoneForm(FlaskForm):
-    note = TextAreaField(
-        "What was done", validators=[Optional(), Length(max=backoffice.NOTE_MAX)]
-    )
+    note = TextAreaField("What was done", validators=[Optional(), Length(max=backoffice.NOTE_MAX)])
 
 
 FORMS = {"take": ActionForm, "note": WorkNoteForm, "done": DoneForm}
