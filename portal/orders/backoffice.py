@@ -88,11 +88,9 @@ def waiting_tasks(work_order: WorkOrder) -> list[WorkOrderTask]:
 
 
 def holder(work_order: WorkOrder) -> User | None:
-    """Who took the work (the first of its tasks someone holds), if anyone."""
-    return next((t.user for t in active_tasks(work_order) if t.user is not None), None) or next(
-        (t.user for t in sorted(work_order.tasks, key=lambda t: t.id) if t.user is not None),
-        None,
-    )
+    """Who took the work (the first of its tasks someone holds, the active ones first)."""
+    tasks = active_tasks(work_order) + sorted(work_order.tasks, key=lambda t: t.id)
+    return next((t.user for t in tasks if t.user is not None), None)
 
 
 def take(session: so.Session, work_order: WorkOrder, by: User) -> list[WorkOrderTask]:

@@ -197,3 +197,16 @@ def test_my_tasks_links_an_order_task_to_its_page(session, shop, client, auth):
     auth.login(shop.backoffice.email)
     page = client.get("/staff/").get_data(as_text=True)
     assert f"/orders/work-orders/{work_order.id}" in page
+
+
+def test_the_page_names_the_order_its_tasks_and_that_done_finishes_them_all(
+    session, shop, client, auth
+):
+    order, work_order = office_work(session, shop)
+    backoffice.take(session, work_order, shop.backoffice)
+    session.commit()
+    auth.login(shop.backoffice.email)
+    page = client.get(f"/orders/work-orders/{work_order.id}").get_data(as_text=True)
+    assert order.number in page
+    assert "Reserve the address" in page and "Configure the router" in page
+    assert "This completes all 2 of its tasks" in page
