@@ -353,6 +353,8 @@ RULES: dict[str, Rule] = {
     "orders.list_orders_page": staff("scheduler", backoffice="403"),
     "orders.new_order": staff("scheduler", backoffice="403"),
     "orders.order_page": staff("scheduler", backoffice="403"),
+    "orders.order_work_page": staff(None, hidden=True),
+    "orders.order_work_action": staff(None, hidden=True),
     "orders.order_action": staff("scheduler", backoffice="403"),
     "orders.add_line": staff("scheduler", backoffice="403"),
     "orders.edit_line": staff("scheduler", backoffice="403"),
@@ -565,6 +567,7 @@ def build_world(app, session, frozen_now) -> World:
         "privacy.anonymise": {"user_id": owner.id},  # customers only: a staff id is 404
         "api.import_file": {"kind": "account_feed"},
         "orders.order_action": {"action": "place"},
+        "orders.order_work_action": {"action": "take"},
         # No real secret for these: the bogus one must be refused.
         "accounts.reset_password": {"token": "bogus"},
         "accounts.verify": {"token": "bogus"},
