@@ -54,6 +54,7 @@ from portal.formatting import fmt_window
 from portal.timeutil import now_utc
 from portal.workorders.models import WorkOrderTask
 from portal.workorders.services import record
+from portal.workorders.status import set_work_order_status
 
 MAX_SIGNATURE_BYTES = 200_000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -355,4 +356,32 @@ def report_not_done(
     require_status(appointment, ("completed",), "it cannot be reopened.")
     move(session, appointment, "needs_reschedule", actor, note=note)
     hand_back(session, appointment, actor, "work_not_done", note)
+    return appointment
+
+
+def close_without_sign_off(
+    session: so.Session, appointment: Appointment, actor: Actor, reason: str
+) -> Appointment:
+    """The work is done but the customer never signs it off: a scheduler closes the work
+    order with a reason (the spine's move completed -> closed; the appointment stays
+    completed, its sign-off never given). Whoever watches the work order hears of it (an
+    order counts it as final)."""
+    if not actor.is_scheduler:
+        raise NotAllowed("Only a scheduler can close work the customer has not signed off.")
+    reason = clean_reason(
+        reason, required=True, what="why the work closes without the customer's sign-off"
+    )
+    appointment = lock(session, appointment)
+    require_status(appointment, ("completed",), "only finished work waits for a sign-off.")
+    work_order = appointment.work_order
+    record(
+        session,
+        appointment,
+        "closed_unsigned",
+        actor=actor.user,
+        work_order_id=work_order.id,
+        note=reason,
+    )
+    set_work_order_status(session, work_order, "closed", by=actor.user, why=reason)
+    session.flush()
     return appointment

@@ -28,6 +28,13 @@ class StaffCancelForm(FlaskForm):
     reason = TextAreaField("Why is it cancelled?", validators=[DataRequired(), Length(max=1000)])
 
 
+class CloseUnsignedForm(FlaskForm):
+    reason = TextAreaField(
+        "Why close it without the customer's sign-off?",
+        validators=[DataRequired(), Length(max=1000)],
+    )
+
+
 class DetailsForm(FlaskForm):
     note = TextAreaField("Meeting notes", validators=[Optional(), Length(max=2000)])
     contact = SelectField("Contact", coerce=int)

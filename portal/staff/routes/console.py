@@ -27,7 +27,14 @@ from portal.formatting import org_zone
 from portal.ids import parse_id
 from portal.pagination import page_arg
 from portal.staff.feed_panel import feed_panel
-from portal.staff.forms import DeadlineForm, DetailsForm, MoveForm, OnBehalfForm, StaffCancelForm
+from portal.staff.forms import (
+    CloseUnsignedForm,
+    DeadlineForm,
+    DetailsForm,
+    MoveForm,
+    OnBehalfForm,
+    StaffCancelForm,
+)
 from portal.staff.queries import (
     ALL_ACCOUNTS,
     list_appointments,
@@ -195,6 +202,7 @@ def appointment_page(appt: Appointment, *, forms: dict | None = None, error=None
         "deadline": DeadlineForm(),
         "move": MoveForm(),
         "cancel": StaffCancelForm(),
+        "close_unsigned": CloseUnsignedForm(),
         "details": _details_form(appt),
     }
     if appt.confirm_deadline:
@@ -242,7 +250,12 @@ def appointment(appointment_id: int):
 @staff_required
 def appointment_action(appointment_id: int, action: str):
     appt = _staff_appointment(appointment_id)
-    forms = {"move": MoveForm, "cancel": StaffCancelForm, "deadline": DeadlineForm}
+    forms = {
+        "move": MoveForm,
+        "cancel": StaffCancelForm,
+        "deadline": DeadlineForm,
+        "close_unsigned": CloseUnsignedForm,
+    }
     if action == "details":
         form = _details_form(appt, formdata=request.form)
     elif action in forms:
@@ -291,6 +304,9 @@ def _perform(appt: Appointment, action: str, form) -> str:
     if action == "cancel":
         lc.cancel_appointment(session, appt, actor, form.reason.data)
         return "Cancelled; the customer and the agents are told."
+    if action == "close_unsigned":
+        lc.close_without_sign_off(session, appt, actor, form.reason.data)
+        return f"{appt.work_order.number} is closed without the customer's sign-off."
     if action == "details":
         dispatch_services.edit_details(
             session,
