@@ -31,9 +31,10 @@ PLACES = 3
 WINDOW = datetime(2026, 6, 2, 7, 0, tzinfo=UTC)  # Tuesday 08:00-10:00 London
 
 
-def _attempt(url, instance, ids, barrier, results):
-    """One customer's booking attempt, in a process of its own."""
-    app = create_app(app_config(url, instance))
+def _attempt(app, ids, barrier, results):
+    """One customer's booking attempt, in a process of its own: the parent's app, forked
+    with its engine disposed, so each child opens its own connections (building fifty
+    apps at once took longer than the start signal waits on a loaded 2-core machine)."""
     with app.app_context():
         session = get_session()
         customer = session.get(User, ids["customer"])
@@ -41,7 +42,7 @@ def _attempt(url, instance, ids, barrier, results):
         service = session.get(Service, ids["service"])
         location = session.get(ServiceLocation, ids["location"])
         session.commit()  # SQLite: free the write lock before the start signal
-        barrier.wait(timeout=60)
+        barrier.wait(timeout=120)
         request = BookingRequest(
             customer=customer,
             service=service,
@@ -81,14 +82,11 @@ def test_fifty_concurrent_bookings_fill_the_last_places_exactly(database_url, tm
     barrier = ctx.Barrier(ATTEMPTS)
     results = ctx.Queue()
     workers = [
-        ctx.Process(
-            target=_attempt, args=(database_url, tmp_path / "instance", ids, barrier, results)
-        )
-        for _ in range(ATTEMPTS)
+        ctx.Process(target=_attempt, args=(app, ids, barrier, results)) for _ in range(ATTEMPTS)
     ]
     for w in workers:
         w.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
+    outcomes = [results.get(timeout=180) for _ in workers]
     for w in workers:
         w.join(timeout=60)
 
